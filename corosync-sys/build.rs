@@ -1,0 +1,220 @@
+//! Finds corosync's client libraries with pkg-config and generates their bindings with bindgen.
+//!
+//! Environment:
+//! - `DOCS_RS`: no probing; the bindings kept in `src/bindings_3_1_7.rs` are used instead.
+//! - `COROSYNC_SYS_KEPT_BINDINGS`: the same on purpose, for builds without headers.
+
+use std::env;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+/// One client library: its cargo feature, pkg-config module and header.
+struct Library {
+    feature: &'static str,
+    pkg_config: &'static str,
+    header: &'static str,
+    /// Prefixes of the C names that belong to this library (functions, types, constants).
+    prefixes: &'static [&'static str],
+}
+
+const COMMON: Library = Library {
+    feature: "",
+    pkg_config: "libcorosync_common",
+    header: "corosync/corotypes.h",
+    prefixes: &["cs_", "CS_"],
+};
+
+const LIBRARIES: &[Library] = &[
+    Library {
+        feature: "cmap",
+        pkg_config: "libcmap",
+        header: "corosync/cmap.h",
+        prefixes: &["cmap_", "CMAP_"],
+    },
+    Library {
+        feature: "cpg",
+        pkg_config: "libcpg",
+        header: "corosync/cpg.h",
+        prefixes: &["cpg_", "CPG_"],
+    },
+    Library {
+        feature: "votequorum",
+        pkg_config: "libvotequorum",
+        header: "corosync/votequorum.h",
+        prefixes: &["votequorum_", "VOTEQUORUM_"],
+    },
+    Library {
+        feature: "quorum",
+        pkg_config: "libquorum",
+        header: "corosync/quorum.h",
+        prefixes: &["quorum_", "QUORUM_"],
+    },
+    Library {
+        feature: "cfg",
+        pkg_config: "libcfg",
+        header: "corosync/cfg.h",
+        prefixes: &["corosync_cfg_", "COROSYNC_CFG_", "CFG_"],
+    },
+];
+
+/// The corosync release the kept bindings were generated from.
+const KEPT_VERSION: &str = "3.1.7";
+
+fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-env-changed=DOCS_RS");
+    println!("cargo:rerun-if-env-changed=COROSYNC_SYS_KEPT_BINDINGS");
+    // Every cfg this script may set, so rustc's check-cfg knows them.
+    println!("cargo:rustc-check-cfg=cfg(corosync_kept_bindings)");
+    println!("cargo:rustc-check-cfg=cfg(corosync_cfg_node_status)");
+    println!("cargo:rustc-check-cfg=cfg(corosync_cfg_link_dynconnected)");
+
+    let enabled: Vec<&Library> = LIBRARIES
+        .iter()
+        .filter(|lib| env::var_os(feature_env(lib.feature)).is_some())
+        .collect();
+    let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+
+    if env::var_os("DOCS_RS").is_some() || env::var_os("COROSYNC_SYS_KEPT_BINDINGS").is_some() {
+        // docs.rs has no corosync headers: document the kept 3.1.7 bindings.
+        write_version(&out, KEPT_VERSION);
+        println!("cargo:rustc-cfg=corosync_kept_bindings");
+        println!("cargo:rustc-cfg=corosync_cfg_node_status");
+        println!("cargo:rustc-cfg=corosync_cfg_link_dynconnected");
+        return;
+    }
+
+    let mut include_paths = Vec::new();
+    let mut missing = Vec::new();
+    let mut version = None;
+    for lib in std::iter::once(&COMMON).chain(enabled.iter().copied()) {
+        match pkg_config::Config::new()
+            .atleast_version("3.0")
+            .probe(lib.pkg_config)
+        {
+            Ok(found) => {
+                include_paths.extend(found.include_paths);
+                if lib.pkg_config == "libcorosync_common" {
+                    version = Some(found.version);
+                }
+            }
+            Err(err) => missing.push((lib.pkg_config, err)),
+        }
+    }
+    if !missing.is_empty() {
+        fail_missing(&missing);
+    }
+    let version = version.expect("libcorosync_common was probed");
+    write_version(&out, &version);
+
+    let mut wrapper = String::new();
+    for lib in std::iter::once(&COMMON).chain(enabled.iter().copied()) {
+        writeln!(wrapper, "#include <{}>", lib.header).unwrap();
+    }
+    let bindings = generate(&wrapper, &include_paths, &enabled);
+    detect_api_differences(&bindings);
+    std::fs::write(out.join("bindings.rs"), bindings).expect("write bindings.rs");
+}
+
+fn feature_env(feature: &str) -> String {
+    format!("CARGO_FEATURE_{}", feature.to_uppercase())
+}
+
+fn generate(wrapper: &str, include_paths: &[PathBuf], enabled: &[&Library]) -> String {
+    let mut builder = bindgen::Builder::default()
+        .header_contents("corosync_sys_wrapper.h", wrapper)
+        .clang_args(include_paths.iter().map(|p| format!("-I{}", p.display())))
+        // C enums stay integer constants: a value from a newer daemon must never be UB.
+        .default_enum_style(bindgen::EnumVariation::Consts)
+        .prepend_enum_name(false)
+        .derive_default(true)
+        .derive_debug(true)
+        .layout_tests(true)
+        .generate_comments(true)
+        .formatter(bindgen::Formatter::Prettyplease)
+        .parse_callbacks(Box::new(bindgen::CargoCallbacks::new()));
+    for lib in std::iter::once(&COMMON).chain(enabled.iter().copied()) {
+        for prefix in lib.prefixes {
+            let pattern = format!("{prefix}.*");
+            builder = builder
+                .allowlist_function(&pattern)
+                .allowlist_type(&pattern)
+                .allowlist_var(&pattern);
+        }
+    }
+    // cs_timestamp_get is a static inline function in corotypes.h: nothing to link.
+    builder = builder.blocklist_function("cs_timestamp_get");
+    match builder.generate() {
+        Ok(bindings) => bindings.to_string(),
+        Err(err) => {
+            eprintln!(
+                "\ncorosync-sys: bindgen could not generate the bindings: {err}\n\
+                 bindgen needs libclang: on Debian/Ubuntu `apt-get install libclang-dev`, \
+                 on Fedora/RHEL `dnf install clang-devel`.\n"
+            );
+            std::process::exit(1);
+        }
+    }
+}
+
+/// Turns differences between corosync releases found in the headers into cfgs.
+fn detect_api_differences(bindings: &str) {
+    // corosync_cfg_node_status_get and its v1 structs came with corosync 3.1.0.
+    if bindings.contains("pub fn corosync_cfg_node_status_get") {
+        println!("cargo:rustc-cfg=corosync_cfg_node_status");
+    }
+    // The dynconnected field of a knet link's status came with corosync 3.1.4.
+    if bindings.contains("pub dynconnected") {
+        println!("cargo:rustc-cfg=corosync_cfg_link_dynconnected");
+    }
+}
+
+fn write_version(out: &std::path::Path, version: &str) {
+    let mut parts = version
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse::<u32>().unwrap_or(0));
+    let (major, minor, patch) = (
+        parts.next().unwrap_or(0),
+        parts.next().unwrap_or(0),
+        parts.next().unwrap_or(0),
+    );
+    let text = format!(
+        "/// The corosync release whose headers these bindings were generated from.\n\
+         pub const COROSYNC_VERSION: &str = {version:?};\n\
+         /// Major number of [`COROSYNC_VERSION`].\n\
+         pub const COROSYNC_VERSION_MAJOR: u32 = {major};\n\
+         /// Minor number of [`COROSYNC_VERSION`].\n\
+         pub const COROSYNC_VERSION_MINOR: u32 = {minor};\n\
+         /// Patch number of [`COROSYNC_VERSION`].\n\
+         pub const COROSYNC_VERSION_PATCH: u32 = {patch};\n"
+    );
+    std::fs::write(out.join("version.rs"), text).expect("write version.rs");
+}
+
+fn fail_missing(missing: &[(&str, pkg_config::Error)]) -> ! {
+    let mut msg = String::from(
+        "\n\ncorosync-sys: corosync's client libraries or headers were not found by pkg-config.\n",
+    );
+    for (module, err) in missing {
+        let first_line = err.to_string();
+        let first_line = first_line.lines().next().unwrap_or("");
+        writeln!(msg, "  missing pkg-config module `{module}`: {first_line}").unwrap();
+    }
+    let debian: Vec<String> = missing
+        .iter()
+        .map(|(module, _)| format!("{}-dev", module.trim_start_matches("lib").replace('_', "-")))
+        .map(|pkg| format!("lib{pkg}"))
+        .collect();
+    writeln!(
+        msg,
+        "Install them:\n  \
+         Debian/Ubuntu: apt-get install {} pkg-config libclang-dev\n  \
+         Fedora/RHEL:   dnf install corosynclib-devel pkgconf-pkg-config clang-devel\n\
+         bindgen also needs libclang (libclang-dev / clang-devel).\n\
+         If they are installed in a non-standard place, set PKG_CONFIG_PATH.\n",
+        debian.join(" ")
+    )
+    .unwrap();
+    eprintln!("{msg}");
+    std::process::exit(1);
+}

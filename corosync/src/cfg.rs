@@ -1,0 +1,1 @@
+//! The cfg library (to be written).

@@ -1,0 +1,1 @@
+//! The cmap library (to be written).

@@ -1,0 +1,1 @@
+//! The cpg library (to be written).

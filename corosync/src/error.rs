@@ -1,0 +1,267 @@
+//! The crate's one error type.
+
+use corosync_sys as sys;
+
+/// Shorthand for `Result<T, corosync::Error>`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+macro_rules! cs_errors {
+    ($( $(#[$doc:meta])* $variant:ident = $c_name:ident, $text:literal; )*) => {
+        /// Everything that can go wrong in this crate.
+        ///
+        /// The first group of variants are the `cs_error_t` codes of `corotypes.h`, one variant
+        /// each; their `Display` text reads well and ends with the C name, so that it can be
+        /// looked up in corosync's documentation. A code that this build does not know is kept
+        /// in [`Error::Unknown`]. The remaining variants are input that this crate refused
+        /// before it reached C, because C would have truncated or misread it.
+        ///
+        /// ```
+        /// use corosync::Error;
+        ///
+        /// let err = Error::from_code(6).unwrap_err();
+        /// assert_eq!(err, Error::TryAgain);
+        /// assert!(err.is_retryable());
+        /// assert_eq!(err.to_string(), "resource temporarily unavailable, try again (CS_ERR_TRY_AGAIN)");
+        /// assert_eq!(err.code(), Some(6));
+        /// ```
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
+        #[non_exhaustive]
+        pub enum Error {
+            $(
+                $(#[$doc])*
+                #[doc = concat!("\n\nC: `", stringify!($c_name), "`.")]
+                #[error("{} ({})", $text, stringify!($c_name))]
+                $variant,
+            )*
+            /// A `cs_error_t` code this build does not know (a newer daemon or library).
+            #[error("unknown corosync error code {0}")]
+            Unknown(u32),
+
+            /// A string or name given to this crate contains a NUL byte where C would stop
+            /// reading, so it would have been silently shortened.
+            #[error("{what} contains a NUL byte at offset {position}")]
+            InteriorNul {
+                /// What the string was (e.g. "cmap key name").
+                what: &'static str,
+                /// Offset of the first NUL byte.
+                position: usize,
+            },
+            /// A string, name or buffer is longer than corosync accepts.
+            #[error("{what} is {length} bytes long, more than the {max} bytes corosync accepts")]
+            TooLong {
+                /// What was too long.
+                what: &'static str,
+                /// Its length in bytes.
+                length: usize,
+                /// The longest length corosync accepts.
+                max: usize,
+            },
+            /// A string or name is shorter than corosync accepts.
+            #[error("{what} is {length} bytes long, fewer than the {min} bytes corosync requires")]
+            TooShort {
+                /// What was too short.
+                what: &'static str,
+                /// Its length in bytes.
+                length: usize,
+                /// The shortest length corosync accepts.
+                min: usize,
+            },
+            /// A value was asked for (or given) as one type but is stored as another.
+            #[error("value has type {found}, not the {expected} that was asked for")]
+            WrongType {
+                /// The type the caller asked for.
+                expected: &'static str,
+                /// The type the value really has.
+                found: &'static str,
+            },
+            /// C handed back a value this crate cannot represent (e.g. an enum value a newer
+            /// daemon added).
+            #[error("corosync returned an unexpected {what}: {value}")]
+            UnexpectedValue {
+                /// What the value was.
+                what: &'static str,
+                /// The raw value.
+                value: i64,
+            },
+            /// Text corosync returned is not valid UTF-8 where a `&str` was asked for.
+            #[error("{what} is not valid UTF-8")]
+            InvalidUtf8 {
+                /// What the text was.
+                what: &'static str,
+            },
+            /// `dispatch` was called from inside one of the same handle's callbacks.
+            ///
+            /// The C libraries do not support re-entering dispatch; process the event and
+            /// return, and the outer dispatch call goes on.
+            #[error("dispatch called from inside a callback of the same handle")]
+            ReentrantDispatch,
+        }
+
+        impl Error {
+            /// The `cs_error_t` code for errors that came from corosync, `None` for errors
+            /// raised by this crate.
+            pub fn code(&self) -> Option<u32> {
+                match self {
+                    $( Error::$variant => Some(sys::$c_name), )*
+                    Error::Unknown(code) => Some(*code),
+                    _ => None,
+                }
+            }
+
+            /// Turns a `cs_error_t` into `Ok(())` for `CS_OK` and the matching variant
+            /// otherwise; every code, known or not, maps back with [`Error::code`].
+            pub fn from_code(code: u32) -> Result<()> {
+                match code {
+                    sys::CS_OK => Ok(()),
+                    $( sys::$c_name => Err(Error::$variant), )*
+                    other => Err(Error::Unknown(other)),
+                }
+            }
+        }
+    };
+}
+
+cs_errors! {
+    /// The client library failed: most often the IPC connection to the daemon is gone
+    /// (daemon stopped or restarted).
+    Library = CS_ERR_LIBRARY, "library error, the connection to corosync may be lost";
+    /// Version mismatch between library and daemon.
+    Version = CS_ERR_VERSION, "version mismatch";
+    /// Initialization failed.
+    Init = CS_ERR_INIT, "initialization failed";
+    /// A request timed out.
+    Timeout = CS_ERR_TIMEOUT, "timed out";
+    /// The daemon is busy or flow control is on: try again later. See
+    /// [`Error::is_retryable`].
+    TryAgain = CS_ERR_TRY_AGAIN, "resource temporarily unavailable, try again";
+    /// A parameter was refused.
+    InvalidParam = CS_ERR_INVALID_PARAM, "invalid parameter";
+    /// Out of memory.
+    NoMemory = CS_ERR_NO_MEMORY, "out of memory";
+    /// The handle is not (or no longer) valid, e.g. after the daemon went away.
+    BadHandle = CS_ERR_BAD_HANDLE, "bad handle";
+    /// The resource is busy.
+    Busy = CS_ERR_BUSY, "resource busy";
+    /// Permission denied: the user may not talk to corosync (see `uidgid` in
+    /// corosync.conf(5)) or may not do this operation.
+    Access = CS_ERR_ACCESS, "permission denied";
+    /// No such object, e.g. no such cmap key. Also returned when the daemon is not running.
+    NotExist = CS_ERR_NOT_EXIST, "does not exist";
+    /// A name is too long.
+    NameTooLong = CS_ERR_NAME_TOO_LONG, "name too long";
+    /// The object already exists (e.g. the group is already joined).
+    Exist = CS_ERR_EXIST, "already exists";
+    /// No space left.
+    NoSpace = CS_ERR_NO_SPACE, "no space left";
+    /// The call was interrupted.
+    Interrupt = CS_ERR_INTERRUPT, "interrupted";
+    /// The name was not found.
+    NameNotFound = CS_ERR_NAME_NOT_FOUND, "name not found";
+    /// Not enough resources (e.g. IPC buffers).
+    NoResources = CS_ERR_NO_RESOURCES, "no resources";
+    /// The operation is not supported.
+    NotSupported = CS_ERR_NOT_SUPPORTED, "not supported";
+    /// The operation is not allowed in this state.
+    BadOperation = CS_ERR_BAD_OPERATION, "bad operation";
+    /// The operation failed.
+    FailedOperation = CS_ERR_FAILED_OPERATION, "operation failed";
+    /// A message was refused (e.g. a qdevice poll with a stale ring id).
+    MessageError = CS_ERR_MESSAGE_ERROR, "message error";
+    /// The queue is full.
+    QueueFull = CS_ERR_QUEUE_FULL, "queue full";
+    /// The queue is not available.
+    QueueNotAvailable = CS_ERR_QUEUE_NOT_AVAILABLE, "queue not available";
+    /// Invalid flags.
+    BadFlags = CS_ERR_BAD_FLAGS, "bad flags";
+    /// The value or message is too big.
+    TooBig = CS_ERR_TOO_BIG, "too big";
+    /// No sections.
+    NoSections = CS_ERR_NO_SECTIONS, "no sections";
+    /// No context.
+    ContextNotFound = CS_ERR_CONTEXT_NOT_FOUND, "context not found";
+    /// Too many groups.
+    TooManyGroups = CS_ERR_TOO_MANY_GROUPS, "too many groups";
+    /// Security error (e.g. a refused IPC connection).
+    Security = CS_ERR_SECURITY, "security error";
+}
+
+impl Error {
+    /// Whether trying the same call again later may succeed: true for
+    /// [`Error::TryAgain`], which corosync returns under flow control or while the cluster
+    /// is synchronising.
+    ///
+    /// ```
+    /// assert!(corosync::Error::TryAgain.is_retryable());
+    /// assert!(!corosync::Error::Access.is_retryable());
+    /// ```
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Error::TryAgain)
+    }
+}
+
+/// The one place where a C result becomes a `Result`.
+pub(crate) fn cs_result(code: sys::cs_error_t) -> Result<()> {
+    Error::from_code(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every value of the C enum, read from the generated bindings' text so that a value
+    /// added to the header cannot be missed.
+    fn c_enum_values() -> Vec<(String, u32)> {
+        let text = corosync_sys::KEPT_BINDINGS;
+        let mut values = Vec::new();
+        for line in text.lines() {
+            let line = line.trim();
+            if let Some(rest) = line.strip_prefix("pub const CS_ERR_") {
+                let (name, value) = rest.split_once(": cs_error_t = ").expect("const line");
+                values.push((
+                    format!("CS_ERR_{name}"),
+                    value.trim_end_matches(';').parse().expect("number"),
+                ));
+            }
+        }
+        values
+    }
+
+    #[test]
+    fn every_c_error_maps_to_its_own_variant_and_back() {
+        let values = c_enum_values();
+        assert_eq!(values.len(), 29, "cs_error_t has 29 error values in 3.1.7");
+        let mut seen = std::collections::HashSet::new();
+        for (name, code) in values {
+            let err = Error::from_code(code).expect_err("an error code");
+            assert!(!matches!(err, Error::Unknown(_)), "{name} has no variant");
+            assert_eq!(err.code(), Some(code), "{name} does not map back");
+            assert!(
+                err.to_string().ends_with(&format!("({name})")),
+                "{name}: {err}"
+            );
+            assert!(seen.insert(err), "{name} shares its variant");
+        }
+    }
+
+    #[test]
+    fn ok_and_unknown_codes() {
+        assert_eq!(Error::from_code(corosync_sys::CS_OK), Ok(()));
+        assert_eq!(Error::from_code(29), Err(Error::Unknown(29)));
+        assert_eq!(Error::Unknown(4242).code(), Some(4242));
+        assert_eq!(Error::ReentrantDispatch.code(), None);
+    }
+
+    #[test]
+    fn rust_side_errors_read_well() {
+        let err = Error::TooLong {
+            what: "CPG group name",
+            length: 129,
+            max: 128,
+        };
+        assert_eq!(
+            err.to_string(),
+            "CPG group name is 129 bytes long, more than the 128 bytes corosync accepts"
+        );
+        assert!(!err.is_retryable());
+    }
+}

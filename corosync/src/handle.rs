@@ -1,0 +1,352 @@
+//! The one handle pattern and the one callback pattern, shared by every library module.
+//!
+//! Every library module defines a zero-sized marker that implements [`Library`] (how to
+//! finalize, dispatch, get the fd and find the context of that library's C handle) and
+//! declares its public handle type with [`handle_type!`]. The public type is a
+//! `#[repr(transparent)]` wrapper around [`Handle<L>`], which owns:
+//!
+//! - the C handle, finalized exactly once (by `Drop` or by an explicit `finalize`);
+//! - a boxed [`State`] whose address never changes. Its address is the library's context
+//!   pointer, so a trampoline finds the handle's closures from the C handle alone, without
+//!   any global map.
+//!
+//! Callbacks only run inside `dispatch`, on the thread that called it: the trampoline calls
+//! [`run_callback`], which refuses events outside a dispatch, catches a panic of the user's
+//! closure and stores it; `dispatch` resumes it once the C call has returned, so no panic ever
+//! unwinds through a C frame. A closure receives `&PublicHandle`, so it can make requests on
+//! the same connection (send a reply from a CPG deliver callback), but it cannot drop the
+//! handle, and re-entering `dispatch` is refused with [`Error::ReentrantDispatch`].
+
+use std::any::Any;
+use std::cell::{Cell, UnsafeCell};
+use std::ffi::{c_int, c_void};
+use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
+use std::os::fd::{BorrowedFd, RawFd};
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::ptr::NonNull;
+
+use corosync_sys as sys;
+
+use crate::error::cs_result;
+use crate::{DispatchFlags, Dispatched, Error, Result};
+
+/// What the shared handle needs to know about one C library.
+///
+/// # Safety
+/// - `Public` must be a `#[repr(transparent)]` struct whose only field is a `Handle<Self>`
+///   (declare it with [`handle_type!`], which guarantees this).
+/// - The functions must be the library's own, and `context_get` must return exactly the
+///   pointer last given to `context_set` for that handle (or null).
+/// - Nothing but [`run_callback`] and methods taking `&mut self` may touch `Callbacks`.
+pub(crate) unsafe trait Library: Sized + 'static {
+    /// The public handle type.
+    type Public;
+    /// The closures (and any other Rust state) the trampolines reach through the context.
+    type Callbacks: Send;
+    /// The C library's name, for `Debug`.
+    const NAME: &'static str;
+
+    /// Finalizes `raw`.
+    ///
+    /// # Safety
+    /// `raw` was returned by the library's initialize and is finalized only once.
+    unsafe fn finalize(raw: u64) -> sys::cs_error_t;
+    /// Gets the connection's fd.
+    ///
+    /// # Safety
+    /// `raw` is a live handle and `fd` is writable.
+    unsafe fn fd_get(raw: u64, fd: *mut c_int) -> sys::cs_error_t;
+    /// Dispatches; `context` is the handle's context pointer, for libraries that have no
+    /// context of their own.
+    ///
+    /// # Safety
+    /// `raw` is a live handle whose context was set to `context`.
+    unsafe fn dispatch(
+        raw: u64,
+        context: *mut c_void,
+        flags: sys::cs_dispatch_flags_t,
+    ) -> sys::cs_error_t;
+    /// Stores `context` so that [`Library::context_get`] finds it.
+    ///
+    /// # Safety
+    /// `raw` is a live handle.
+    unsafe fn context_set(raw: u64, context: *mut c_void) -> sys::cs_error_t;
+    /// The pointer stored by [`Library::context_set`], or null.
+    ///
+    /// # Safety
+    /// Called only from a trampoline of this library, during its dispatch.
+    unsafe fn context_get(raw: u64) -> *mut c_void;
+}
+
+/// The Rust side of one connection, boxed so that its address (the context) never moves.
+pub(crate) struct State<L: Library> {
+    raw: u64,
+    fd: RawFd,
+    dispatching: Cell<bool>,
+    panic: Cell<Option<Box<dyn Any + Send>>>,
+    callbacks: UnsafeCell<L::Callbacks>,
+}
+
+impl<L: Library> State<L> {
+    fn has_panic(&self) -> bool {
+        let payload = self.panic.take();
+        let has = payload.is_some();
+        self.panic.set(payload);
+        has
+    }
+}
+
+/// An owned connection to one corosync library.
+pub(crate) struct Handle<L: Library> {
+    state: NonNull<State<L>>,
+    /// Not Sync: one libqb IPC connection must not carry requests from two threads at once.
+    _not_sync: PhantomData<Cell<()>>,
+}
+
+// SAFETY: the handle owns its state (`Callbacks: Send`, the panic payload is Send, the rest
+// is plain data), and a libqb client connection may be used from any thread as long as no
+// two threads use it at once, which `!Sync` (through `PhantomData<Cell<()>>`) rules out.
+// libqb has no thread-local state for client connections; corosync's handle databases
+// (hdb.h) lock a mutex around every lookup.
+unsafe impl<L: Library> Send for Handle<L> {}
+
+impl<L: Library> Handle<L> {
+    /// Connects: `init` gets the context pointer and returns the C handle.
+    pub(crate) fn open(
+        callbacks: L::Callbacks,
+        init: impl FnOnce(*mut c_void) -> Result<u64>,
+    ) -> Result<Self> {
+        let state = Box::new(State::<L> {
+            raw: 0,
+            fd: -1,
+            dispatching: Cell::new(false),
+            panic: Cell::new(None),
+            callbacks: UnsafeCell::new(callbacks),
+        });
+        let state = NonNull::from(Box::leak(state));
+        let context = state.as_ptr().cast::<c_void>();
+        let raw = match init(context) {
+            Ok(raw) => raw,
+            Err(err) => {
+                // SAFETY: the box was leaked above and nothing else points to it.
+                drop(unsafe { Box::from_raw(state.as_ptr()) });
+                return Err(err);
+            }
+        };
+        // SAFETY: no reference to the state exists yet; we are its only user.
+        unsafe { (*state.as_ptr()).raw = raw };
+        // From here on Drop finalizes `raw` and frees the state.
+        let handle = Handle {
+            state,
+            _not_sync: PhantomData,
+        };
+        // SAFETY: `raw` is live; the context is the boxed state, which lives until Drop.
+        cs_result(unsafe { L::context_set(raw, context) })?;
+        let mut fd: c_int = -1;
+        // SAFETY: `raw` is live and `fd` is a writable c_int.
+        cs_result(unsafe { L::fd_get(raw, &mut fd) })?;
+        // SAFETY: still the only user of the state: no callback can run before dispatch.
+        unsafe { (*state.as_ptr()).fd = fd };
+        Ok(handle)
+    }
+
+    fn state(&self) -> &State<L> {
+        // SAFETY: the state lives as long as the handle, and is only read through shared
+        // references (its mutable parts are Cells and the UnsafeCell of run_callback).
+        unsafe { self.state.as_ref() }
+    }
+
+    /// The C handle, for the library module's calls.
+    pub(crate) fn raw(&self) -> u64 {
+        self.state().raw
+    }
+
+    /// The connection's fd; valid while the handle lives.
+    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
+        // SAFETY: libqb keeps the fd open until finalize, which needs the handle by value.
+        unsafe { BorrowedFd::borrow_raw(self.state().fd) }
+    }
+
+    /// The callbacks, for methods that replace them (they take `&mut self`, so no callback
+    /// can be running).
+    pub(crate) fn callbacks_mut(&mut self) -> &mut L::Callbacks {
+        // SAFETY: `&mut self` excludes dispatch, so no other reference to them exists.
+        unsafe { &mut *self.state().callbacks.get() }
+    }
+
+    /// Runs the C dispatch; see [`DispatchFlags`] for what each value does.
+    pub(crate) fn dispatch(&self, flags: DispatchFlags) -> Result<Dispatched> {
+        let state = self.state();
+        if state.dispatching.replace(true) {
+            return Err(Error::ReentrantDispatch);
+        }
+        let context = self.state.as_ptr().cast::<c_void>();
+        let call = |flags: DispatchFlags| {
+            // SAFETY: the handle is live and its context is `context`.
+            cs_result(unsafe { L::dispatch(state.raw, context, flags as sys::cs_dispatch_flags_t) })
+        };
+        let result = match flags {
+            DispatchFlags::Blocking => loop {
+                let result = call(DispatchFlags::One);
+                if result.is_err() || state.has_panic() {
+                    break result;
+                }
+            },
+            _ => call(flags),
+        };
+        state.dispatching.set(false);
+        if let Some(payload) = state.panic.take() {
+            resume_unwind(payload);
+        }
+        match (flags, result) {
+            (DispatchFlags::OneNonBlocking, Err(Error::TryAgain)) => Ok(Dispatched::NothingPending),
+            (_, result) => result.map(|()| Dispatched::Processed),
+        }
+    }
+
+    /// Finalizes now and reports the library's answer.
+    pub(crate) fn finalize(self) -> Result<()> {
+        let this = ManuallyDrop::new(self);
+        // SAFETY: `this` is never dropped, so this is the only finalize and free.
+        unsafe { this.release() }
+    }
+
+    /// Finalizes the C handle, then frees the state the callbacks used.
+    ///
+    /// # Safety
+    /// Called once, and the handle is not used afterwards.
+    unsafe fn release(&self) -> Result<()> {
+        // SAFETY: the caller guarantees this is the only finalize.
+        let result = cs_result(unsafe { L::finalize(self.raw()) });
+        // SAFETY: after finalize the library calls no callback, so nothing else can reach
+        // the state; it was leaked from a Box in `open`.
+        drop(unsafe { Box::from_raw(self.state.as_ptr()) });
+        result
+    }
+}
+
+impl<L: Library> Drop for Handle<L> {
+    fn drop(&mut self) {
+        // An error here means the connection was already gone; nothing is left to free.
+        // SAFETY: Drop runs once, and `finalize` does not run Drop.
+        let _ = unsafe { self.release() };
+    }
+}
+
+/// Runs `f` for an event of the handle whose C handle is `raw`: the entry point of every
+/// trampoline.
+///
+/// It finds the handle through the library's context, gives `f` the public handle and the
+/// callbacks, and catches a panic of `f` for `dispatch` to resume. An event outside a
+/// dispatch of ours, or after a panic in the same dispatch, is not delivered.
+///
+/// # Safety
+/// Called only from a trampoline that the C library `L` calls during its dispatch.
+pub(crate) unsafe fn run_callback<L: Library>(
+    raw: u64,
+    f: impl FnOnce(&L::Public, &mut L::Callbacks),
+) {
+    // SAFETY: the caller is a trampoline of L, inside dispatch.
+    let Some(state) = NonNull::new(unsafe { L::context_get(raw) }.cast::<State<L>>()) else {
+        return;
+    };
+    // SAFETY: the context is the state of a live handle (set in `open`, freed only after
+    // finalize, and finalize cannot run during dispatch because dispatch borrows the handle).
+    let shared = unsafe { state.as_ref() };
+    if !shared.dispatching.get() || shared.has_panic() {
+        return;
+    }
+    // A second owner of the same state, never dropped, to lend the closure `&Public`.
+    let handle = ManuallyDrop::new(Handle::<L> {
+        state,
+        _not_sync: PhantomData,
+    });
+    let handle: &Handle<L> = &handle;
+    // SAFETY: `Public` is repr(transparent) over `Handle<L>` (Library's contract).
+    let public = unsafe { &*(handle as *const Handle<L>).cast::<L::Public>() };
+    // SAFETY: dispatch is not re-entered (refused above) and the public handle offers no way
+    // to reach the callbacks through `&self`, so this is their only reference.
+    let callbacks = unsafe { &mut *shared.callbacks.get() };
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(|| f(public, callbacks))) {
+        shared.panic.set(Some(payload));
+    }
+}
+
+/// Declares a library's public handle type around [`Handle`], with the methods every handle
+/// shares: `dispatch`, `finalize`, `AsFd`, `AsRawFd` and `Debug`.
+macro_rules! handle_type {
+    (
+        $(#[$doc:meta])*
+        pub struct $name:ident($lib:ty);
+        open: $open:literal;
+    ) => {
+        $(#[$doc])*
+        #[repr(transparent)]
+        pub struct $name {
+            handle: $crate::handle::Handle<$lib>,
+        }
+
+        impl $name {
+            /// Processes events from the daemon, running this handle's callbacks on the
+            /// calling thread; see [`DispatchFlags`](crate::DispatchFlags) for how many.
+            ///
+            /// A panic in a callback stops the dispatch (later events of the same call are
+            /// not delivered) and is resumed here once the C library has returned.
+            /// Calling `dispatch` from inside a callback returns
+            /// [`Error::ReentrantDispatch`](crate::Error::ReentrantDispatch).
+            ///
+            /// ```no_run
+            /// # fn main() -> corosync::Result<()> {
+            #[doc = concat!("let handle = ", $open, ";")]
+            /// // Process whatever has arrived, without waiting.
+            /// handle.dispatch(corosync::DispatchFlags::All)?;
+            /// # Ok(()) }
+            /// ```
+            pub fn dispatch(
+                &self,
+                flags: $crate::DispatchFlags,
+            ) -> $crate::Result<$crate::Dispatched> {
+                self.handle.dispatch(flags)
+            }
+
+            /// Closes the connection now and reports the library's answer; dropping the
+            /// handle does the same and ignores the answer.
+            ///
+            /// ```no_run
+            /// # fn main() -> corosync::Result<()> {
+            #[doc = concat!("let handle = ", $open, ";")]
+            /// handle.finalize()?;
+            /// # Ok(()) }
+            /// ```
+            pub fn finalize(self) -> $crate::Result<()> {
+                self.handle.finalize()
+            }
+        }
+
+        /// The connection's fd becomes readable when an event waits for `dispatch`: give it
+        /// to poll, epoll, mio or tokio's `AsyncFd`.
+        impl std::os::fd::AsFd for $name {
+            fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+                self.handle.fd()
+            }
+        }
+
+        /// See the `AsFd` implementation.
+        impl std::os::fd::AsRawFd for $name {
+            fn as_raw_fd(&self) -> std::os::fd::RawFd {
+                use std::os::fd::AsFd;
+                self.as_fd().as_raw_fd()
+            }
+        }
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($name))
+                    .field("handle", &self.handle.raw())
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+}
+pub(crate) use handle_type;

@@ -1,0 +1,1 @@
+//! The quorum library (to be written).

@@ -1,0 +1,149 @@
+//! Small types shared by every library: dispatch flags and outcomes, track flags, node ids.
+
+use std::fmt;
+
+use corosync_sys as sys;
+
+/// How much a `dispatch` call processes; the values of C's `cs_dispatch_flags_t`.
+///
+/// ```
+/// use corosync::DispatchFlags;
+/// assert_eq!(DispatchFlags::OneNonBlocking as u32, 4);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum DispatchFlags {
+    /// Wait for one event and process it (`CS_DISPATCH_ONE`).
+    One = sys::CS_DISPATCH_ONE,
+    /// Process every event already pending, without waiting (`CS_DISPATCH_ALL`).
+    All = sys::CS_DISPATCH_ALL,
+    /// Process events forever; returns only with an error, e.g. when the daemon goes away
+    /// (`CS_DISPATCH_BLOCKING`). Carried out as repeated `CS_DISPATCH_ONE` calls, which the C
+    /// library does too, so that a panic in a callback ends it and reaches the caller.
+    Blocking = sys::CS_DISPATCH_BLOCKING,
+    /// Process one event if one is pending, without waiting
+    /// (`CS_DISPATCH_ONE_NONBLOCKING`).
+    OneNonBlocking = sys::CS_DISPATCH_ONE_NONBLOCKING,
+}
+
+/// What a successful `dispatch` call did.
+///
+/// ```
+/// use corosync::Dispatched;
+/// assert_ne!(Dispatched::Processed, Dispatched::NothingPending);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dispatched {
+    /// The call ran as asked: with [`DispatchFlags::One`] and
+    /// [`DispatchFlags::OneNonBlocking`] one event was processed; with
+    /// [`DispatchFlags::All`], every pending event (possibly none).
+    Processed,
+    /// [`DispatchFlags::OneNonBlocking`] found no event waiting (C answers
+    /// `CS_ERR_TRY_AGAIN`, which is not an error here).
+    NothingPending,
+}
+
+bitflags::bitflags! {
+    /// What a `trackstart` call asks for (`CS_TRACK_*` of corotypes.h).
+    ///
+    /// ```
+    /// use corosync::TrackFlags;
+    /// let flags = TrackFlags::CURRENT | TrackFlags::CHANGES;
+    /// assert_eq!(flags.bits(), 3);
+    /// ```
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub struct TrackFlags: u8 {
+        /// Report the current state once (`CS_TRACK_CURRENT`).
+        const CURRENT = sys::CS_TRACK_CURRENT as u8;
+        /// Report every change, with the full state (`CS_TRACK_CHANGES`).
+        const CHANGES = sys::CS_TRACK_CHANGES as u8;
+        /// Report only what changed (`CS_TRACK_CHANGES_ONLY`).
+        const CHANGES_ONLY = sys::CS_TRACK_CHANGES_ONLY as u8;
+    }
+}
+
+/// A corosync node id, as set by `nodeid` in corosync.conf's nodelist.
+///
+/// ```
+/// use corosync::NodeId;
+/// let id = NodeId::from(3);
+/// assert_eq!(u32::from(id), 3);
+/// assert_eq!(id.to_string(), "3");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[repr(transparent)]
+pub struct NodeId(u32);
+
+impl NodeId {
+    /// The id as a number.
+    pub const fn get(self) -> u32 {
+        self.0
+    }
+
+    /// Reinterprets a slice of C node ids in place, without copying.
+    pub(crate) fn from_raw_slice(ids: &[u32]) -> &[NodeId] {
+        // SAFETY: NodeId is repr(transparent) over u32, so both slices have one layout.
+        unsafe { std::slice::from_raw_parts(ids.as_ptr().cast::<NodeId>(), ids.len()) }
+    }
+}
+
+impl From<u32> for NodeId {
+    fn from(id: u32) -> Self {
+        NodeId(id)
+    }
+}
+
+impl From<NodeId> for u32 {
+    fn from(id: NodeId) -> Self {
+        id.0
+    }
+}
+
+impl fmt::Display for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+/// A totem ring id: the node that formed the current membership and a sequence number that
+/// grows with every membership change.
+///
+/// ```
+/// use corosync::{NodeId, RingId};
+/// let ring = RingId { node_id: NodeId::from(1), seq: 0x2c };
+/// assert_eq!(ring.to_string(), "1.2c");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct RingId {
+    /// The node that formed the membership.
+    pub node_id: NodeId,
+    /// The ring sequence number.
+    pub seq: u64,
+}
+
+impl fmt::Display for RingId {
+    /// Shown as corosync's tools do (`CS_PRI_RING_ID`: node id and sequence in hex).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:x}.{:x}", self.node_id.0, self.seq)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_id_slices_keep_values() {
+        let raw = [1u32, 2, 0xffff_ffff];
+        let ids = NodeId::from_raw_slice(&raw);
+        assert_eq!(ids, &[NodeId(1), NodeId(2), NodeId(0xffff_ffff)]);
+    }
+
+    #[test]
+    fn dispatch_flag_values_match_c() {
+        assert_eq!(DispatchFlags::One as u32, 1);
+        assert_eq!(DispatchFlags::All as u32, 2);
+        assert_eq!(DispatchFlags::Blocking as u32, 3);
+        assert_eq!(DispatchFlags::OneNonBlocking as u32, 4);
+    }
+}

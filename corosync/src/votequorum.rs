@@ -1,0 +1,1 @@
+//! The votequorum library (to be written).
