@@ -1,0 +1,102 @@
+//! A harness that runs real corosync clusters on one machine, for integration tests.
+//!
+//! [`Cluster::start(n)`](Cluster::start) starts `n` real `corosync` daemons (1 to 5 nodes is
+//! what the harness is tested with), each in a network namespace of its own, and waits until
+//! every node sees all `n` members and is quorate. Tests then open client handles against any
+//! node ([`Node::in_namespace`]), run corosync's tools or other programs against it
+//! ([`Node::command`]), and disturb the cluster: [`Cluster::kill`], [`Cluster::restart`],
+//! [`Cluster::isolate`], [`Cluster::heal`], [`Cluster::edit_config`]. Dropping the
+//! [`Cluster`] (also while a test panics) kills the daemons and removes every namespace and
+//! directory it created.
+//!
+//! The harness observes the cluster only with corosync's own command-line tools
+//! (`corosync-quorumtool -s`, `corosync-cmapctl`) run inside a node's namespace, never with the
+//! crate under test, so what it reports is an independent cross-check.
+//!
+//! # Requirements
+//!
+//! Root (or CAP_SYS_ADMIN and CAP_NET_ADMIN) and the packages `corosync`, `iproute2` and
+//! `util-linux` (`apt-get install -y corosync iproute2 util-linux`). Without them every start
+//! fails with an error that says what is missing; nothing is skipped silently. See
+//! [`check_environment`].
+//!
+//! # Layout
+//!
+//! A cluster is named `cst<pid>x<seq>` (pid of the test process, sequence number within it),
+//! so clusters of parallel tests and of parallel processes never collide.
+//!
+//! * Node `k` lives in network namespace `cst<pid>x<seq>n<k>`. Its daemon runs as
+//!   `ip netns exec NS unshare --mount --propagation private sh -c 'mount --bind DIR/run /run
+//!   && mount --bind DIR/lib /var/lib/corosync && exec corosync -f -c DIR/corosync.conf'`, so
+//!   it has private /run and /var/lib/corosync (but shares /dev/shm, which libqb's client
+//!   connections need), and the spawned pid is the daemon's pid ([`Node::pid`]).
+//! * A one-node cluster uses 127.0.0.1 on its namespace's loopback. With two or more nodes, a
+//!   namespace `cst<pid>x<seq>b` holds a bridge `br0`; a veth pair `vb<k>` / `eth0` links it to
+//!   each node, whose `eth0` has address `10.213.0.<k>/24`. No interface of the host is
+//!   touched and the addresses exist only inside these namespaces.
+//! * The directory `<temp_dir>/cst<pid>x<seq>/n<k>/` holds node k's `corosync.conf`,
+//!   `corosync.log` (the daemon's stdout and stderr, appended across restarts) and its private
+//!   `run/` and `lib/`.
+//! * The generated corosync.conf has totem version 2, knet transport, crypto none, `token:
+//!   1000` (membership changes settle within a few seconds), logging to stderr only, quorum
+//!   provider `corosync_votequorum` and a nodelist with `name: node<k>`, `nodeid: <k>`,
+//!   `ring0_addr`. [`ClusterBuilder`] adds or replaces options.
+//!
+//! Leftovers of a run that crashed (namespaces and directories whose `<pid>` is dead, and
+//! daemons still running in them) are removed when a process starts its first cluster
+//! ([`cleanup_stale`]).
+//!
+//! # Client handles
+//!
+//! corosync's client libraries (libqb IPC) connect through abstract unix sockets, which belong
+//! to a network namespace: a handle opened by a thread that is in node k's namespace talks to
+//! node k's daemon. [`Node::in_namespace`] runs a closure on such a thread; handles opened there
+//! keep working from any thread afterwards.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use corosync_tests::Cluster;
+//!
+//! let cluster = Cluster::start(3).expect("start a 3-node cluster");
+//! // What corosync itself says node 2 is:
+//! let id = cluster.node(2).cmap_get("runtime.votequorum.this_node_id").unwrap();
+//! assert_eq!(id, "2");
+//! // Open a client against node 1 (here: just prove which namespace the thread is in).
+//! let seen = cluster.node(1).in_namespace(|| std::process::id()).unwrap();
+//! assert_eq!(seen, std::process::id());
+//!
+//! cluster.kill(3).unwrap();
+//! cluster.wait_members(1, &[1, 2], Duration::from_secs(20)).unwrap();
+//! cluster.wait_quorate(1, true, Duration::from_secs(5)).unwrap();
+//! cluster.restart(3).unwrap();
+//! cluster.wait_converged(&[1, 2, 3], Duration::from_secs(20)).unwrap();
+//!
+//! cluster.isolate(2).unwrap(); // returns once 1 and 3 see [1, 3], and 2 sees [2]
+//! cluster.heal(2).unwrap(); // returns once all see [1, 2, 3]
+//! // dropping `cluster` kills the daemons and removes namespaces and directories
+//! ```
+
+mod cluster;
+mod config;
+mod env;
+mod error;
+mod netns;
+mod node;
+mod status;
+
+pub use cluster::{wait_until, Cluster, ClusterBuilder, DEFAULT_TIMEOUT, MAX_NODES};
+pub use env::check_environment;
+pub use error::{HarnessError, Result};
+pub use netns::{cleanup_stale, PREFIX};
+pub use node::Node;
+pub use status::QuorumStatus;
+
+// A cluster is shared between test threads: keep it Send + Sync.
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Cluster>();
+    assert_send_sync::<Node>();
+    assert_send_sync::<HarnessError>();
+};

@@ -1,0 +1,220 @@
+//! Network namespaces: naming, creation, removal, stale clean-up and entering one from a thread.
+//!
+//! Every name the harness creates starts with [`PREFIX`], followed by the pid of the process that
+//! created it, `x` and a per-process sequence number: `cst<pid>x<seq>` names a cluster, its
+//! directory under [`std::env::temp_dir`] and (with a suffix `n<k>` for node k or `b` for the
+//! bridge) its namespaces. A name whose pid is no longer alive is left over from a crashed run.
+
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, Once};
+
+use crate::env::{self, Tools};
+use crate::error::{HarnessError, Result};
+
+/// Prefix of every namespace and directory name the harness creates.
+pub const PREFIX: &str = "cst";
+
+/// Where `ip netns` keeps its named namespaces.
+pub(crate) const NETNS_DIR: &str = "/run/netns";
+
+/// Serialises `ip netns add/del` within this process: the first `ip netns add` on a machine
+/// bind-mounts /run/netns onto itself, and concurrent first calls could stack two such mounts.
+static NETNS_LOCK: Mutex<()> = Mutex::new(());
+
+/// A fresh unique cluster name for this process: `cst<pid>x<seq>`.
+pub(crate) fn new_cluster_name() -> String {
+    static SEQ: AtomicU32 = AtomicU32::new(1);
+    let seq = SEQ.fetch_add(1, Ordering::Relaxed);
+    format!("{PREFIX}{}x{seq}", std::process::id())
+}
+
+/// The pid encoded in a harness name (`cst<pid>x...`), if `name` is one.
+pub(crate) fn owner_pid(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix(PREFIX)?;
+    let (pid, _) = rest.split_once('x')?;
+    if pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    pid.parse().ok()
+}
+
+/// The path of a named namespace (`/run/netns/NAME`).
+pub(crate) fn netns_path(name: &str) -> PathBuf {
+    Path::new(NETNS_DIR).join(name)
+}
+
+/// Names of all namespaces known to `ip netns` (entries of /run/netns).
+pub(crate) fn list_netns() -> Vec<String> {
+    match std::fs::read_dir(NETNS_DIR) {
+        Ok(entries) => entries
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Pids of the processes that live in namespace `name` (`ip netns pids`).
+fn netns_pids(tools: &Tools, name: &str) -> Vec<u32> {
+    match env::output(Command::new(&tools.ip).args(["netns", "pids", name])) {
+        Ok(out) => String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Kills (SIGKILL) every process inside namespace `name` that is not this process, and waits a
+/// little for them to disappear. Used for namespaces of crashed runs only.
+fn kill_netns_processes(tools: &Tools, name: &str) {
+    let me = std::process::id();
+    let pids: Vec<u32> = netns_pids(tools, name)
+        .into_iter()
+        .filter(|&p| p != me)
+        .collect();
+    for &pid in &pids {
+        // SAFETY: kill() with a valid signal number has no memory-safety preconditions.
+        unsafe {
+            libc::kill(pid as libc::pid_t, libc::SIGKILL);
+        }
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while pids.iter().any(|&p| env::pid_alive(p)) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    for pid in pids {
+        env::remove_daemon_shm(pid);
+    }
+}
+
+/// Creates namespace `name`; if one of that name already exists it is a leftover of an earlier
+/// process that had the same pid, and it is removed first.
+pub(crate) fn add(tools: &Tools, name: &str) -> Result<()> {
+    if netns_path(name).exists() {
+        kill_netns_processes(tools, name);
+        delete(tools, name)?;
+    }
+    let _guard = NETNS_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    env::run(Command::new(&tools.ip).args(["netns", "add", name])).map(|_| ())
+}
+
+/// Deletes namespace `name` (`ip netns del`); its interfaces go with it.
+pub(crate) fn delete(tools: &Tools, name: &str) -> Result<()> {
+    let _guard = NETNS_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    if !netns_path(name).exists() {
+        return Ok(());
+    }
+    env::run(Command::new(&tools.ip).args(["netns", "del", name])).map(|_| ())
+}
+
+/// Runs `ip -n NS ARGS...` and fails loudly.
+pub(crate) fn ip_in(tools: &Tools, ns: &str, args: &[&str]) -> Result<String> {
+    env::run(Command::new(&tools.ip).arg("-n").arg(ns).args(args))
+}
+
+fn cleanup_stale_with(tools: &Tools) -> Result<usize> {
+    let me = std::process::id();
+    let stale = |name: &str| match owner_pid(name) {
+        Some(pid) => pid != me && !env::pid_exists(pid),
+        None => false,
+    };
+    let mut removed = 0;
+    let mut errors = Vec::new();
+    for name in list_netns() {
+        if stale(&name) {
+            kill_netns_processes(tools, &name);
+            match delete(tools, &name) {
+                Ok(()) => removed += 1,
+                Err(e) => errors.push(e.to_string()),
+            }
+        }
+    }
+    if let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if stale(&name) && entry.path().is_dir() {
+                match std::fs::remove_dir_all(entry.path()) {
+                    Ok(()) => removed += 1,
+                    Err(e) => errors.push(format!("cannot remove {}: {e}", entry.path().display())),
+                }
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(removed)
+    } else {
+        Err(HarnessError::new(format!(
+            "cleaning up leftovers of earlier runs failed: {}",
+            errors.join("; ")
+        )))
+    }
+}
+
+/// Removes leftovers of earlier harness runs that crashed or were killed before their
+/// [`Cluster`](crate::Cluster)s were dropped: namespaces named `cst<pid>x...` (and the daemons
+/// still running inside them) and directories of that name under [`std::env::temp_dir`], for
+/// every `<pid>` that is no longer alive. Returns how many namespaces and directories were
+/// removed.
+///
+/// Starting the first cluster of a process does this once automatically; there is no need to
+/// call it unless you want to clean up without starting a cluster.
+pub fn cleanup_stale() -> Result<usize> {
+    cleanup_stale_with(env::tools()?)
+}
+
+/// Runs [`cleanup_stale`] once per process (errors are reported on stderr, not fatal).
+pub(crate) fn cleanup_stale_once(tools: &Tools) {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if let Err(e) = cleanup_stale_with(tools) {
+            eprintln!("corosync-tests: warning: {e}");
+        }
+    });
+}
+
+/// Opens a namespace file for [`setns`].
+pub(crate) fn open_netns(name: &str) -> Result<File> {
+    let path = netns_path(name);
+    File::open(&path).map_err(|e| {
+        HarnessError::new(format!(
+            "cannot open network namespace {}: {e}",
+            path.display()
+        ))
+    })
+}
+
+/// Moves the calling thread into the network namespace `file` refers to.
+pub(crate) fn setns(file: &File, name: &str) -> Result<()> {
+    // SAFETY: the fd is valid for the duration of the call (owned by `file`); setns only changes
+    // the namespace of the calling thread.
+    let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(HarnessError::new(format!(
+            "setns into network namespace {name} failed: {}",
+            std::io::Error::last_os_error()
+        )))
+    }
+}
+
+#[cfg(test)]
+mod unit {
+    use super::owner_pid;
+
+    #[test]
+    fn parses_owner_pid() {
+        assert_eq!(owner_pid("cst123x4n1"), Some(123));
+        assert_eq!(owner_pid("cst123x4"), Some(123));
+        assert_eq!(owner_pid("cst123x4b"), Some(123));
+        assert_eq!(owner_pid("cstx4"), None);
+        assert_eq!(owner_pid("cst12a3x4"), None);
+        assert_eq!(owner_pid("other"), None);
+        assert_eq!(owner_pid("cst123"), None);
+    }
+}

@@ -1,0 +1,490 @@
+//! One node of a [`Cluster`](crate::Cluster): its namespace, directories and daemon.
+
+use std::ffi::OsStr;
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use crate::env::{self, Tools};
+use crate::error::{HarnessError, Result};
+use crate::netns;
+use crate::status::QuorumStatus;
+
+/// Lines of a daemon's log that error messages include.
+pub(crate) const LOG_TAIL_LINES: usize = 40;
+
+/// One corosync node of a [`Cluster`](crate::Cluster).
+///
+/// A node has its own network namespace (named `cst<pid>x<seq>n<id>`), its own directory (with
+/// `corosync.conf`, `corosync.log` and the private `run/` and `lib/` that the daemon sees as
+/// /run and /var/lib/corosync) and at most one running corosync daemon. Get one with
+/// [`Cluster::node`](crate::Cluster::node); fault operations (kill, restart, isolate) are on the
+/// [`Cluster`](crate::Cluster).
+///
+/// To talk to the node's daemon with a client library, open the handle on a thread that is in
+/// the node's namespace: [`Node::in_namespace`]. To run a program against the daemon (one of
+/// corosync's tools or an example binary), use [`Node::command`].
+#[derive(Debug)]
+pub struct Node {
+    id: u32,
+    name: String,
+    addr: IpAddr,
+    netns: String,
+    dir: PathBuf,
+    tools: &'static Tools,
+    daemon: Mutex<Option<Child>>,
+    starts: AtomicU32,
+    isolated: AtomicBool,
+}
+
+impl Node {
+    pub(crate) fn new(
+        id: u32,
+        addr: IpAddr,
+        netns: String,
+        dir: PathBuf,
+        tools: &'static Tools,
+    ) -> Node {
+        Node {
+            id,
+            name: format!("node{id}"),
+            addr,
+            netns,
+            dir,
+            tools,
+            daemon: Mutex::new(None),
+            starts: AtomicU32::new(0),
+            isolated: AtomicBool::new(false),
+        }
+    }
+
+    /// The node id (1..=N), as in the nodelist of corosync.conf.
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
+    /// The node's name in the nodelist (`node<id>`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The node's ring0 address (127.0.0.1 for a one-node cluster, else an address of the
+    /// cluster's private bridge segment, `10.213.0.<id>/24`).
+    pub fn addr(&self) -> IpAddr {
+        self.addr
+    }
+
+    /// The name of the node's network namespace (as listed by `ip netns list`).
+    pub fn netns(&self) -> &str {
+        &self.netns
+    }
+
+    /// The path of the node's network namespace file, `/run/netns/<netns>`.
+    pub fn netns_path(&self) -> PathBuf {
+        netns::netns_path(&self.netns)
+    }
+
+    /// The node's directory (holds `corosync.conf`, `corosync.log`, `run/` and `lib/`).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The path of the node's corosync.conf (the daemon is started with `-c` on it).
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.join("corosync.conf")
+    }
+
+    /// The path of the file that receives the daemon's stdout and stderr (appended to across
+    /// restarts, with a marker line per start and kill).
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.join("corosync.log")
+    }
+
+    /// The directory the daemon sees as /run (it holds corosync.pid).
+    pub fn run_dir(&self) -> PathBuf {
+        self.dir.join("run")
+    }
+
+    /// The directory the daemon sees as /var/lib/corosync (ring id files, blackbox).
+    pub fn lib_dir(&self) -> PathBuf {
+        self.dir.join("lib")
+    }
+
+    /// Everything the node's daemons have written so far (stdout and stderr of every start).
+    /// Empty if nothing was written yet.
+    pub fn log(&self) -> String {
+        match std::fs::read(self.log_path()) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(_) => String::new(),
+        }
+    }
+
+    /// The last `lines` lines of [`Node::log`].
+    pub fn log_tail(&self, lines: usize) -> String {
+        env::tail(&self.log(), lines).to_string()
+    }
+
+    /// The current text of the node's corosync.conf.
+    pub fn config(&self) -> Result<String> {
+        let path = self.config_path();
+        std::fs::read_to_string(&path)
+            .map_err(|e| HarnessError::new(format!("cannot read {}: {e}", path.display())))
+    }
+
+    /// Replaces the node's corosync.conf with `text`. Takes effect when the daemon is
+    /// restarted or told to reload its configuration (`corosync-cfgtool -R`, or the crate's
+    /// reload call).
+    pub fn write_config(&self, text: &str) -> Result<()> {
+        let path = self.config_path();
+        std::fs::write(&path, text)
+            .map_err(|e| HarnessError::new(format!("cannot write {}: {e}", path.display())))
+    }
+
+    /// Rewrites the node's corosync.conf: `edit` gets the current text and returns the new
+    /// one.
+    pub fn edit_config(&self, edit: impl FnOnce(&str) -> String) -> Result<()> {
+        let old = self.config()?;
+        self.write_config(&edit(&old))
+    }
+
+    fn lock_daemon(&self) -> MutexGuard<'_, Option<Child>> {
+        self.daemon.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The pid of the node's running corosync daemon, or `None` if it is not running (never
+    /// started, killed, stopped or exited on its own).
+    pub fn pid(&self) -> Option<u32> {
+        let mut daemon = self.lock_daemon();
+        let child = daemon.as_mut()?;
+        match child.try_wait() {
+            Ok(None) => Some(child.id()),
+            _ => None,
+        }
+    }
+
+    /// Whether the node's corosync daemon is running.
+    pub fn is_running(&self) -> bool {
+        self.pid().is_some()
+    }
+
+    /// If the daemon was started and has exited without being killed by the harness, its exit
+    /// status.
+    pub fn exit_status(&self) -> Option<ExitStatus> {
+        let mut daemon = self.lock_daemon();
+        daemon
+            .as_mut()
+            .and_then(|child| child.try_wait().ok().flatten())
+    }
+
+    /// Whether [`Cluster::isolate`](crate::Cluster::isolate) cut this node off (and
+    /// [`Cluster::heal`](crate::Cluster::heal) has not undone it yet).
+    pub fn is_isolated(&self) -> bool {
+        self.isolated.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn set_isolated(&self, isolated: bool) {
+        self.isolated.store(isolated, Ordering::SeqCst);
+    }
+
+    /// A [`Command`] that runs `program` inside the node's network namespace
+    /// (`ip netns exec <netns> <program>`). Add arguments, then run it as usual. A bare program
+    /// name is looked up in `PATH` and in the sbin directories first (corosync's tools live in
+    /// /usr/sbin).
+    ///
+    /// Clients run this way reach this node's daemon, e.g.
+    /// `node.command("corosync-cmapctl").args(["-g", "runtime.votequorum.this_node_id"])`.
+    pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
+        let program = program.as_ref();
+        let resolved = env::find_program(program).unwrap_or_else(|| PathBuf::from(program));
+        let mut cmd = Command::new(&self.tools.ip);
+        cmd.arg("netns").arg("exec").arg(&self.netns).arg(resolved);
+        cmd
+    }
+
+    /// Runs `program args...` inside the node's namespace, waits for it, and returns its
+    /// stdout; fails (with its stderr) unless it exits with status 0.
+    pub fn run<I, S>(&self, program: impl AsRef<OsStr>, args: I) -> Result<String>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        env::run(self.command(program).args(args))
+            .map_err(|e| e.context(format!("on node {}", self.id)))
+    }
+
+    /// Reads one key with `corosync-cmapctl -g KEY` from this node's daemon and returns its
+    /// value as text (the part after `" = "`), e.g. `"1"` for
+    /// `runtime.votequorum.this_node_id` on node 1.
+    pub fn cmap_get(&self, key: &str) -> Result<String> {
+        let out = env::run(
+            Command::new(&self.tools.ip)
+                .args(["netns", "exec", &self.netns])
+                .arg(&self.tools.cmapctl)
+                .args(["-g", key]),
+        )
+        .map_err(|e| e.context(format!("reading cmap key {key} on node {}", self.id)))?;
+        match out.trim_end().split_once(" = ") {
+            Some((_, value)) => Ok(value.to_string()),
+            None => Err(HarnessError::new(format!(
+                "unexpected output of corosync-cmapctl -g {key} on node {}: {out}",
+                self.id
+            ))),
+        }
+    }
+
+    /// This node's view of quorum and membership, from `corosync-quorumtool -s` run in its
+    /// namespace. Fails if the daemon does not answer (not running, or still starting).
+    pub fn quorum_status(&self) -> Result<QuorumStatus> {
+        let out = env::output(
+            Command::new(&self.tools.ip)
+                .args(["netns", "exec", &self.netns])
+                .arg(&self.tools.quorumtool)
+                .arg("-s"),
+        )?;
+        // Exit status 0 means quorate, 2 not quorate; anything else is an error.
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        match out.status.code() {
+            Some(0) | Some(2) => {
+                QuorumStatus::parse(&stdout).map_err(|e| e.context(format!("node {}", self.id)))
+            }
+            _ => Err(HarnessError::new(format!(
+                "corosync-quorumtool -s on node {} failed ({}): {} {}",
+                self.id,
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim_end(),
+                stdout.trim_end()
+            ))),
+        }
+    }
+
+    /// The node ids this node currently sees as members (sorted), per `corosync-quorumtool`.
+    pub fn members(&self) -> Result<Vec<u32>> {
+        self.quorum_status().map(|s| s.members)
+    }
+
+    /// Whether this node is currently quorate, per `corosync-quorumtool`.
+    pub fn is_quorate(&self) -> Result<bool> {
+        self.quorum_status().map(|s| s.quorate)
+    }
+
+    /// Runs `f` on a fresh thread that has entered this node's network namespace, waits for
+    /// it and returns what `f` returned. A panic in `f` is propagated to the caller
+    /// (`resume_unwind`).
+    ///
+    /// corosync's client libraries reach the daemon through abstract unix sockets, which
+    /// belong to a network namespace: a handle opened inside `f` is connected to this node's
+    /// daemon, and it keeps working when it is used from other threads afterwards (return it
+    /// from `f`). `f` may borrow from the caller (the thread is scoped). Fails only if the
+    /// namespace cannot be entered (or the thread cannot be spawned).
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), corosync_tests::HarnessError> {
+    /// let cluster = corosync_tests::Cluster::start(2)?;
+    /// let has_eth0 = cluster.node(2).in_namespace(|| {
+    ///     // Open a client handle here (and return it): it talks to node 2's daemon.
+    ///     std::fs::read_to_string("/proc/thread-self/net/dev").unwrap().contains("eth0")
+    /// })?;
+    /// assert!(has_eth0);
+    /// # Ok(()) }
+    /// ```
+    pub fn in_namespace<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce() -> T + Send,
+        T: Send,
+    {
+        let file = netns::open_netns(&self.netns)?;
+        let netns_name = self.netns.as_str();
+        std::thread::scope(|scope| {
+            let handle = std::thread::Builder::new()
+                .name(format!("{}-{}", self.netns, self.name))
+                .spawn_scoped(scope, move || {
+                    netns::setns(&file, netns_name)?;
+                    drop(file);
+                    Ok(f())
+                })
+                .map_err(|e| {
+                    HarnessError::new(format!(
+                        "cannot spawn a thread for namespace {}: {e}",
+                        self.netns
+                    ))
+                })?;
+            match handle.join() {
+                Ok(result) => result,
+                Err(payload) => std::panic::resume_unwind(payload),
+            }
+        })
+    }
+
+    /// Moves the *calling* thread into this node's network namespace for good. Meant for
+    /// threads that a test spawns and owns (e.g. a dispatch loop for one node); prefer
+    /// [`Node::in_namespace`] otherwise, because the thread stays in the namespace.
+    pub fn enter_on_current_thread(&self) -> Result<()> {
+        let file = netns::open_netns(&self.netns)?;
+        netns::setns(&file, &self.netns)
+    }
+
+    fn log_marker(&self, text: &str) {
+        if let Ok(mut file) = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+        {
+            let _ = writeln!(file, "--- corosync-tests: {text} ---");
+        }
+    }
+
+    /// Starts the daemon: `ip netns exec NS unshare --mount --propagation private sh -c
+    /// 'mount --bind DIR/run /run && mount --bind DIR/lib /var/lib/corosync && exec corosync
+    /// -f -c DIR/corosync.conf'`. Every step execs, so the spawned pid is the daemon's.
+    pub(crate) fn spawn_daemon(&self) -> Result<()> {
+        let mut daemon = self.lock_daemon();
+        if let Some(child) = daemon.as_mut() {
+            if matches!(child.try_wait(), Ok(None)) {
+                return Err(HarnessError::new(format!(
+                    "corosync on node {} is already running (pid {})",
+                    self.id,
+                    child.id()
+                )));
+            }
+        }
+        for dir in [self.run_dir(), self.lib_dir()] {
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| HarnessError::new(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let count = self.starts.fetch_add(1, Ordering::SeqCst) + 1;
+        self.log_marker(&format!(
+            "starting corosync on node {} (start #{count}, namespace {})",
+            self.id, self.netns
+        ));
+        let log_path = self.log_path();
+        let open_log = || {
+            OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&log_path)
+                .map_err(|e| HarnessError::new(format!("cannot open {}: {e}", log_path.display())))
+        };
+        let t = self.tools;
+        let script = r#""$1" --bind "$2" /run && "$1" --bind "$3" /var/lib/corosync && exec "$4" -f -c "$5""#;
+        let mut cmd = Command::new(&t.ip);
+        cmd.args(["netns", "exec", &self.netns])
+            .arg(&t.unshare)
+            .args(["--mount", "--propagation", "private"])
+            .arg(&t.sh)
+            .arg("-c")
+            .arg(script)
+            .arg(format!("corosync-{}", self.netns))
+            .arg(&t.mount)
+            .arg(self.run_dir())
+            .arg(self.lib_dir())
+            .arg(&t.corosync)
+            .arg(self.config_path())
+            .stdin(Stdio::null())
+            .stdout(open_log()?)
+            .stderr(open_log()?);
+        let child = cmd.spawn().map_err(|e| {
+            HarnessError::new(format!(
+                "cannot start corosync on node {}: `{}`: {e}",
+                self.id,
+                env::describe(&cmd)
+            ))
+        })?;
+        *daemon = Some(child);
+        Ok(())
+    }
+
+    /// Sends `signal` to the running daemon, waits up to `grace` for it to exit, then (if it
+    /// is still there) kills it with SIGKILL; reaps it and removes what it left in /dev/shm.
+    /// Fails if the daemon is not running.
+    pub(crate) fn signal_daemon(&self, signal: libc::c_int, grace: Duration) -> Result<()> {
+        let mut daemon = self.lock_daemon();
+        let Some(mut child) = daemon.take() else {
+            return Err(HarnessError::new(format!(
+                "corosync on node {} is not running (never started, or already killed)",
+                self.id
+            )));
+        };
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(HarnessError::new(format!(
+                "corosync on node {} is not running (it exited on its own: {status})",
+                self.id
+            )));
+        }
+        let pid = child.id();
+        // SAFETY: kill() has no memory-safety preconditions; `pid` is our unreaped child, so
+        // it cannot have been reused by another process.
+        unsafe {
+            libc::kill(pid as libc::pid_t, signal);
+        }
+        let deadline = Instant::now() + grace;
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break Ok(status),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+                Ok(None) => {
+                    let _ = child.kill();
+                    break child.wait();
+                }
+                Err(e) => break Err(e),
+            }
+        };
+        env::remove_daemon_shm(pid);
+        match status {
+            Ok(status) => {
+                self.log_marker(&format!("daemon pid {pid} ended: {status}"));
+                Ok(())
+            }
+            Err(e) => Err(HarnessError::new(format!(
+                "cannot reap corosync (pid {pid}) of node {}: {e}",
+                self.id
+            ))),
+        }
+    }
+
+    /// Kills the daemon with SIGKILL if it runs; for clean-up (never fails).
+    pub(crate) fn kill_quietly(&self) {
+        let running = self.lock_daemon().is_some();
+        if running {
+            let _ = self.signal_daemon(libc::SIGKILL, Duration::ZERO);
+        }
+    }
+
+    /// The daemon's log tail with a header, for error messages.
+    pub(crate) fn log_section(&self, lines: usize) -> String {
+        let state = match self.pid() {
+            Some(pid) => format!("running, pid {pid}"),
+            None => match self.exit_status() {
+                Some(status) => format!("exited: {status}"),
+                None => "not running".to_string(),
+            },
+        };
+        format!(
+            "--- node {} ({}, {}) log {} (last {lines} lines) ---\n{}",
+            self.id,
+            self.netns,
+            state,
+            self.log_path().display(),
+            self.log_tail(lines)
+        )
+    }
+
+    /// Fails if the daemon was started and has exited on its own, or if it is not running at
+    /// all. (Callers add the logs.)
+    pub(crate) fn ensure_running(&self) -> Result<()> {
+        if self.is_running() {
+            return Ok(());
+        }
+        let why = match self.exit_status() {
+            Some(status) => format!("corosync on node {} exited unexpectedly: {status}", self.id),
+            None => format!("corosync on node {} is not running", self.id),
+        };
+        Err(HarnessError::new(why))
+    }
+}
