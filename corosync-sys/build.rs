@@ -149,8 +149,11 @@ fn generate(wrapper: &str, include_paths: &[PathBuf], enabled: &[&Library]) -> S
         Err(err) => {
             eprintln!(
                 "\ncorosync-sys: bindgen could not generate the bindings: {err}\n\
-                 bindgen needs libclang: on Debian/Ubuntu `apt-get install libclang-dev`, \
-                 on Fedora/RHEL `dnf install clang-devel`.\n"
+                 Either a corosync header is missing (Debian/Ubuntu: `apt-get install \
+                 libcorosync-common-dev libcmap-dev libcpg-dev libvotequorum-dev libquorum-dev \
+                 libcfg-dev`; Fedora/RHEL: `dnf install corosynclib-devel`) or libclang, which \
+                 bindgen needs, is missing (`apt-get install libclang-dev` / \
+                 `dnf install clang-devel`).\n"
             );
             std::process::exit(1);
         }
@@ -196,9 +199,13 @@ fn fail_missing(missing: &[(&str, pkg_config::Error)]) -> ! {
         "\n\ncorosync-sys: corosync's client libraries or headers were not found by pkg-config.\n",
     );
     for (module, err) in missing {
-        let first_line = err.to_string();
-        let first_line = first_line.lines().next().unwrap_or("");
-        writeln!(msg, "  missing pkg-config module `{module}`: {first_line}").unwrap();
+        let text = err.to_string();
+        let reason = text
+            .lines()
+            .map(str::trim)
+            .find(|line| line.contains("not found") || line.contains("Requested"))
+            .unwrap_or("not found");
+        writeln!(msg, "  missing pkg-config module `{module}`: {reason}").unwrap();
     }
     let debian: Vec<String> = missing
         .iter()
