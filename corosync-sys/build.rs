@@ -79,8 +79,8 @@ fn main() {
         // docs.rs has no corosync headers: document the kept 3.1.7 bindings.
         write_version(&out, KEPT_VERSION);
         println!("cargo:rustc-cfg=corosync_kept_bindings");
-        println!("cargo:rustc-cfg=corosync_cfg_node_status");
-        println!("cargo:rustc-cfg=corosync_cfg_link_dynconnected");
+        emit_cfg("corosync_cfg_node_status");
+        emit_cfg("corosync_cfg_link_dynconnected");
         return;
     }
 
@@ -164,12 +164,19 @@ fn generate(wrapper: &str, include_paths: &[PathBuf], enabled: &[&Library]) -> S
 fn detect_api_differences(bindings: &str) {
     // corosync_cfg_node_status_get and its v1 structs came with corosync 3.1.0.
     if bindings.contains("pub fn corosync_cfg_node_status_get") {
-        println!("cargo:rustc-cfg=corosync_cfg_node_status");
+        emit_cfg("corosync_cfg_node_status");
     }
     // The dynconnected field of a knet link's status came with corosync 3.1.4.
     if bindings.contains("pub dynconnected") {
-        println!("cargo:rustc-cfg=corosync_cfg_link_dynconnected");
+        emit_cfg("corosync_cfg_link_dynconnected");
     }
+}
+
+/// Sets `cfg` for this crate and passes it on (as `DEP_COROSYNC_<CFG>`, thanks to
+/// `links = "corosync"`) to dependents such as the safe crate, whose build script sets it too.
+fn emit_cfg(cfg: &str) {
+    println!("cargo:rustc-cfg={cfg}");
+    println!("cargo:{cfg}=1");
 }
 
 fn write_version(out: &std::path::Path, version: &str) {

@@ -38,14 +38,12 @@ use crate::{DispatchFlags, Dispatched, Error, Result};
 ///   (declare it with [`handle_type!`], which guarantees this).
 /// - The functions must be the library's own, and `context_get` must return exactly the
 ///   pointer last given to `context_set` for that handle (or null).
-/// - Nothing but [`run_callback`] and methods taking `&mut self` may touch `Callbacks`.
+/// - Nothing but [`run_callback`] touches `Callbacks` after `open`.
 pub(crate) unsafe trait Library: Sized + 'static {
     /// The public handle type.
     type Public;
     /// The closures (and any other Rust state) the trampolines reach through the context.
     type Callbacks: Send;
-    /// The C library's name, for `Debug`.
-    const NAME: &'static str;
 
     /// Finalizes `raw`.
     ///
@@ -83,6 +81,9 @@ pub(crate) unsafe trait Library: Sized + 'static {
 pub(crate) struct State<L: Library> {
     raw: u64,
     fd: RawFd,
+    /// One word a library module learns when connecting and reads later through `&self`
+    /// (libquorum's quorum type); 0 unless set.
+    info: Cell<u64>,
     dispatching: Cell<bool>,
     panic: Cell<Option<Box<dyn Any + Send>>>,
     callbacks: UnsafeCell<L::Callbacks>,
@@ -120,6 +121,7 @@ impl<L: Library> Handle<L> {
         let state = Box::new(State::<L> {
             raw: 0,
             fd: -1,
+            info: Cell::new(0),
             dispatching: Cell::new(false),
             panic: Cell::new(None),
             callbacks: UnsafeCell::new(callbacks),
@@ -168,11 +170,16 @@ impl<L: Library> Handle<L> {
         unsafe { BorrowedFd::borrow_raw(self.state().fd) }
     }
 
-    /// The callbacks, for methods that replace them (they take `&mut self`, so no callback
-    /// can be running).
-    pub(crate) fn callbacks_mut(&mut self) -> &mut L::Callbacks {
-        // SAFETY: `&mut self` excludes dispatch, so no other reference to them exists.
-        unsafe { &mut *self.state().callbacks.get() }
+    /// Stores the word that [`Handle::info`] returns.
+    #[cfg_attr(not(feature = "quorum"), allow(dead_code))]
+    pub(crate) fn set_info(&self, info: u64) {
+        self.state().info.set(info);
+    }
+
+    /// The word stored with [`Handle::set_info`] (0 if none).
+    #[cfg_attr(not(feature = "quorum"), allow(dead_code))]
+    pub(crate) fn info(&self) -> u64 {
+        self.state().info.get()
     }
 
     /// Runs the C dispatch; see [`DispatchFlags`] for what each value does.

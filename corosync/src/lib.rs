@@ -60,7 +60,11 @@
 //!
 //! # Versions
 //! [`COROSYNC_VERSION`] is the corosync release whose headers the bindings were generated
-//! from (detected with pkg-config at build time).
+//! from (detected with pkg-config at build time). API differences between releases that the
+//! build finds in the headers become cfgs, set for this crate by its build script:
+//! - `corosync_cfg_node_status`: `cfg::Cfg::node_status` and its types exist (corosync
+//!   3.1.0 and later);
+//! - `corosync_cfg_link_dynconnected`: link statuses carry `dynconnected` (3.1.4 and later).
 
 #![warn(missing_docs)]
 

@@ -66,8 +66,10 @@ extern "C" fn fake_trampoline(raw: u64, event: u32) {
 
 enum FakeLib {}
 
+type OnEvent = Box<dyn FnMut(&FakeHandle, u32) + Send>;
+
 struct FakeCallbacks {
-    on_event: Box<dyn FnMut(&FakeHandle, u32) + Send>,
+    on_event: OnEvent,
 }
 
 // SAFETY: FakeHandle is declared with handle_type!, context_get returns what context_set
@@ -75,7 +77,6 @@ struct FakeCallbacks {
 unsafe impl Library for FakeLib {
     type Public = FakeHandle;
     type Callbacks = FakeCallbacks;
-    const NAME: &'static str = "fake";
 
     unsafe fn finalize(raw: u64) -> sys::cs_error_t {
         with_fake(raw, |f| {

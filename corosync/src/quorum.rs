@@ -1,1 +1,615 @@
-//! The quorum library (to be written).
+//! The simple quorum view: libquorum.
+//!
+//! # Concepts
+//! libquorum answers one question, "is the partition this node is in quorate?", and reports
+//! who is in it. It works with whatever quorum provider corosync is configured with
+//! (`quorum.provider`, normally `corosync_votequorum`); for votes, expected votes and quorum
+//! devices use [`votequorum`](crate::votequorum). Without a provider the cluster is always
+//! quorate and the [`QuorumType`] is [`QuorumType::Free`].
+//!
+//! # Two models
+//! - **Model v1** ([`Quorum::builder`], `quorum_model_initialize` with `QUORUM_MODEL_V1`):
+//!   a quorum notification carries the full [`RingId`] of the membership and its members; a
+//!   separate node-list notification carries the members plus who joined and who left. This
+//!   is what new programs should use.
+//! - **Model v0** ([`Quorum::new_v0`], `quorum_initialize`): the original interface. Its
+//!   quorum notification carries only the ring's sequence number; there is no node-list
+//!   notification.
+//!
+//! Notifications arrive after [`Quorum::track_start`] and are delivered by
+//! [`dispatch`](Quorum::dispatch) on the calling thread. Their member lists are borrowed from
+//! the library's receive buffer during the call: copy what you want to keep. A closure also
+//! receives the handle, so it can call [`is_quorate`](Quorum::is_quorate) from inside.
+//!
+//! # Context
+//! The library's context (`quorum_model_initialize`'s `context` argument and
+//! `quorum_context_set`/`get`) is used by this crate to find the handle's closures, and is
+//! not offered: keep state in the closures.
+//!
+//! ```no_run
+//! use corosync::quorum::Quorum;
+//! use corosync::{DispatchFlags, TrackFlags};
+//!
+//! # fn main() -> corosync::Result<()> {
+//! let quorum = Quorum::builder()
+//!     .on_quorum(|_, n| println!("ring {}: quorate {} with {:?}", n.ring_id, n.quorate, n.members))
+//!     .on_nodelist(|_, n| println!("joined {:?}, left {:?}", n.joined, n.left))
+//!     .build()?;
+//! println!("quorate now: {}", quorum.is_quorate()?);
+//! quorum.track_start(TrackFlags::CHANGES)?;
+//! loop {
+//!     quorum.dispatch(DispatchFlags::One)?;
+//! }
+//! # }
+//! ```
+
+use std::ffi::{c_int, c_void};
+use std::fmt;
+
+use corosync_sys as sys;
+
+use crate::error::cs_result;
+use crate::handle::{handle_type, run_callback, Handle, Library};
+use crate::{NodeId, Result, RingId, TrackFlags};
+
+/// Whether corosync has a quorum provider (`QUORUM_FREE` / `QUORUM_SET`), as reported when
+/// connecting; see [`Quorum::quorum_type`].
+///
+/// ```
+/// use corosync::quorum::QuorumType;
+/// assert_eq!(QuorumType::from(1), QuorumType::Set);
+/// assert_eq!(QuorumType::Free.raw(), 0);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum QuorumType {
+    /// No quorum provider: the cluster is always quorate (`QUORUM_FREE`).
+    Free,
+    /// A quorum provider decides (`QUORUM_SET`).
+    Set,
+    /// A value this build does not know, kept as it came.
+    Unknown(u32),
+}
+
+impl QuorumType {
+    /// The C value.
+    ///
+    /// ```
+    /// assert_eq!(corosync::quorum::QuorumType::Set.raw(), 1);
+    /// ```
+    pub fn raw(self) -> u32 {
+        match self {
+            QuorumType::Free => sys::QUORUM_FREE,
+            QuorumType::Set => sys::QUORUM_SET,
+            QuorumType::Unknown(value) => value,
+        }
+    }
+}
+
+impl From<u32> for QuorumType {
+    fn from(value: u32) -> Self {
+        match value {
+            sys::QUORUM_FREE => QuorumType::Free,
+            sys::QUORUM_SET => QuorumType::Set,
+            other => QuorumType::Unknown(other),
+        }
+    }
+}
+
+/// A model v1 quorum notification: the partition's quorate state, the ring id of the
+/// membership and its members.
+///
+/// ```no_run
+/// # fn main() -> corosync::Result<()> {
+/// let quorum = corosync::quorum::Quorum::builder()
+///     .on_quorum(|_, n| println!("{}: quorate {}, {} members", n.ring_id, n.quorate, n.members.len()))
+///     .build()?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct QuorumNotification<'a> {
+    /// Whether the partition is quorate.
+    pub quorate: bool,
+    /// The ring id of the membership.
+    pub ring_id: RingId,
+    /// The member node ids, borrowed from the library's buffer.
+    pub members: &'a [NodeId],
+}
+
+/// A model v1 node-list notification: the members of a new membership, who joined and who
+/// left. The notification sent at [`track_start`](Quorum::track_start) for the current state
+/// has empty `joined` and `left` lists.
+///
+/// ```no_run
+/// # fn main() -> corosync::Result<()> {
+/// let quorum = corosync::quorum::Quorum::builder()
+///     .on_nodelist(|_, n| println!("{}: +{:?} -{:?}", n.ring_id, n.joined, n.left))
+///     .build()?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct NodeListNotification<'a> {
+    /// The ring id of the membership.
+    pub ring_id: RingId,
+    /// The member node ids, borrowed from the library's buffer.
+    pub members: &'a [NodeId],
+    /// The nodes that joined with this membership.
+    pub joined: &'a [NodeId],
+    /// The nodes that left with this membership.
+    pub left: &'a [NodeId],
+}
+
+/// A model v0 quorum notification (`quorum_notification_fn_t`): like
+/// [`QuorumNotification`], with only the ring's sequence number.
+///
+/// ```no_run
+/// # fn main() -> corosync::Result<()> {
+/// let quorum = corosync::quorum::Quorum::new_v0(|_, n| {
+///     println!("ring seq {:x}: quorate {} with {:?}", n.ring_seq, n.quorate, n.members)
+/// })?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct QuorumNotificationV0<'a> {
+    /// Whether the partition is quorate.
+    pub quorate: bool,
+    /// The sequence number of the membership's ring id.
+    pub ring_seq: u64,
+    /// The member node ids, borrowed from the library's buffer.
+    pub members: &'a [NodeId],
+}
+
+type QuorumFn = Box<dyn FnMut(&Quorum, QuorumNotification<'_>) + Send>;
+type NodeListFn = Box<dyn FnMut(&Quorum, NodeListNotification<'_>) + Send>;
+type QuorumV0Fn = Box<dyn FnMut(&Quorum, QuorumNotificationV0<'_>) + Send>;
+
+/// The closures of one handle; only those of its model are registered with the library.
+#[derive(Default)]
+pub(crate) struct Callbacks {
+    quorum: Option<QuorumFn>,
+    nodelist: Option<NodeListFn>,
+    quorum_v0: Option<QuorumV0Fn>,
+}
+
+/// The marker for libquorum in the shared handle plumbing.
+pub(crate) enum QuorumLib {}
+
+// SAFETY: Quorum is declared with handle_type! (repr(transparent) over Handle<QuorumLib>);
+// the functions are libquorum's own; context_get returns what quorum_context_set (or
+// quorum_model_initialize) stored, or null; only run_callback touches the callbacks.
+unsafe impl Library for QuorumLib {
+    type Public = Quorum;
+    type Callbacks = Callbacks;
+
+    unsafe fn finalize(raw: u64) -> sys::cs_error_t {
+        // SAFETY: forwarded contract: `raw` is live and finalized once.
+        unsafe { sys::quorum_finalize(raw) }
+    }
+
+    unsafe fn fd_get(raw: u64, fd: *mut c_int) -> sys::cs_error_t {
+        // SAFETY: forwarded contract: `raw` is live and `fd` writable.
+        unsafe { sys::quorum_fd_get(raw, fd) }
+    }
+
+    unsafe fn dispatch(
+        raw: u64,
+        _context: *mut c_void,
+        flags: sys::cs_dispatch_flags_t,
+    ) -> sys::cs_error_t {
+        // SAFETY: forwarded contract: `raw` is live.
+        unsafe { sys::quorum_dispatch(raw, flags) }
+    }
+
+    unsafe fn context_set(raw: u64, context: *mut c_void) -> sys::cs_error_t {
+        // SAFETY: forwarded contract: `raw` is live; the library only stores the pointer.
+        unsafe { sys::quorum_context_set(raw, context.cast_const()) }
+    }
+
+    unsafe fn context_get(raw: u64) -> *mut c_void {
+        let mut context: *const c_void = std::ptr::null();
+        // SAFETY: `context` is a writable pointer; an unknown handle leaves it untouched.
+        if unsafe { sys::quorum_context_get(raw, &mut context) } != sys::CS_OK {
+            return std::ptr::null_mut();
+        }
+        context.cast_mut()
+    }
+}
+
+/// Calls `f` with the `len` elements at `ptr`: borrowed in place when the pointer is
+/// suitably aligned (always, on the platforms corosync supports), copied otherwise.
+///
+/// # Safety
+/// `ptr` is null or points to `len` initialized elements that stay valid during the call.
+unsafe fn with_c_list<R>(ptr: *const u32, len: u32, f: impl FnOnce(&[NodeId]) -> R) -> R {
+    let len = len as usize;
+    if ptr.is_null() || len == 0 {
+        return f(&[]);
+    }
+    if ptr.align_offset(std::mem::align_of::<u32>()) == 0 {
+        // SAFETY: non-null, aligned, and `len` valid elements per the caller.
+        f(NodeId::from_raw_slice(unsafe {
+            std::slice::from_raw_parts(ptr, len)
+        }))
+    } else {
+        let copy: Vec<u32> = (0..len)
+            // SAFETY: element `i < len` is valid per the caller; read_unaligned needs no
+            // alignment.
+            .map(|i| unsafe { ptr.add(i).read_unaligned() })
+            .collect();
+        f(NodeId::from_raw_slice(&copy))
+    }
+}
+
+fn ring_id_from_c(ring_id: sys::quorum_ring_id) -> RingId {
+    RingId {
+        node_id: NodeId::from(ring_id.nodeid),
+        seq: ring_id.seq,
+    }
+}
+
+extern "C" fn quorum_v1_trampoline(
+    handle: u64,
+    quorate: u32,
+    ring_id: sys::quorum_ring_id,
+    entries: u32,
+    list: *const u32,
+) {
+    // SAFETY: libquorum calls this only from quorum_dispatch.
+    unsafe {
+        run_callback::<QuorumLib>(handle, |quorum, callbacks| {
+            let Some(on_quorum) = callbacks.quorum.as_mut() else {
+                return;
+            };
+            // SAFETY: the library passes `entries` node ids at `list`, in its dispatch
+            // buffer, valid until this callback returns.
+            with_c_list(list, entries, |members| {
+                on_quorum(
+                    quorum,
+                    QuorumNotification {
+                        quorate: quorate != 0,
+                        ring_id: ring_id_from_c(ring_id),
+                        members,
+                    },
+                )
+            })
+        })
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+extern "C" fn nodelist_v1_trampoline(
+    handle: u64,
+    ring_id: sys::quorum_ring_id,
+    member_entries: u32,
+    member_list: *const u32,
+    joined_entries: u32,
+    joined_list: *const u32,
+    left_entries: u32,
+    left_list: *const u32,
+) {
+    // SAFETY: libquorum calls this only from quorum_dispatch.
+    unsafe {
+        run_callback::<QuorumLib>(handle, |quorum, callbacks| {
+            let Some(on_nodelist) = callbacks.nodelist.as_mut() else {
+                return;
+            };
+            // SAFETY: the library passes each list with its length, in its
+            // dispatch buffer, valid until this callback returns.
+            with_c_list(member_list, member_entries, |members| {
+                with_c_list(joined_list, joined_entries, |joined| {
+                    with_c_list(left_list, left_entries, |left| {
+                        on_nodelist(
+                            quorum,
+                            NodeListNotification {
+                                ring_id: ring_id_from_c(ring_id),
+                                members,
+                                joined,
+                                left,
+                            },
+                        )
+                    })
+                })
+            })
+        })
+    }
+}
+
+extern "C" fn quorum_v0_trampoline(
+    handle: u64,
+    quorate: u32,
+    ring_seq: u64,
+    entries: u32,
+    list: *mut u32,
+) {
+    // SAFETY: libquorum calls this only from quorum_dispatch.
+    unsafe {
+        run_callback::<QuorumLib>(handle, |quorum, callbacks| {
+            let Some(on_quorum) = callbacks.quorum_v0.as_mut() else {
+                return;
+            };
+            // SAFETY: the library passes `entries` node ids at `list`, in its dispatch
+            // buffer, valid until this callback returns.
+            with_c_list(list.cast_const(), entries, |members| {
+                on_quorum(
+                    quorum,
+                    QuorumNotificationV0 {
+                        quorate: quorate != 0,
+                        ring_seq,
+                        members,
+                    },
+                )
+            })
+        })
+    }
+}
+
+handle_type! {
+    /// A connection to the local daemon's quorum service.
+    ///
+    /// Open one with [`Quorum::builder`] (model v1) or [`Quorum::new_v0`] (model v0); see
+    /// the [module documentation](self).
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// let quorum = corosync::quorum::Quorum::builder().build()?;
+    /// println!("{:?}, quorate: {}", quorum.quorum_type(), quorum.is_quorate()?);
+    /// # Ok(()) }
+    /// ```
+    pub struct Quorum(QuorumLib);
+    open: "corosync::quorum::Quorum::builder().build()?";
+}
+
+/// Collects the closures of a model v1 [`Quorum`] handle, then connects with
+/// [`build`](Builder::build). Notifications without a closure are not registered with the
+/// library.
+///
+/// ```no_run
+/// # fn main() -> corosync::Result<()> {
+/// let quorum = corosync::quorum::Quorum::builder()
+///     .on_quorum(|_, n| println!("quorate: {}", n.quorate))
+///     .build()?;
+/// # Ok(()) }
+/// ```
+#[must_use = "a builder does nothing until `build` is called"]
+#[derive(Default)]
+pub struct Builder {
+    callbacks: Callbacks,
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("on_quorum", &self.callbacks.quorum.is_some())
+            .field("on_nodelist", &self.callbacks.nodelist.is_some())
+            .finish()
+    }
+}
+
+impl Builder {
+    /// Sets the closure for quorum notifications (`quorum_notify_fn` of model v1).
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// let quorum = corosync::quorum::Quorum::builder()
+    ///     .on_quorum(|_, n| println!("{}: {:?}", n.ring_id, n.members))
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn on_quorum<F>(mut self, f: F) -> Self
+    where
+        F: FnMut(&Quorum, QuorumNotification<'_>) + Send + 'static,
+    {
+        self.callbacks.quorum = Some(Box::new(f));
+        self
+    }
+
+    /// Sets the closure for node-list notifications (`nodelist_notify_fn` of model v1).
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// let quorum = corosync::quorum::Quorum::builder()
+    ///     .on_nodelist(|_, n| println!("left: {:?}", n.left))
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn on_nodelist<F>(mut self, f: F) -> Self
+    where
+        F: FnMut(&Quorum, NodeListNotification<'_>) + Send + 'static,
+    {
+        self.callbacks.nodelist = Some(Box::new(f));
+        self
+    }
+
+    /// Connects to the local daemon with model v1 (`quorum_model_initialize`).
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// let quorum = corosync::quorum::Quorum::builder().build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn build(self) -> Result<Quorum> {
+        let mut model_data = sys::quorum_model_v1_data_t {
+            model: sys::QUORUM_MODEL_V1,
+            quorum_notify_fn: match self.callbacks.quorum {
+                Some(_) => Some(quorum_v1_trampoline),
+                None => None,
+            },
+            nodelist_notify_fn: match self.callbacks.nodelist {
+                Some(_) => Some(nodelist_v1_trampoline),
+                None => None,
+            },
+        };
+        let mut quorum_type: u32 = 0;
+        let handle = Handle::open(self.callbacks, |context| {
+            let mut raw: sys::quorum_handle_t = 0;
+            // SAFETY: all pointers are valid for the call; model_data is the v1 struct the
+            // model asks for (the library copies it); context is the handle's boxed state.
+            cs_result(unsafe {
+                sys::quorum_model_initialize(
+                    &mut raw,
+                    sys::QUORUM_MODEL_V1,
+                    std::ptr::addr_of_mut!(model_data).cast::<sys::quorum_model_data_t>(),
+                    &mut quorum_type,
+                    context,
+                )
+            })?;
+            Ok(raw)
+        })?;
+        handle.set_info(u64::from(quorum_type));
+        Ok(Quorum { handle })
+    }
+}
+
+impl Quorum {
+    /// A builder for a model v1 connection.
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// let quorum = corosync::quorum::Quorum::builder()
+    ///     .on_nodelist(|_, n| println!("joined: {:?}", n.joined))
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    /// Connects with the original model v0 (`quorum_initialize`), whose quorum
+    /// notification carries only the ring's sequence number.
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// let quorum = corosync::quorum::Quorum::new_v0(|_, n| println!("quorate: {}", n.quorate))?;
+    /// # Ok(()) }
+    /// ```
+    pub fn new_v0<F>(on_quorum: F) -> Result<Quorum>
+    where
+        F: FnMut(&Quorum, QuorumNotificationV0<'_>) + Send + 'static,
+    {
+        let callbacks = Callbacks {
+            quorum_v0: Some(Box::new(on_quorum)),
+            ..Callbacks::default()
+        };
+        let mut c_callbacks = sys::quorum_callbacks_t {
+            quorum_notify_fn: Some(quorum_v0_trampoline),
+        };
+        let mut quorum_type: u32 = 0;
+        let handle = Handle::open(callbacks, |_context| {
+            let mut raw: sys::quorum_handle_t = 0;
+            // SAFETY: all pointers are valid for the call; the library copies the callbacks.
+            cs_result(unsafe {
+                sys::quorum_initialize(&mut raw, &mut c_callbacks, &mut quorum_type)
+            })?;
+            Ok(raw)
+        })?;
+        handle.set_info(u64::from(quorum_type));
+        Ok(Quorum { handle })
+    }
+
+    /// Whether corosync has a quorum provider, as the daemon said when this handle
+    /// connected (the `quorum_type` out-parameter of `quorum_initialize`).
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// use corosync::quorum::{Quorum, QuorumType};
+    /// let quorum = Quorum::builder().build()?;
+    /// if quorum.quorum_type() == QuorumType::Free {
+    ///     println!("no quorum provider: always quorate");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn quorum_type(&self) -> QuorumType {
+        // The value stored at open fits in u32 (it came from a u32).
+        QuorumType::from(self.handle.info() as u32)
+    }
+
+    /// Whether the partition this node is in is quorate now (`quorum_getquorate`).
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// let quorate = corosync::quorum::Quorum::builder().build()?.is_quorate()?;
+    /// # Ok(()) }
+    /// ```
+    #[doc(alias = "quorum_getquorate")]
+    #[doc(alias = "getquorate")]
+    pub fn is_quorate(&self) -> Result<bool> {
+        let mut quorate: c_int = 0;
+        // SAFETY: the handle is live and `quorate` is writable.
+        cs_result(unsafe { sys::quorum_getquorate(self.handle.raw(), &mut quorate) })?;
+        Ok(quorate != 0)
+    }
+
+    /// Starts notifications (`quorum_trackstart`).
+    ///
+    /// [`TrackFlags::CURRENT`] (or `CHANGES`) queues notifications of the present state at
+    /// once (model v1: a node-list notification, then a quorum notification); `CHANGES` or
+    /// `CHANGES_ONLY` then notify on every change. Starting again while tracking still
+    /// sends the current state, then fails with [`Error::Exist`](crate::Error::Exist).
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// let quorum = corosync::quorum::Quorum::builder().build()?;
+    /// quorum.track_start(corosync::TrackFlags::CHANGES)?;
+    /// # Ok(()) }
+    /// ```
+    #[doc(alias = "quorum_trackstart")]
+    #[doc(alias = "trackstart")]
+    pub fn track_start(&self, flags: TrackFlags) -> Result<()> {
+        // SAFETY: the handle is live.
+        cs_result(unsafe { sys::quorum_trackstart(self.handle.raw(), u32::from(flags.bits())) })
+    }
+
+    /// Stops notifications (`quorum_trackstop`). Notifications already queued are still
+    /// delivered by `dispatch`. Unlike votequorum's, the daemon answers success even when
+    /// the handle was not tracking (corosync 3.1.7 overwrites its own error code).
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// let quorum = corosync::quorum::Quorum::builder().build()?;
+    /// quorum.track_start(corosync::TrackFlags::CHANGES)?;
+    /// quorum.track_stop()?;
+    /// # Ok(()) }
+    /// ```
+    #[doc(alias = "quorum_trackstop")]
+    #[doc(alias = "trackstop")]
+    pub fn track_stop(&self) -> Result<()> {
+        // SAFETY: the handle is live.
+        cs_result(unsafe { sys::quorum_trackstop(self.handle.raw()) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quorum_types_round_trip() {
+        assert_eq!(QuorumType::from(0), QuorumType::Free);
+        assert_eq!(QuorumType::from(1), QuorumType::Set);
+        assert_eq!(QuorumType::from(5), QuorumType::Unknown(5));
+        for raw in 0..4 {
+            assert_eq!(QuorumType::from(raw).raw(), raw);
+        }
+    }
+
+    #[test]
+    fn lists_are_borrowed_or_copied() {
+        let data = [4u32, 5];
+        // SAFETY: `data` holds 2 elements.
+        let ids = unsafe { with_c_list(data.as_ptr(), 2, <[NodeId]>::to_vec) };
+        assert_eq!(ids, vec![NodeId::from(4), NodeId::from(5)]);
+        // SAFETY: a null pointer gives an empty slice.
+        let empty = unsafe { with_c_list(std::ptr::null(), 3, |s| s.len()) };
+        assert_eq!(empty, 0);
+        #[repr(C, align(4))]
+        struct Aligned([u8; 8]);
+        let buf = Aligned([0, 7, 0, 0, 0, 0, 0, 0]);
+        let ptr = buf.0[1..].as_ptr().cast::<u32>();
+        assert_ne!(ptr.align_offset(4), 0);
+        // SAFETY: 4 readable bytes at `ptr`, read unaligned.
+        let ids = unsafe { with_c_list(ptr, 1, <[NodeId]>::to_vec) };
+        assert_eq!(ids, vec![NodeId::from(u32::from_ne_bytes([7, 0, 0, 0]))]);
+    }
+}

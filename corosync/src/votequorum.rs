@@ -1,1 +1,1086 @@
-//! The votequorum library (to be written).
+//! Votes, expected votes, quorum state and quorum devices: libvotequorum.
+//!
+//! # Concepts
+//! corosync's `votequorum` service decides whether the part of the cluster a node belongs
+//! to may run services (*is quorate*). Every node has a number of **votes** (`votes:` in its
+//! nodelist entry, 1 by default). The cluster is configured for a number of **expected
+//! votes** (the sum of all nodes' votes, or `quorum.expected_votes`); **quorum** is the
+//! number of votes needed, a majority of the expected votes (`expected / 2 + 1`). A partition
+//! whose members' **total votes** reach quorum is quorate.
+//!
+//! Options in corosync.conf's `quorum` section change the rules, and show up as
+//! [`InfoFlags`]: `two_node` (a two-node cluster stays quorate with one node), `wait_for_all`,
+//! `last_man_standing`, `auto_tie_breaker`, `allow_downscale`. A **quorum device** (qdevice:
+//! normally corosync-qdevice talking to a qnetd arbiter) can add votes: it registers under a
+//! name, then polls the daemon regularly with the current ring id to say whether it casts its
+//! vote. In node lists the quorum device appears as the pseudo node [`QDEVICE_NODE_ID`] (0).
+//!
+//! # Connecting and events
+//! [`Votequorum::builder`] takes a closure per notification you want, then connects:
+//!
+//! - *quorum* ([`Builder::on_quorum`]): the partition's quorate state and every node the
+//!   daemon knows with its [`NodeState`];
+//! - *node list* ([`Builder::on_nodelist`]): the current members and the [`RingId`] of the
+//!   membership (the ring id a quorum device must quote in
+//!   [`qdevice_poll`](Votequorum::qdevice_poll));
+//! - *expected votes* ([`Builder::on_expected_votes`]): the node's expected votes changed.
+//!
+//! Notifications arrive only after [`Votequorum::track_start`], and are delivered by
+//! [`dispatch`](Votequorum::dispatch) on the calling thread. Their data is borrowed from the
+//! library's receive buffer for the duration of the call: copy what you want to keep.
+//! A closure receives the handle too, so it may call [`info`](Votequorum::info) or a
+//! qdevice function from inside the callback.
+//!
+//! # Context
+//! `votequorum_trackstart` takes a 64-bit *context* that the daemon copies into every
+//! notification it sends for that tracking request; it is exposed here as the `context`
+//! argument of [`Votequorum::track_start`] and the `context` field of every notification.
+//! The library's other context (`votequorum_context_set`/`get`, a pointer) is used by this
+//! crate to find the handle's closures and is not offered: keep state in the closures.
+//!
+//! ```no_run
+//! use corosync::votequorum::Votequorum;
+//! use corosync::{DispatchFlags, TrackFlags};
+//!
+//! # fn main() -> corosync::Result<()> {
+//! let vq = Votequorum::builder()
+//!     .on_quorum(|_vq, n| println!("quorate: {}, {} nodes", n.quorate, n.nodes.len()))
+//!     .on_nodelist(|_vq, n| println!("ring {}: members {:?}", n.ring_id, n.members))
+//!     .build()?;
+//! let info = vq.info(None)?;
+//! println!("node {} has {} of {} votes needed", info.node_id, info.total_votes, info.quorum);
+//! vq.track_start(0, TrackFlags::CURRENT | TrackFlags::CHANGES)?;
+//! loop {
+//!     vq.dispatch(DispatchFlags::One)?;
+//! }
+//! # }
+//! ```
+
+use std::ffi::{c_char, c_int, c_void};
+use std::fmt;
+
+use corosync_sys as sys;
+
+use crate::cstr;
+use crate::error::cs_result;
+use crate::handle::{handle_type, run_callback, Handle, Library};
+use crate::{Error, NodeId, Result, RingId, TrackFlags};
+
+/// The node id under which the quorum device appears in node lists
+/// (`VOTEQUORUM_QDEVICE_NODEID`). [`Votequorum::set_votes`] with this id sets the quorum
+/// device's votes; [`Votequorum::info`] with it answers for the local node.
+///
+/// ```
+/// assert_eq!(corosync::votequorum::QDEVICE_NODE_ID, 0);
+/// ```
+pub const QDEVICE_NODE_ID: u32 = sys::VOTEQUORUM_QDEVICE_NODEID;
+
+/// The longest quorum device name, in bytes, that the library accepts: one less than
+/// `VOTEQUORUM_QDEVICE_MAX_NAME_LEN` (255), which counts the terminating NUL.
+///
+/// ```
+/// assert_eq!(corosync::votequorum::QDEVICE_NAME_MAX, 254);
+/// ```
+pub const QDEVICE_NAME_MAX: usize = sys::VOTEQUORUM_QDEVICE_MAX_NAME_LEN as usize - 1;
+
+/// What a node is to votequorum (`VOTEQUORUM_NODESTATE_*`).
+///
+/// ```
+/// use corosync::votequorum::NodeState;
+/// assert_eq!(NodeState::from(1), NodeState::Member);
+/// assert_eq!(NodeState::from(9), NodeState::Unknown(9));
+/// assert_eq!(NodeState::Dead.raw(), 2);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NodeState {
+    /// A member of the current membership (`VOTEQUORUM_NODESTATE_MEMBER`).
+    Member,
+    /// Known from the configuration or an earlier membership, but not a member now
+    /// (`VOTEQUORUM_NODESTATE_DEAD`).
+    Dead,
+    /// Leaving the cluster cleanly (`VOTEQUORUM_NODESTATE_LEAVING`).
+    Leaving,
+    /// A value this build does not know (a newer daemon), kept as it came.
+    Unknown(u32),
+}
+
+impl NodeState {
+    /// The C value.
+    ///
+    /// ```
+    /// assert_eq!(corosync::votequorum::NodeState::Leaving.raw(), 3);
+    /// ```
+    pub fn raw(self) -> u32 {
+        match self {
+            NodeState::Member => sys::VOTEQUORUM_NODESTATE_MEMBER,
+            NodeState::Dead => sys::VOTEQUORUM_NODESTATE_DEAD,
+            NodeState::Leaving => sys::VOTEQUORUM_NODESTATE_LEAVING,
+            NodeState::Unknown(value) => value,
+        }
+    }
+}
+
+impl From<u32> for NodeState {
+    fn from(value: u32) -> Self {
+        match value {
+            sys::VOTEQUORUM_NODESTATE_MEMBER => NodeState::Member,
+            sys::VOTEQUORUM_NODESTATE_DEAD => NodeState::Dead,
+            sys::VOTEQUORUM_NODESTATE_LEAVING => NodeState::Leaving,
+            other => NodeState::Unknown(other),
+        }
+    }
+}
+
+impl fmt::Display for NodeState {
+    /// Lower-case words: "member", "dead", "leaving", or "unknown (N)".
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NodeState::Member => f.write_str("member"),
+            NodeState::Dead => f.write_str("dead"),
+            NodeState::Leaving => f.write_str("leaving"),
+            NodeState::Unknown(value) => write!(f, "unknown ({value})"),
+        }
+    }
+}
+
+/// One entry of a quorum notification's node list: a node id and its state. A view of the
+/// C `votequorum_node_t`, borrowed from the library's buffer without copying.
+///
+/// ```no_run
+/// # fn main() -> corosync::Result<()> {
+/// let vq = corosync::votequorum::Votequorum::builder()
+///     .on_quorum(|_, n| {
+///         for node in n.nodes {
+///             println!("{} is {}", node.node_id(), node.state());
+///         }
+///     })
+///     .build()?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Copy)]
+#[repr(transparent)]
+pub struct Node(sys::votequorum_node_t);
+
+impl Node {
+    /// The node's id ([`QDEVICE_NODE_ID`] for the quorum device).
+    ///
+    /// ```no_run
+    /// # fn f(node: &corosync::votequorum::Node) {
+    /// println!("{}", node.node_id());
+    /// # }
+    /// ```
+    pub fn node_id(&self) -> NodeId {
+        NodeId::from(self.0.nodeid)
+    }
+
+    /// The node's state.
+    ///
+    /// ```no_run
+    /// # fn f(node: &corosync::votequorum::Node) {
+    /// use corosync::votequorum::NodeState;
+    /// if node.state() == NodeState::Member { /* ... */ }
+    /// # }
+    /// ```
+    pub fn state(&self) -> NodeState {
+        NodeState::from(self.0.state)
+    }
+
+    /// Whether this entry is the quorum device's pseudo node (node id 0), which the daemon
+    /// lists after the real nodes while a device is registered on this node.
+    ///
+    /// ```no_run
+    /// # fn f(node: &corosync::votequorum::Node) {
+    /// let real_node = !node.is_qdevice();
+    /// # }
+    /// ```
+    pub fn is_qdevice(&self) -> bool {
+        self.0.nodeid == QDEVICE_NODE_ID
+    }
+
+    /// Reinterprets the C list in place.
+    fn from_raw_slice(nodes: &[sys::votequorum_node_t]) -> &[Node] {
+        // SAFETY: Node is repr(transparent) over votequorum_node_t: same layout.
+        unsafe { std::slice::from_raw_parts(nodes.as_ptr().cast::<Node>(), nodes.len()) }
+    }
+}
+
+impl fmt::Debug for Node {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Node")
+            .field("node_id", &self.node_id())
+            .field("state", &self.state())
+            .finish()
+    }
+}
+
+impl PartialEq for Node {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.nodeid == other.0.nodeid && self.0.state == other.0.state
+    }
+}
+
+impl Eq for Node {}
+
+bitflags::bitflags! {
+    /// The flags of [`Info`] (`VOTEQUORUM_INFO_*`): the quorum options in effect and the
+    /// state of the node's quorum device. Bits this build does not know are kept.
+    ///
+    /// ```
+    /// use corosync::votequorum::InfoFlags;
+    /// let flags = InfoFlags::from_bits_retain(2 | 4);
+    /// assert!(flags.contains(InfoFlags::QUORATE | InfoFlags::WAIT_FOR_ALL));
+    /// ```
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub struct InfoFlags: u32 {
+        /// `two_node` is in effect (`VOTEQUORUM_INFO_TWONODE`).
+        const TWO_NODE = sys::VOTEQUORUM_INFO_TWONODE;
+        /// The partition is quorate (`VOTEQUORUM_INFO_QUORATE`).
+        const QUORATE = sys::VOTEQUORUM_INFO_QUORATE;
+        /// `wait_for_all` is in effect (`VOTEQUORUM_INFO_WAIT_FOR_ALL`).
+        const WAIT_FOR_ALL = sys::VOTEQUORUM_INFO_WAIT_FOR_ALL;
+        /// `last_man_standing` is in effect (`VOTEQUORUM_INFO_LAST_MAN_STANDING`).
+        const LAST_MAN_STANDING = sys::VOTEQUORUM_INFO_LAST_MAN_STANDING;
+        /// `auto_tie_breaker` is in effect (`VOTEQUORUM_INFO_AUTO_TIE_BREAKER`).
+        const AUTO_TIE_BREAKER = sys::VOTEQUORUM_INFO_AUTO_TIE_BREAKER;
+        /// `allow_downscale` is in effect (`VOTEQUORUM_INFO_ALLOW_DOWNSCALE`).
+        const ALLOW_DOWNSCALE = sys::VOTEQUORUM_INFO_ALLOW_DOWNSCALE;
+        /// A quorum device is registered on the node (`VOTEQUORUM_INFO_QDEVICE_REGISTERED`).
+        const QDEVICE_REGISTERED = sys::VOTEQUORUM_INFO_QDEVICE_REGISTERED;
+        /// The node's quorum device polled in time (`VOTEQUORUM_INFO_QDEVICE_ALIVE`).
+        const QDEVICE_ALIVE = sys::VOTEQUORUM_INFO_QDEVICE_ALIVE;
+        /// The node's quorum device casts its vote (`VOTEQUORUM_INFO_QDEVICE_CAST_VOTE`).
+        const QDEVICE_CAST_VOTE = sys::VOTEQUORUM_INFO_QDEVICE_CAST_VOTE;
+        /// The node's quorum device asked for "master wins"
+        /// (`VOTEQUORUM_INFO_QDEVICE_MASTER_WINS`).
+        const QDEVICE_MASTER_WINS = sys::VOTEQUORUM_INFO_QDEVICE_MASTER_WINS;
+    }
+}
+
+/// What [`Votequorum::info`] reports about one node and the cluster
+/// (`struct votequorum_info`).
+///
+/// ```no_run
+/// use corosync::votequorum::{InfoFlags, Votequorum};
+/// # fn main() -> corosync::Result<()> {
+/// let info = Votequorum::new()?.info(None)?;
+/// if info.flags.contains(InfoFlags::QUORATE) {
+///     println!("{} votes of {} needed", info.total_votes, info.quorum);
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Info {
+    /// The node the information is about.
+    pub node_id: NodeId,
+    /// Its state.
+    pub node_state: NodeState,
+    /// Its votes.
+    pub node_votes: u32,
+    /// The expected votes it holds.
+    pub node_expected_votes: u32,
+    /// The highest expected votes among the current members.
+    pub highest_expected: u32,
+    /// The votes of the current members (plus the quorum device's, if it casts a vote for
+    /// this node).
+    pub total_votes: u32,
+    /// The votes needed for quorum.
+    pub quorum: u32,
+    /// Quorum options in effect and the node's quorum device state.
+    pub flags: InfoFlags,
+    /// The quorum device's votes.
+    pub qdevice_votes: u32,
+    /// The name of the cluster's quorum device, empty if none was registered. Read from the
+    /// C array up to its first NUL (or its end); bytes that are not UTF-8 are replaced with
+    /// U+FFFD (a name registered through this crate is always the `&str` or bytes given).
+    pub qdevice_name: String,
+}
+
+impl Info {
+    fn from_raw(raw: &sys::votequorum_info) -> Info {
+        Info {
+            node_id: NodeId::from(raw.node_id),
+            node_state: NodeState::from(raw.node_state),
+            node_votes: raw.node_votes,
+            node_expected_votes: raw.node_expected_votes,
+            highest_expected: raw.highest_expected,
+            total_votes: raw.total_votes,
+            quorum: raw.quorum,
+            flags: InfoFlags::from_bits_retain(raw.flags),
+            qdevice_votes: raw.qdevice_votes,
+            qdevice_name: String::from_utf8_lossy(cstr::from_c_array(&raw.qdevice_name))
+                .into_owned(),
+        }
+    }
+
+    /// Whether the cluster partition is quorate (the [`InfoFlags::QUORATE`] flag).
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// let quorate = corosync::votequorum::Votequorum::new()?.info(None)?.is_quorate();
+    /// # Ok(()) }
+    /// ```
+    pub fn is_quorate(&self) -> bool {
+        self.flags.contains(InfoFlags::QUORATE)
+    }
+}
+
+/// A quorum notification: whether the partition is quorate, and every node votequorum knows
+/// with its state (members, nodes seen before or configured that are dead now, and the quorum
+/// device's pseudo node while one is registered on this node).
+///
+/// ```no_run
+/// # fn main() -> corosync::Result<()> {
+/// use corosync::votequorum::{NodeState, Votequorum};
+/// let vq = Votequorum::builder()
+///     .on_quorum(|_, n| {
+///         let members = n.nodes.iter().filter(|x| x.state() == NodeState::Member).count();
+///         println!("quorate {} with {members} members (context {})", n.quorate, n.context);
+///     })
+///     .build()?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct QuorumNotification<'a> {
+    /// The context given to the [`track_start`](Votequorum::track_start) this notification
+    /// answers.
+    pub context: u64,
+    /// Whether the partition is quorate.
+    pub quorate: bool,
+    /// The nodes and their states, borrowed from the library's buffer.
+    pub nodes: &'a [Node],
+}
+
+/// A node-list notification: the members of the current membership and its ring id.
+///
+/// ```no_run
+/// # fn main() -> corosync::Result<()> {
+/// let vq = corosync::votequorum::Votequorum::builder()
+///     .on_nodelist(|_, n| println!("ring {} has {} members", n.ring_id, n.members.len()))
+///     .build()?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct NodeListNotification<'a> {
+    /// The context given to the [`track_start`](Votequorum::track_start) this notification
+    /// answers.
+    pub context: u64,
+    /// The ring id of the membership: what a quorum device must pass to
+    /// [`qdevice_poll`](Votequorum::qdevice_poll).
+    pub ring_id: RingId,
+    /// The member node ids, borrowed from the library's buffer.
+    pub members: &'a [NodeId],
+}
+
+/// An expected-votes notification: the node's expected votes changed (for example by
+/// [`Votequorum::set_expected_votes`] on any node, or a node with more votes joining).
+///
+/// ```no_run
+/// # fn main() -> corosync::Result<()> {
+/// let vq = corosync::votequorum::Votequorum::builder()
+///     .on_expected_votes(|_, n| println!("expected votes now {}", n.expected_votes))
+///     .build()?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ExpectedVotesNotification {
+    /// The context given to the [`track_start`](Votequorum::track_start) this notification
+    /// answers.
+    pub context: u64,
+    /// The new expected votes.
+    pub expected_votes: u32,
+}
+
+type QuorumFn = Box<dyn FnMut(&Votequorum, QuorumNotification<'_>) + Send>;
+type NodeListFn = Box<dyn FnMut(&Votequorum, NodeListNotification<'_>) + Send>;
+type ExpectedVotesFn = Box<dyn FnMut(&Votequorum, ExpectedVotesNotification) + Send>;
+
+/// The closures of one handle.
+#[derive(Default)]
+pub(crate) struct Callbacks {
+    quorum: Option<QuorumFn>,
+    nodelist: Option<NodeListFn>,
+    expected_votes: Option<ExpectedVotesFn>,
+}
+
+/// The marker for libvotequorum in the shared handle plumbing.
+pub(crate) enum VotequorumLib {}
+
+// SAFETY: Votequorum is declared with handle_type! (repr(transparent) over
+// Handle<VotequorumLib>); the functions are libvotequorum's own; context_get returns what
+// votequorum_context_set stored (or null); only run_callback touches the callbacks.
+unsafe impl Library for VotequorumLib {
+    type Public = Votequorum;
+    type Callbacks = Callbacks;
+
+    unsafe fn finalize(raw: u64) -> sys::cs_error_t {
+        // SAFETY: forwarded contract: `raw` is live and finalized once.
+        unsafe { sys::votequorum_finalize(raw) }
+    }
+
+    unsafe fn fd_get(raw: u64, fd: *mut c_int) -> sys::cs_error_t {
+        // SAFETY: forwarded contract: `raw` is live and `fd` writable.
+        unsafe { sys::votequorum_fd_get(raw, fd) }
+    }
+
+    unsafe fn dispatch(
+        raw: u64,
+        _context: *mut c_void,
+        flags: sys::cs_dispatch_flags_t,
+    ) -> sys::cs_error_t {
+        // SAFETY: forwarded contract: `raw` is live.
+        unsafe { sys::votequorum_dispatch(raw, flags) }
+    }
+
+    unsafe fn context_set(raw: u64, context: *mut c_void) -> sys::cs_error_t {
+        // SAFETY: forwarded contract: `raw` is live; the library only stores the pointer.
+        unsafe { sys::votequorum_context_set(raw, context) }
+    }
+
+    unsafe fn context_get(raw: u64) -> *mut c_void {
+        let mut context: *mut c_void = std::ptr::null_mut();
+        // SAFETY: `context` is a writable pointer; an unknown handle leaves it untouched.
+        if unsafe { sys::votequorum_context_get(raw, &mut context) } != sys::CS_OK {
+            return std::ptr::null_mut();
+        }
+        context
+    }
+}
+
+/// Calls `f` with the `len` elements at `ptr`: borrowed in place when the pointer is
+/// suitably aligned (always, on the platforms corosync supports), copied otherwise.
+///
+/// # Safety
+/// `ptr` is null or points to `len` initialized elements that stay valid during the call.
+unsafe fn with_c_list<T: Copy, R>(ptr: *const T, len: u32, f: impl FnOnce(&[T]) -> R) -> R {
+    let len = len as usize;
+    if ptr.is_null() || len == 0 {
+        return f(&[]);
+    }
+    if ptr.align_offset(std::mem::align_of::<T>()) == 0 {
+        // SAFETY: non-null, aligned, and `len` valid elements per the caller.
+        f(unsafe { std::slice::from_raw_parts(ptr, len) })
+    } else {
+        let copy: Vec<T> = (0..len)
+            // SAFETY: element `i < len` is valid per the caller; read_unaligned needs no
+            // alignment.
+            .map(|i| unsafe { ptr.add(i).read_unaligned() })
+            .collect();
+        f(&copy)
+    }
+}
+
+fn ring_id_from_c(ring_id: sys::votequorum_ring_id_t) -> RingId {
+    RingId {
+        node_id: NodeId::from(ring_id.nodeid),
+        seq: ring_id.seq,
+    }
+}
+
+fn ring_id_to_c(ring_id: RingId) -> sys::votequorum_ring_id_t {
+    sys::votequorum_ring_id_t {
+        nodeid: ring_id.node_id.get(),
+        seq: ring_id.seq,
+    }
+}
+
+extern "C" fn quorum_trampoline(
+    handle: u64,
+    context: u64,
+    quorate: u32,
+    entries: u32,
+    list: *mut sys::votequorum_node_t,
+) {
+    // SAFETY: libvotequorum calls this only from votequorum_dispatch.
+    unsafe {
+        run_callback::<VotequorumLib>(handle, |vq, callbacks| {
+            let Some(on_quorum) = callbacks.quorum.as_mut() else {
+                return;
+            };
+            // SAFETY: the library passes `entries` nodes at `list`, in its dispatch buffer,
+            // valid until this callback returns.
+            with_c_list(list.cast_const(), entries, |nodes| {
+                on_quorum(
+                    vq,
+                    QuorumNotification {
+                        context,
+                        quorate: quorate != 0,
+                        nodes: Node::from_raw_slice(nodes),
+                    },
+                )
+            })
+        })
+    }
+}
+
+extern "C" fn nodelist_trampoline(
+    handle: u64,
+    context: u64,
+    ring_id: sys::votequorum_ring_id_t,
+    entries: u32,
+    list: *mut u32,
+) {
+    // SAFETY: libvotequorum calls this only from votequorum_dispatch.
+    unsafe {
+        run_callback::<VotequorumLib>(handle, |vq, callbacks| {
+            let Some(on_nodelist) = callbacks.nodelist.as_mut() else {
+                return;
+            };
+            // SAFETY: the library passes `entries` node ids at `list`, in its dispatch
+            // buffer, valid until this callback returns.
+            with_c_list(list.cast_const(), entries, |members| {
+                on_nodelist(
+                    vq,
+                    NodeListNotification {
+                        context,
+                        ring_id: ring_id_from_c(ring_id),
+                        members: NodeId::from_raw_slice(members),
+                    },
+                )
+            })
+        })
+    }
+}
+
+extern "C" fn expected_votes_trampoline(handle: u64, context: u64, expected_votes: u32) {
+    // SAFETY: libvotequorum calls this only from votequorum_dispatch.
+    unsafe {
+        run_callback::<VotequorumLib>(handle, |vq, callbacks| {
+            if let Some(on_expected_votes) = callbacks.expected_votes.as_mut() {
+                on_expected_votes(
+                    vq,
+                    ExpectedVotesNotification {
+                        context,
+                        expected_votes,
+                    },
+                );
+            }
+        })
+    }
+}
+
+/// Checks a quorum device name (1 to [`QDEVICE_NAME_MAX`] bytes, no NUL) and calls `f`
+/// with it NUL-terminated.
+fn with_qdevice_name<R>(
+    what: &'static str,
+    name: &[u8],
+    f: impl FnOnce(*const c_char) -> R,
+) -> Result<R> {
+    if name.is_empty() {
+        return Err(Error::TooShort {
+            what,
+            length: 0,
+            min: 1,
+        });
+    }
+    cstr::with_c_str(what, name, Some(QDEVICE_NAME_MAX), f)
+}
+
+handle_type! {
+    /// A connection to the local daemon's votequorum service.
+    ///
+    /// Open one with [`Votequorum::new`] (no notifications) or [`Votequorum::builder`].
+    /// See the [module documentation](self) for the concepts.
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// let vq = corosync::votequorum::Votequorum::new()?;
+    /// println!("{:?}", vq.info(None)?);
+    /// # Ok(()) }
+    /// ```
+    pub struct Votequorum(VotequorumLib);
+    open: "corosync::votequorum::Votequorum::new()?";
+}
+
+/// Collects the closures of a [`Votequorum`] handle, then connects with
+/// [`build`](Builder::build). Notifications without a closure are not registered with the
+/// library at all.
+///
+/// ```no_run
+/// # fn main() -> corosync::Result<()> {
+/// let vq = corosync::votequorum::Votequorum::builder()
+///     .on_expected_votes(|_, n| println!("expected votes: {}", n.expected_votes))
+///     .build()?;
+/// # Ok(()) }
+/// ```
+#[must_use = "a builder does nothing until `build` is called"]
+#[derive(Default)]
+pub struct Builder {
+    callbacks: Callbacks,
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("on_quorum", &self.callbacks.quorum.is_some())
+            .field("on_nodelist", &self.callbacks.nodelist.is_some())
+            .field(
+                "on_expected_votes",
+                &self.callbacks.expected_votes.is_some(),
+            )
+            .finish()
+    }
+}
+
+impl Builder {
+    /// Sets the closure for quorum notifications (`votequorum_quorum_notify_fn`).
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// let vq = corosync::votequorum::Votequorum::builder()
+    ///     .on_quorum(|_, n| println!("quorate: {}", n.quorate))
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// The closure is stored in the handle, so it must own what it uses (`'static`); share
+    /// state with `Arc` or channels. Borrowing a local does not compile:
+    ///
+    /// ```compile_fail
+    /// let seen = Vec::<bool>::new();
+    /// let vq = corosync::votequorum::Votequorum::builder()
+    ///     .on_quorum(|_, n| drop(seen.len() + usize::from(n.quorate)))
+    ///     .build();
+    /// ```
+    ///
+    /// Nor does keeping the borrowed node list beyond the call:
+    ///
+    /// ```compile_fail
+    /// use corosync::votequorum::Node;
+    /// let mut kept: &[Node] = &[];
+    /// let vq = corosync::votequorum::Votequorum::builder()
+    ///     .on_quorum(move |_, n| kept = n.nodes)
+    ///     .build();
+    /// ```
+    pub fn on_quorum<F>(mut self, f: F) -> Self
+    where
+        F: FnMut(&Votequorum, QuorumNotification<'_>) + Send + 'static,
+    {
+        self.callbacks.quorum = Some(Box::new(f));
+        self
+    }
+
+    /// Sets the closure for node-list notifications (`votequorum_nodelist_notify_fn`).
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// let vq = corosync::votequorum::Votequorum::builder()
+    ///     .on_nodelist(|_, n| println!("members of {}: {:?}", n.ring_id, n.members))
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn on_nodelist<F>(mut self, f: F) -> Self
+    where
+        F: FnMut(&Votequorum, NodeListNotification<'_>) + Send + 'static,
+    {
+        self.callbacks.nodelist = Some(Box::new(f));
+        self
+    }
+
+    /// Sets the closure for expected-votes notifications
+    /// (`votequorum_expectedvotes_notify_fn`).
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// let vq = corosync::votequorum::Votequorum::builder()
+    ///     .on_expected_votes(|_, n| println!("expected votes: {}", n.expected_votes))
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn on_expected_votes<F>(mut self, f: F) -> Self
+    where
+        F: FnMut(&Votequorum, ExpectedVotesNotification) + Send + 'static,
+    {
+        self.callbacks.expected_votes = Some(Box::new(f));
+        self
+    }
+
+    /// Connects to the local daemon (`votequorum_initialize`).
+    ///
+    /// Fails with [`Error::Library`] (or another connection error) if corosync is not
+    /// running or votequorum is not its quorum provider.
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// let vq = corosync::votequorum::Votequorum::builder().build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn build(self) -> Result<Votequorum> {
+        let mut c_callbacks = sys::votequorum_callbacks_t {
+            votequorum_quorum_notify_fn: match self.callbacks.quorum {
+                Some(_) => Some(quorum_trampoline),
+                None => None,
+            },
+            votequorum_expectedvotes_notify_fn: match self.callbacks.expected_votes {
+                Some(_) => Some(expected_votes_trampoline),
+                None => None,
+            },
+            votequorum_nodelist_notify_fn: match self.callbacks.nodelist {
+                Some(_) => Some(nodelist_trampoline),
+                None => None,
+            },
+        };
+        let handle = Handle::open(self.callbacks, |_context| {
+            let mut raw: sys::votequorum_handle_t = 0;
+            // SAFETY: both pointers are valid for the call; the library copies the
+            // callbacks struct.
+            cs_result(unsafe { sys::votequorum_initialize(&mut raw, &mut c_callbacks) })?;
+            Ok(raw)
+        })?;
+        Ok(Votequorum { handle })
+    }
+}
+
+impl Votequorum {
+    /// A builder to set notification closures before connecting.
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// let vq = corosync::votequorum::Votequorum::builder()
+    ///     .on_quorum(|_, n| println!("quorate: {}", n.quorate))
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    /// Connects without any notification closure (`votequorum_initialize` with no
+    /// callbacks): for requests only.
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// let vq = corosync::votequorum::Votequorum::new()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn new() -> Result<Votequorum> {
+        Builder::default().build()
+    }
+
+    /// Information about a node and the cluster (`votequorum_getinfo`): `None` asks about
+    /// the local node (C passes node id 0, which the daemon replaces with its own id; so
+    /// `Some(NodeId::from(0))` does the same, and the quorum device cannot be asked about).
+    ///
+    /// The node must be known to the daemon (a member now or before, or in the nodelist),
+    /// otherwise [`Error::NotExist`].
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// use corosync::NodeId;
+    /// let vq = corosync::votequorum::Votequorum::new()?;
+    /// let me = vq.info(None)?;
+    /// let two = vq.info(Some(NodeId::from(2)))?;
+    /// println!("{} votes here, {} on node 2", me.node_votes, two.node_votes);
+    /// # Ok(()) }
+    /// ```
+    #[doc(alias = "votequorum_getinfo")]
+    #[doc(alias = "getinfo")]
+    pub fn info(&self, node: Option<NodeId>) -> Result<Info> {
+        let mut info = sys::votequorum_info::default();
+        let node_id = node.map_or(QDEVICE_NODE_ID, NodeId::get);
+        // SAFETY: the handle is live and `info` is a writable votequorum_info.
+        cs_result(unsafe { sys::votequorum_getinfo(self.handle.raw(), node_id, &mut info) })?;
+        Ok(Info::from_raw(&info))
+    }
+
+    /// Sets the cluster's expected votes (`votequorum_setexpected`); every node applies it.
+    ///
+    /// The daemon refuses ([`Error::InvalidParam`]) a value below the current total votes,
+    /// or one that would make a quorate cluster lose quorum.
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// corosync::votequorum::Votequorum::new()?.set_expected_votes(3)?;
+    /// # Ok(()) }
+    /// ```
+    #[doc(alias = "votequorum_setexpected")]
+    #[doc(alias = "setexpected")]
+    pub fn set_expected_votes(&self, expected_votes: u32) -> Result<()> {
+        // SAFETY: the handle is live.
+        cs_result(unsafe { sys::votequorum_setexpected(self.handle.raw(), expected_votes) })
+    }
+
+    /// Sets the votes of a node (`votequorum_setvotes`); every node applies it.
+    /// [`QDEVICE_NODE_ID`] sets the quorum device's votes.
+    ///
+    /// Fails with [`Error::NameNotFound`] for a node the daemon does not know, and
+    /// [`Error::InvalidParam`] if the resulting quorum would be impossible.
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// use corosync::NodeId;
+    /// corosync::votequorum::Votequorum::new()?.set_votes(NodeId::from(1), 2)?;
+    /// # Ok(()) }
+    /// ```
+    #[doc(alias = "votequorum_setvotes")]
+    #[doc(alias = "setvotes")]
+    pub fn set_votes(&self, node: NodeId, votes: u32) -> Result<()> {
+        // SAFETY: the handle is live.
+        cs_result(unsafe { sys::votequorum_setvotes(self.handle.raw(), node.get(), votes) })
+    }
+
+    /// Starts notifications (`votequorum_trackstart`).
+    ///
+    /// [`TrackFlags::CURRENT`] (or `CHANGES`) queues a node-list and a quorum notification
+    /// with the present state at once; `CHANGES` or `CHANGES_ONLY` then notify on every
+    /// change. `context` is copied into every notification this request causes. Starting
+    /// again while tracking still sends the current state, then fails with
+    /// [`Error::Exist`].
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// use corosync::TrackFlags;
+    /// let vq = corosync::votequorum::Votequorum::builder()
+    ///     .on_quorum(|_, n| assert_eq!(n.context, 7))
+    ///     .build()?;
+    /// vq.track_start(7, TrackFlags::CHANGES)?;
+    /// # Ok(()) }
+    /// ```
+    #[doc(alias = "votequorum_trackstart")]
+    #[doc(alias = "trackstart")]
+    pub fn track_start(&self, context: u64, flags: TrackFlags) -> Result<()> {
+        // SAFETY: the handle is live.
+        cs_result(unsafe {
+            sys::votequorum_trackstart(self.handle.raw(), context, u32::from(flags.bits()))
+        })
+    }
+
+    /// Stops notifications (`votequorum_trackstop`); [`Error::NotExist`] if not tracking.
+    /// Notifications already queued are still delivered by `dispatch`.
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// let vq = corosync::votequorum::Votequorum::new()?;
+    /// vq.track_start(0, corosync::TrackFlags::CHANGES)?;
+    /// vq.track_stop()?;
+    /// # Ok(()) }
+    /// ```
+    #[doc(alias = "votequorum_trackstop")]
+    #[doc(alias = "trackstop")]
+    pub fn track_stop(&self) -> Result<()> {
+        // SAFETY: the handle is live.
+        cs_result(unsafe { sys::votequorum_trackstop(self.handle.raw()) })
+    }
+
+    /// Registers a quorum device under `name` on this node (`votequorum_qdevice_register`).
+    ///
+    /// The name is 1 to [`QDEVICE_NAME_MAX`] bytes without NUL ([`Error::TooShort`],
+    /// [`Error::TooLong`], [`Error::InteriorNul`] otherwise). Registering the same name
+    /// again succeeds; another name while one is registered fails with [`Error::Exist`];
+    /// a configuration that forbids quorum devices (e.g. `two_node` or
+    /// `last_man_standing` together with a `quorum.device` section) gives
+    /// [`Error::Access`].
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// corosync::votequorum::Votequorum::new()?.qdevice_register("my-device")?;
+    /// # Ok(()) }
+    /// ```
+    pub fn qdevice_register(&self, name: impl AsRef<[u8]>) -> Result<()> {
+        let raw = self.handle.raw();
+        with_qdevice_name("quorum device name", name.as_ref(), |name| {
+            // SAFETY: the handle is live and `name` is NUL-terminated for the call.
+            cs_result(unsafe { sys::votequorum_qdevice_register(raw, name) })
+        })?
+    }
+
+    /// Unregisters the quorum device `name` from this node
+    /// (`votequorum_qdevice_unregister`). [`Error::NotExist`] if none is registered,
+    /// [`Error::InvalidParam`] if `name` is not the registered one.
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// corosync::votequorum::Votequorum::new()?.qdevice_unregister("my-device")?;
+    /// # Ok(()) }
+    /// ```
+    pub fn qdevice_unregister(&self, name: impl AsRef<[u8]>) -> Result<()> {
+        let raw = self.handle.raw();
+        with_qdevice_name("quorum device name", name.as_ref(), |name| {
+            // SAFETY: the handle is live and `name` is NUL-terminated for the call.
+            cs_result(unsafe { sys::votequorum_qdevice_unregister(raw, name) })
+        })?
+    }
+
+    /// Renames the registered quorum device (`votequorum_qdevice_update`).
+    /// [`Error::NotExist`] if none is registered, [`Error::InvalidParam`] if `old_name` is
+    /// not the registered one.
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// corosync::votequorum::Votequorum::new()?.qdevice_update("old", "new")?;
+    /// # Ok(()) }
+    /// ```
+    pub fn qdevice_update(
+        &self,
+        old_name: impl AsRef<[u8]>,
+        new_name: impl AsRef<[u8]>,
+    ) -> Result<()> {
+        let raw = self.handle.raw();
+        with_qdevice_name("old quorum device name", old_name.as_ref(), |old| {
+            with_qdevice_name("new quorum device name", new_name.as_ref(), |new| {
+                // SAFETY: the handle is live and both names are NUL-terminated for the call.
+                cs_result(unsafe { sys::votequorum_qdevice_update(raw, old, new) })
+            })
+        })??
+    }
+
+    /// Tells the daemon the quorum device `name` is alive and whether it casts its vote
+    /// (`votequorum_qdevice_poll`). A device must poll more often than the qdevice timeout
+    /// (10 s by default) to stay alive.
+    ///
+    /// `ring_id` must be the ring id of the latest node-list notification; a poll quoting
+    /// any other ring id is refused with [`Error::MessageError`], so that a device never
+    /// votes for a membership it has not seen. [`Error::NotExist`] if no device is
+    /// registered, [`Error::InvalidParam`] if `name` is not the registered one.
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// use corosync::{NodeId, RingId};
+    /// let vq = corosync::votequorum::Votequorum::new()?;
+    /// let ring = RingId { node_id: NodeId::from(1), seq: 8 }; // from on_nodelist
+    /// vq.qdevice_poll("my-device", true, ring)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn qdevice_poll(
+        &self,
+        name: impl AsRef<[u8]>,
+        cast_vote: bool,
+        ring_id: RingId,
+    ) -> Result<()> {
+        let raw = self.handle.raw();
+        with_qdevice_name("quorum device name", name.as_ref(), |name| {
+            // SAFETY: the handle is live and `name` is NUL-terminated for the call.
+            cs_result(unsafe {
+                sys::votequorum_qdevice_poll(raw, name, u32::from(cast_vote), ring_id_to_c(ring_id))
+            })
+        })?
+    }
+
+    /// Sets or clears "master wins" for the quorum device `name`
+    /// (`votequorum_qdevice_master_wins`): while set, the partition in which the device
+    /// casts its vote is quorate regardless of the votes.
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// corosync::votequorum::Votequorum::new()?.qdevice_master_wins("my-device", true)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn qdevice_master_wins(&self, name: impl AsRef<[u8]>, allow: bool) -> Result<()> {
+        let raw = self.handle.raw();
+        with_qdevice_name("quorum device name", name.as_ref(), |name| {
+            // SAFETY: the handle is live and `name` is NUL-terminated for the call.
+            cs_result(unsafe { sys::votequorum_qdevice_master_wins(raw, name, u32::from(allow)) })
+        })?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_states_round_trip() {
+        for raw in 0..6 {
+            assert_eq!(NodeState::from(raw).raw(), raw);
+        }
+        assert_eq!(NodeState::from(2), NodeState::Dead);
+        assert_eq!(NodeState::Unknown(77).to_string(), "unknown (77)");
+    }
+
+    #[test]
+    fn node_views_keep_values() {
+        let raw = [
+            sys::votequorum_node_t {
+                nodeid: 3,
+                state: 1,
+            },
+            sys::votequorum_node_t {
+                nodeid: 0,
+                state: 9,
+            },
+        ];
+        let nodes = Node::from_raw_slice(&raw);
+        assert_eq!(nodes[0].node_id(), NodeId::from(3));
+        assert_eq!(nodes[0].state(), NodeState::Member);
+        assert!(!nodes[0].is_qdevice());
+        assert!(nodes[1].is_qdevice());
+        assert_eq!(nodes[1].state(), NodeState::Unknown(9));
+    }
+
+    #[test]
+    fn info_reads_the_name_up_to_nul_or_the_end() {
+        let mut raw = sys::votequorum_info {
+            node_id: 2,
+            node_state: 1,
+            flags: sys::VOTEQUORUM_INFO_QUORATE | 1 << 20,
+            ..Default::default()
+        };
+        for (dst, src) in raw.qdevice_name.iter_mut().zip(b"dev\0junk") {
+            *dst = *src as c_char;
+        }
+        let info = Info::from_raw(&raw);
+        assert_eq!(info.qdevice_name, "dev");
+        assert!(info.is_quorate());
+        assert_eq!(info.flags.bits(), 2 | 1 << 20);
+        raw.qdevice_name = [b'x' as c_char; 255];
+        assert_eq!(Info::from_raw(&raw).qdevice_name.len(), 255);
+    }
+
+    #[test]
+    fn qdevice_names_are_checked() {
+        let ok = |name: &[u8]| with_qdevice_name("n", name, |_| ());
+        assert_eq!(ok(&[b'a'; QDEVICE_NAME_MAX]), Ok(()));
+        assert_eq!(
+            ok(&[b'a'; QDEVICE_NAME_MAX + 1]),
+            Err(Error::TooLong {
+                what: "n",
+                length: 255,
+                max: 254
+            })
+        );
+        assert_eq!(
+            ok(b""),
+            Err(Error::TooShort {
+                what: "n",
+                length: 0,
+                min: 1
+            })
+        );
+        assert_eq!(
+            ok(b"a\0b"),
+            Err(Error::InteriorNul {
+                what: "n",
+                position: 1
+            })
+        );
+    }
+
+    #[test]
+    fn lists_are_borrowed_or_copied() {
+        let data = [1u32, 2, 3];
+        // SAFETY: `data` holds 3 elements.
+        let sum = unsafe { with_c_list(data.as_ptr(), 3, |s| s.iter().sum::<u32>()) };
+        assert_eq!(sum, 6);
+        // SAFETY: a null pointer is allowed and gives an empty slice.
+        let empty = unsafe { with_c_list(std::ptr::null::<u32>(), 5, |s| s.len()) };
+        assert_eq!(empty, 0);
+        // A misaligned list is copied.
+        #[repr(C, align(4))]
+        struct Aligned([u8; 12]);
+        let buf = Aligned([0, 1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0]);
+        let ptr = buf.0[1..].as_ptr().cast::<u32>();
+        assert_ne!(ptr.align_offset(4), 0);
+        // SAFETY: 8 readable bytes at `ptr`, read unaligned.
+        let copied = unsafe { with_c_list(ptr, 2, <[u32]>::to_vec) };
+        assert_eq!(
+            copied,
+            vec![
+                u32::from_ne_bytes([1, 0, 0, 0]),
+                u32::from_ne_bytes([2, 0, 0, 0])
+            ]
+        );
+    }
+}
