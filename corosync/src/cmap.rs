@@ -1,1 +1,0 @@
-//! The cmap library (to be written).

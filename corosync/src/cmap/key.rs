@@ -1,0 +1,273 @@
+//! Key names: the stack buffer handed to C, and the owned name an iteration yields.
+
+use std::borrow::Borrow;
+use std::ffi::c_char;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::ops::Deref;
+
+use corosync_sys as sys;
+
+use crate::{cstr, Error, Result};
+
+/// Longest key name corosync accepts (`CMAP_KEYNAME_MAXLEN`).
+///
+/// ```
+/// assert_eq!(corosync::cmap::KEY_NAME_MAX_LEN, 255);
+/// ```
+pub const KEY_NAME_MAX_LEN: usize = sys::CMAP_KEYNAME_MAXLEN as usize;
+/// Shortest key name corosync accepts (`CMAP_KEYNAME_MINLEN`).
+///
+/// ```
+/// assert_eq!(corosync::cmap::KEY_NAME_MIN_LEN, 3);
+/// ```
+pub const KEY_NAME_MIN_LEN: usize = sys::CMAP_KEYNAME_MINLEN as usize;
+
+/// A key name (or prefix) checked and laid out NUL-terminated on the stack, ready for C.
+///
+/// It is public only inside a private module, so users can neither name nor build one: it
+/// appears in the hidden methods of the sealed value traits.
+#[derive(Clone)]
+pub struct KeyBuf {
+    buf: [u8; KEY_NAME_MAX_LEN + 1],
+}
+
+impl KeyBuf {
+    /// A key name: `CMAP_KEYNAME_MINLEN..=CMAP_KEYNAME_MAXLEN` bytes, no NUL.
+    pub(crate) fn key(key: &str) -> Result<KeyBuf> {
+        let bytes = key.as_bytes();
+        if bytes.len() < KEY_NAME_MIN_LEN {
+            // A NUL would be the more precise complaint, if there is one.
+            cstr::check("cmap key name", bytes, None)?;
+            return Err(Error::TooShort {
+                what: "cmap key name",
+                length: bytes.len(),
+                min: KEY_NAME_MIN_LEN,
+            });
+        }
+        Self::layout("cmap key name", bytes)
+    }
+
+    /// A prefix (for iteration and prefix tracking): at most `CMAP_KEYNAME_MAXLEN` bytes,
+    /// no NUL; the empty prefix matches every key.
+    pub(crate) fn prefix(prefix: &str) -> Result<KeyBuf> {
+        Self::layout("cmap key prefix", prefix.as_bytes())
+    }
+
+    fn layout(what: &'static str, bytes: &[u8]) -> Result<KeyBuf> {
+        cstr::check(what, bytes, Some(KEY_NAME_MAX_LEN))?;
+        let mut buf = [0u8; KEY_NAME_MAX_LEN + 1];
+        buf[..bytes.len()].copy_from_slice(bytes);
+        Ok(KeyBuf { buf })
+    }
+
+    /// The NUL-terminated name, valid while `self` lives.
+    pub(crate) fn as_ptr(&self) -> *const c_char {
+        self.buf.as_ptr().cast()
+    }
+}
+
+impl fmt::Debug for KeyBuf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let end = self
+            .buf
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(self.buf.len());
+        fmt::Debug::fmt(&String::from_utf8_lossy(&self.buf[..end]), f)
+    }
+}
+
+/// A key name returned by the daemon (from an iteration), stored inline without a heap
+/// allocation. It dereferences to `&str`.
+///
+/// corosync only accepts the characters `a-z A-Z 0-9 . _ - / :` in key names, so a name is
+/// always ASCII; a name that is not UTF-8 is reported as [`Error::InvalidUtf8`] instead.
+///
+/// ```no_run
+/// # fn main() -> corosync::Result<()> {
+/// let cmap = corosync::cmap::Cmap::new()?;
+/// for entry in cmap.iter("totem.")? {
+///     let (key, value_type, len) = entry?;
+///     if key.ends_with(".token") {
+///         println!("{key} has type {value_type} and {len} bytes");
+///     }
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct KeyName {
+    len: u8,
+    buf: [u8; KEY_NAME_MAX_LEN],
+}
+
+impl KeyName {
+    /// Copies `name` (a NUL-free name of at most `CMAP_KEYNAME_MAXLEN` bytes).
+    pub(crate) fn from_bytes(name: &[u8]) -> Result<KeyName> {
+        cstr::check("cmap key name", name, Some(KEY_NAME_MAX_LEN))?;
+        std::str::from_utf8(name).map_err(|_| Error::InvalidUtf8 {
+            what: "cmap key name",
+        })?;
+        let mut buf = [0u8; KEY_NAME_MAX_LEN];
+        buf[..name.len()].copy_from_slice(name);
+        Ok(KeyName {
+            len: name.len() as u8,
+            buf,
+        })
+    }
+
+    /// The name as a string slice.
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// let cmap = corosync::cmap::Cmap::new()?;
+    /// let names: Vec<String> = cmap
+    ///     .iter("nodelist.")?
+    ///     .map(|entry| entry.map(|(key, _, _)| key.as_str().to_owned()))
+    ///     .collect::<corosync::Result<_>>()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn as_str(&self) -> &str {
+        let bytes = &self.buf[..usize::from(self.len)];
+        // SAFETY: `from_bytes`, the only constructor, checked that these bytes are UTF-8.
+        unsafe { std::str::from_utf8_unchecked(bytes) }
+    }
+}
+
+impl Deref for KeyName {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for KeyName {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl Borrow<str> for KeyName {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl fmt::Display for KeyName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for KeyName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl PartialEq for KeyName {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for KeyName {}
+
+impl PartialEq<str> for KeyName {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for KeyName {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialOrd for KeyName {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for KeyName {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl Hash for KeyName {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // The same hash as `str`, as `Borrow<str>` requires.
+        self.as_str().hash(state);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::CStr;
+
+    fn c(buf: &KeyBuf) -> &[u8] {
+        // SAFETY: a KeyBuf always holds a NUL-terminated string.
+        unsafe { CStr::from_ptr(buf.as_ptr()) }.to_bytes()
+    }
+
+    #[test]
+    fn keys_are_checked_and_terminated() {
+        assert_eq!(c(&KeyBuf::key("totem.token").unwrap()), b"totem.token");
+        let longest = "k".repeat(KEY_NAME_MAX_LEN);
+        assert_eq!(c(&KeyBuf::key(&longest).unwrap()), longest.as_bytes());
+        assert_eq!(
+            KeyBuf::key(&"k".repeat(256)).err(),
+            Some(Error::TooLong {
+                what: "cmap key name",
+                length: 256,
+                max: 255
+            })
+        );
+        assert_eq!(
+            KeyBuf::key("ab").err(),
+            Some(Error::TooShort {
+                what: "cmap key name",
+                length: 2,
+                min: 3
+            })
+        );
+        assert_eq!(
+            KeyBuf::key("a\0b.c").err(),
+            Some(Error::InteriorNul {
+                what: "cmap key name",
+                position: 1
+            })
+        );
+        assert_eq!(
+            KeyBuf::key("\0").err(),
+            Some(Error::InteriorNul {
+                what: "cmap key name",
+                position: 0
+            })
+        );
+    }
+
+    #[test]
+    fn prefixes_may_be_empty() {
+        assert_eq!(c(&KeyBuf::prefix("").unwrap()), b"");
+        assert_eq!(c(&KeyBuf::prefix("to").unwrap()), b"to");
+        assert!(KeyBuf::prefix(&"p".repeat(256)).is_err());
+    }
+
+    #[test]
+    fn key_names_compare_like_strings() {
+        let a = KeyName::from_bytes(b"totem.token").unwrap();
+        assert_eq!(a, "totem.token");
+        assert_eq!(a.len(), 11);
+        assert_eq!(format!("{a}"), "totem.token");
+        assert_eq!(format!("{a:?}"), "\"totem.token\"");
+        let set: std::collections::HashSet<KeyName> = [a.clone()].into_iter().collect();
+        assert!(set.contains("totem.token"));
+        assert!(KeyName::from_bytes(&[0xff, b'a', b'b']).is_err());
+        assert!(KeyName::from_bytes(&[b'a'; 256]).is_err());
+    }
+}

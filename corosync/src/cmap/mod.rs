@@ -1,0 +1,443 @@
+//! The cmap library: corosync's configuration and runtime key/value database.
+//!
+//! # What cmap is
+//! Every corosync daemon keeps an in-memory map of typed values under dotted key names. It
+//! holds the parsed configuration (`totem.token`, `nodelist.node.0.ring0_addr`,
+//! `quorum.provider`, ...), runtime state (`runtime.votequorum.this_node_id`,
+//! `runtime.members.*`) and whatever other programs store there. A second map, [`Map::Stats`],
+//! exposes network (knet), totem, and per-IPC-connection statistics. `corosync-cmapctl` is
+//! corosync's command-line client for both; the example program `cmapctl` in this
+//! workspace is its Rust counterpart.
+//!
+//! The map belongs to one node's daemon: a key written through it is seen by that daemon's
+//! clients, and is not copied to other nodes.
+//!
+//! # Keys and values
+//! A key name is 3 to 255 bytes (`CMAP_KEYNAME_MINLEN`, `CMAP_KEYNAME_MAXLEN`) of
+//! `a-z A-Z 0-9 . _ - / :`. This crate checks the length and refuses NUL bytes itself
+//! ([`Error::TooShort`], [`Error::TooLong`], [`Error::InteriorNul`]), then lays the name out in
+//! a stack buffer, so no request allocates for its key. Other characters are left for the
+//! daemon to judge: it refuses to create such a key with [`Error::NameTooLong`].
+//!
+//! Every value has one of twelve types ([`ValueType`]): the eight integer sizes, `f32`, `f64`,
+//! string and binary. [`Cmap::get`] and [`Cmap::set`] are generic over Rust types
+//! ([`FromCmap`], [`ToCmap`]) and use libcmap's typed functions (`cmap_get_uint32`,
+//! `cmap_set_string`, ...). Asking for another type than the stored one is
+//! [`Error::WrongType`]; nothing is converted. [`Cmap::get_value`] returns whatever is stored
+//! as a [`Value`], and [`Cmap::with_value`] lends it as a [`ValueRef`] without allocating.
+//!
+//! Errors the daemon returns keep their meaning: a missing key is [`Error::NotExist`], a
+//! read-only key (`runtime.services.*`, `runtime.config.*`, `internal_configuration.*`) is
+//! [`Error::Access`], a value over 16 KiB is [`Error::InvalidParam`] (the daemon's limit), and
+//! a request bigger than the IPC buffer (1 MiB) is [`Error::TooBig`].
+//!
+//! # Iterating
+//! [`Cmap::iter`] lists the keys under a prefix with their types and lengths, as an
+//! [`Iterator`]; [`Cmap::iter_values`] also reads each value. The daemon keeps an iteration
+//! open until `cmap_iter_finalize`, which the iterator's `Drop` calls, also when the loop
+//! stops early.
+//!
+//! # Tracking changes
+//! [`Cmap::track`] registers a closure for a key or, with [`TrackType::PREFIX`], for every
+//! key under a prefix, and returns a [`Track`] guard that unregisters it on `Drop`. Events are
+//! delivered by [`Cmap::dispatch`] on the calling thread: the closure gets the handle (it may
+//! make requests on it, e.g. read another key) and a [`TrackEvent`] with the kind of change,
+//! the key, and the new and old values borrowed from libcmap's buffer, so delivering an event
+//! allocates nothing. Poll the handle's fd ([`std::os::fd::AsFd`]) to know when to dispatch.
+//!
+//! libcmap also offers a per-handle context pointer (`cmap_context_set`/`cmap_context_get`).
+//! This crate uses it to find the handle again inside its C callbacks, so it is not exposed:
+//! keep your state in the tracking closures instead.
+//!
+//! # Threads
+//! [`Cmap`] is `Send` but not `Sync` (see the crate docs): move it to another thread, or
+//! open one handle per thread. Iterators and track guards borrow the handle, so they stay on
+//! its thread and cannot outlive it.
+//!
+//! # Example
+//! ```no_run
+//! use corosync::cmap::{Cmap, TrackType, EventKind};
+//! use corosync::DispatchFlags;
+//!
+//! # fn main() -> corosync::Result<()> {
+//! let cmap = Cmap::new()?;
+//! let node_id: u32 = cmap.get("runtime.votequorum.this_node_id")?;
+//! cmap.set("example.greeting", "hello")?;
+//!
+//! let _track = cmap.track("example.", TrackType::ADD | TrackType::MODIFY | TrackType::PREFIX,
+//!     |_cmap, event| {
+//!         if event.kind() == EventKind::Modify {
+//!             println!("{} changed: {:?} -> {:?}", event.key(), event.old_value(), event.new_value());
+//!         }
+//!     })?;
+//! cmap.set("example.greeting", "hi")?;
+//! cmap.dispatch(DispatchFlags::One)?; // runs the closure
+//! # let _ = node_id;
+//! # Ok(()) }
+//! ```
+
+use std::ffi::{c_int, c_void};
+
+use corosync_sys as sys;
+
+use crate::error::cs_result;
+use crate::handle::{handle_type, Handle, Library};
+#[cfg(doc)]
+use crate::DispatchFlags;
+use crate::{Error, Result};
+
+mod iter;
+mod key;
+mod track;
+mod value;
+
+pub use iter::{Iter, IterValues};
+pub use key::{KeyName, KEY_NAME_MAX_LEN, KEY_NAME_MIN_LEN};
+pub use track::{EventKind, Track, TrackEvent, TrackType};
+pub use value::{FromCmap, ToCmap, Value, ValueRef, ValueType};
+
+use key::KeyBuf;
+
+/// Which of the daemon's maps a handle reads and writes (`cmap_map_t`).
+///
+/// ```
+/// assert_eq!(corosync::cmap::Map::default(), corosync::cmap::Map::Icmap);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Map {
+    /// The configuration and runtime map (`CMAP_MAP_ICMAP`, also `CMAP_MAP_DEFAULT`).
+    #[default]
+    Icmap,
+    /// Statistics of totem, knet links and IPC connections (`CMAP_MAP_STATS`). Read-only,
+    /// except the `stats.clear.*` keys that reset counters.
+    Stats,
+}
+
+impl Map {
+    fn to_raw(self) -> sys::cmap_map_t {
+        match self {
+            Map::Icmap => sys::CMAP_MAP_ICMAP,
+            Map::Stats => sys::CMAP_MAP_STATS,
+        }
+    }
+}
+
+pub(crate) enum CmapLib {}
+
+// SAFETY: Cmap is declared with handle_type!, the functions are libcmap's, context_get
+// returns what context_set stored, and the callbacks are `()` (nothing to reach).
+unsafe impl Library for CmapLib {
+    type Public = Cmap;
+    type Callbacks = ();
+
+    unsafe fn finalize(raw: u64) -> sys::cs_error_t {
+        // SAFETY: the caller finalizes a live handle once.
+        unsafe { sys::cmap_finalize(raw) }
+    }
+
+    unsafe fn fd_get(raw: u64, fd: *mut c_int) -> sys::cs_error_t {
+        // SAFETY: the caller passes a live handle and a writable fd.
+        unsafe { sys::cmap_fd_get(raw, fd) }
+    }
+
+    unsafe fn dispatch(
+        raw: u64,
+        _context: *mut c_void,
+        flags: sys::cs_dispatch_flags_t,
+    ) -> sys::cs_error_t {
+        // SAFETY: the caller passes a live handle.
+        unsafe { sys::cmap_dispatch(raw, flags) }
+    }
+
+    unsafe fn context_set(raw: u64, context: *mut c_void) -> sys::cs_error_t {
+        // SAFETY: the caller passes a live handle; libcmap only stores the pointer.
+        unsafe { sys::cmap_context_set(raw, context.cast_const()) }
+    }
+
+    unsafe fn context_get(raw: u64) -> *mut c_void {
+        let mut context: *const c_void = std::ptr::null();
+        // SAFETY: the caller passes a live handle and `context` is writable.
+        match unsafe { sys::cmap_context_get(raw, &mut context) } {
+            sys::CS_OK => context.cast_mut(),
+            _ => std::ptr::null_mut(),
+        }
+    }
+}
+
+handle_type! {
+    /// A connection to the local daemon's cmap service: read, write, delete, iterate and
+    /// track keys of one [`Map`].
+    ///
+    /// Dropping it finalizes the connection (`cmap_finalize`); [`Cmap::finalize`] does the
+    /// same and reports the library's answer. See the [module docs](self) for the concepts.
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// let cmap = corosync::cmap::Cmap::new()?;
+    /// println!("token timeout: {} ms", cmap.get::<u32>("totem.token")?);
+    /// # Ok(()) }
+    /// ```
+    pub struct Cmap(CmapLib);
+    open: "corosync::cmap::Cmap::new()?";
+}
+
+/// Size of the stack buffer [`Cmap::with_value`] tries first; longer values take a second
+/// request and a heap buffer.
+const STACK_VALUE_LEN: usize = 256;
+
+impl Cmap {
+    /// Connects to the default map, [`Map::Icmap`] (`cmap_initialize`).
+    ///
+    /// Fails with [`Error::Library`] when no daemon runs (in this network namespace), and
+    /// with [`Error::Access`] when the daemon refuses this user (see `uidgid` in
+    /// corosync.conf(5)).
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// let cmap = corosync::cmap::Cmap::new()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn new() -> Result<Cmap> {
+        let handle = Handle::open((), |_context| {
+            let mut raw: sys::cmap_handle_t = 0;
+            // SAFETY: `raw` is writable.
+            cs_result(unsafe { sys::cmap_initialize(&mut raw) }).map(|()| raw)
+        })?;
+        Ok(Cmap { handle })
+    }
+
+    /// Connects to the map `map` (`cmap_initialize_map`).
+    ///
+    /// ```no_run
+    /// use corosync::cmap::{Cmap, Map};
+    /// # fn main() -> corosync::Result<()> {
+    /// let stats = Cmap::with_map(Map::Stats)?;
+    /// let tokens: u64 = stats.get("stats.srp.orf_token_rx")?;
+    /// println!("{tokens} tokens received");
+    /// # Ok(()) }
+    /// ```
+    pub fn with_map(map: Map) -> Result<Cmap> {
+        let handle = Handle::open((), |_context| {
+            let mut raw: sys::cmap_handle_t = 0;
+            // If only selecting the map fails (the daemon went away right after accepting
+            // the connection), libcmap keeps the connection but answers like a failed
+            // connect, which destroys the handle. Telling them apart would mean calling
+            // libcmap with a handle value that may be stale (and, in another thread, reused),
+            // so that rare case leaks the dead connection instead.
+            // SAFETY: `raw` is writable.
+            cs_result(unsafe { sys::cmap_initialize_map(&mut raw, map.to_raw()) }).map(|()| raw)
+        })?;
+        Ok(Cmap { handle })
+    }
+
+    pub(crate) fn raw(&self) -> u64 {
+        self.handle.raw()
+    }
+
+    /// Reads `key` as a `T` (see [`FromCmap`] for the types): numbers with the typed C
+    /// getters, strings with `cmap_get_string`, binary values and [`Value`] with `cmap_get`.
+    ///
+    /// Errors: [`Error::NotExist`] if there is no such key, [`Error::WrongType`] if it holds
+    /// another type, [`Error::InvalidUtf8`] for a `String` that is not UTF-8, and the key
+    /// checks of the [module docs](self).
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// let cmap = corosync::cmap::Cmap::new()?;
+    /// let id: u32 = cmap.get("runtime.votequorum.this_node_id")?;
+    /// assert!(matches!(cmap.get::<String>("totem.token"), Err(corosync::Error::WrongType { .. })));
+    /// # let _ = id;
+    /// # Ok(()) }
+    /// ```
+    pub fn get<T: FromCmap>(&self, key: &str) -> Result<T> {
+        T::get_from(self, &KeyBuf::key(key)?)
+    }
+
+    /// Reads `key` with whatever type it has.
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// let cmap = corosync::cmap::Cmap::new()?;
+    /// println!("{:?}", cmap.get_value("totem.cluster_name")?);
+    /// # Ok(()) }
+    /// ```
+    pub fn get_value(&self, key: &str) -> Result<Value> {
+        self.get(key)
+    }
+
+    /// Reads `key` and lends its value to `f` without allocating (the value is read into a
+    /// stack buffer; only a value over 256 bytes takes a heap buffer and a second request).
+    ///
+    /// ```no_run
+    /// use corosync::cmap::ValueRef;
+    /// # fn main() -> corosync::Result<()> {
+    /// let cmap = corosync::cmap::Cmap::new()?;
+    /// let is_knet = cmap.with_value("totem.transport", |v| v == ValueRef::String(b"knet"))?;
+    /// # let _ = is_knet;
+    /// # Ok(()) }
+    /// ```
+    pub fn with_value<R>(&self, key: &str, f: impl FnOnce(ValueRef<'_>) -> R) -> Result<R> {
+        self.with_value_raw(&KeyBuf::key(key)?, f)
+    }
+
+    /// The type and length in bytes of the value stored under `key` (`cmap_get` without a
+    /// buffer). A string's length counts its terminating NUL, as corosync stores it.
+    ///
+    /// Do not use it on the `stats.schedmiss.*` keys of the [`Map::Stats`] map: corosync
+    /// 3.1.7's daemon copies those values into the missing buffer and crashes. The other
+    /// calls of this crate always pass a buffer.
+    ///
+    /// ```no_run
+    /// use corosync::cmap::ValueType;
+    /// # fn main() -> corosync::Result<()> {
+    /// let cmap = corosync::cmap::Cmap::new()?;
+    /// assert_eq!(cmap.info("totem.token")?, (ValueType::U32, 4));
+    /// # Ok(()) }
+    /// ```
+    pub fn info(&self, key: &str) -> Result<(ValueType, usize)> {
+        self.info_raw(&KeyBuf::key(key)?)
+    }
+
+    pub(crate) fn info_raw(&self, key: &KeyBuf) -> Result<(ValueType, usize)> {
+        let mut len: usize = 0;
+        let mut raw_type: sys::cmap_value_types_t = 0;
+        // SAFETY: the handle is live, the key is NUL-terminated; a NULL value asks only for
+        // the length and type, written to the two writable locations.
+        cs_result(unsafe {
+            sys::cmap_get(
+                self.raw(),
+                key.as_ptr(),
+                std::ptr::null_mut(),
+                &mut len,
+                &mut raw_type,
+            )
+        })?;
+        Ok((ValueType::from_raw(raw_type)?, len))
+    }
+
+    /// One `cmap_get` into `buf`: `Ok(Some(..))` with the value, `Ok(None)` if `buf` was too
+    /// small (the daemon answers `CS_ERR_INVALID_PARAM`).
+    fn get_into<'b>(&self, key: &KeyBuf, buf: &'b mut [u8]) -> Result<Option<ValueRef<'b>>> {
+        let mut len = buf.len();
+        let mut raw_type: sys::cmap_value_types_t = 0;
+        // The daemon copies at most `len` bytes: the icmap refuses a longer value with
+        // CS_ERR_INVALID_PARAM, and the stats map (which does not check) has no value longer
+        // than 32 bytes, below every buffer this is called with.
+        // SAFETY: the handle is live, the key is NUL-terminated, `buf` has `len` writable bytes.
+        let code = unsafe {
+            sys::cmap_get(
+                self.raw(),
+                key.as_ptr(),
+                buf.as_mut_ptr().cast(),
+                &mut len,
+                &mut raw_type,
+            )
+        };
+        match cs_result(code) {
+            Ok(()) => {
+                let bytes = buf.get(..len).ok_or(Error::UnexpectedValue {
+                    what: "cmap value length",
+                    value: len as i64,
+                })?;
+                ValueRef::from_raw(raw_type, bytes).map(Some)
+            }
+            Err(Error::InvalidParam) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    pub(crate) fn with_value_raw<R>(
+        &self,
+        key: &KeyBuf,
+        f: impl FnOnce(ValueRef<'_>) -> R,
+    ) -> Result<R> {
+        let mut stack = [0u8; STACK_VALUE_LEN];
+        if let Some(value) = self.get_into(key, &mut stack)? {
+            return Ok(f(value));
+        }
+        // Longer than the stack buffer (or it changed meanwhile): ask for the length, then
+        // read into a buffer of that size. The value may grow in between, so try again a
+        // few times.
+        for _ in 0..3 {
+            let (_, len) = self.info_raw(key)?;
+            let mut heap = vec![0u8; len.max(1)];
+            if let Some(value) = self.get_into(key, &mut heap)? {
+                return Ok(f(value));
+            }
+        }
+        Err(Error::InvalidParam)
+    }
+
+    /// Stores `value` under `key`, creating the key or replacing its value and type (see
+    /// [`ToCmap`] for the types and the C setter each one uses).
+    ///
+    /// Note that an integer literal without a suffix is an `i32` in Rust: write `5u32` to
+    /// store a `u32`.
+    ///
+    /// Errors: [`Error::Access`] for a read-only key, [`Error::NameTooLong`] when the daemon
+    /// refuses a new key's name, [`Error::InteriorNul`] for a string with a NUL byte,
+    /// [`Error::InvalidParam`] for a value over 16 KiB, [`Error::TooBig`] for one over the IPC
+    /// limit (1 MiB).
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// let cmap = corosync::cmap::Cmap::new()?;
+    /// cmap.set("example.u32", 5u32)?;
+    /// cmap.set("example.name", "node one")?;
+    /// cmap.set("example.raw", vec![0u8, 255])?;
+    /// # Ok(()) }
+    /// ```
+    pub fn set<V: ToCmap>(&self, key: &str, value: V) -> Result<()> {
+        value.set_into(self, &KeyBuf::key(key)?)
+    }
+
+    /// Deletes `key` (`cmap_delete`); [`Error::NotExist`] if there is none.
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// let cmap = corosync::cmap::Cmap::new()?;
+    /// cmap.set("example.tmp", 1u8)?;
+    /// cmap.delete("example.tmp")?;
+    /// assert_eq!(cmap.delete("example.tmp"), Err(corosync::Error::NotExist));
+    /// # Ok(()) }
+    /// ```
+    pub fn delete(&self, key: &str) -> Result<()> {
+        let key = KeyBuf::key(key)?;
+        // SAFETY: the handle is live and the key is NUL-terminated.
+        cs_result(unsafe { sys::cmap_delete(self.raw(), key.as_ptr()) })
+    }
+
+    /// Adds one to the integer stored under `key`, wrapping around at its type's maximum
+    /// (`cmap_inc`). Fails with [`Error::InvalidParam`] for a non-integer value.
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// let cmap = corosync::cmap::Cmap::new()?;
+    /// cmap.set("example.counter", 1u16)?;
+    /// cmap.inc("example.counter")?;
+    /// assert_eq!(cmap.get::<u16>("example.counter")?, 2);
+    /// # Ok(()) }
+    /// ```
+    pub fn inc(&self, key: &str) -> Result<()> {
+        let key = KeyBuf::key(key)?;
+        // SAFETY: the handle is live and the key is NUL-terminated.
+        cs_result(unsafe { sys::cmap_inc(self.raw(), key.as_ptr()) })
+    }
+
+    /// Subtracts one from the integer stored under `key`, wrapping around at its type's
+    /// minimum (`cmap_dec`).
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// let cmap = corosync::cmap::Cmap::new()?;
+    /// cmap.set("example.counter", 1i8)?;
+    /// cmap.dec("example.counter")?;
+    /// assert_eq!(cmap.get::<i8>("example.counter")?, 0);
+    /// # Ok(()) }
+    /// ```
+    pub fn dec(&self, key: &str) -> Result<()> {
+        let key = KeyBuf::key(key)?;
+        // SAFETY: the handle is live and the key is NUL-terminated.
+        cs_result(unsafe { sys::cmap_dec(self.raw(), key.as_ptr()) })
+    }
+}

@@ -1,0 +1,468 @@
+//! Tracking changes: [`Cmap::track`], its guard and its events.
+
+use std::cell::RefCell;
+use std::ffi::{c_char, c_void};
+use std::fmt;
+use std::mem::ManuallyDrop;
+use std::sync::Arc;
+
+use corosync_sys as sys;
+
+use super::key::KeyBuf;
+use super::{Cmap, CmapLib, ValueRef};
+use crate::error::cs_result;
+use crate::handle::run_callback;
+use crate::Result;
+
+bitflags::bitflags! {
+    /// What a [`Cmap::track`] call reports (`CMAP_TRACK_*`).
+    ///
+    /// ```
+    /// use corosync::cmap::TrackType;
+    /// let all_changes = TrackType::ADD | TrackType::DELETE | TrackType::MODIFY;
+    /// assert_eq!((all_changes | TrackType::PREFIX).bits(), 15);
+    /// ```
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub struct TrackType: i32 {
+        /// A key was created (`CMAP_TRACK_ADD`).
+        const ADD = sys::CMAP_TRACK_ADD as i32;
+        /// A key was deleted (`CMAP_TRACK_DELETE`).
+        const DELETE = sys::CMAP_TRACK_DELETE as i32;
+        /// A key's value changed (`CMAP_TRACK_MODIFY`). Setting the value it already has
+        /// is not a change.
+        const MODIFY = sys::CMAP_TRACK_MODIFY as i32;
+        /// The name given is a prefix: track every key that starts with it
+        /// (`CMAP_TRACK_PREFIX`).
+        const PREFIX = sys::CMAP_TRACK_PREFIX as i32;
+    }
+}
+
+/// The kind of change a [`TrackEvent`] reports.
+///
+/// ```
+/// use corosync::cmap::EventKind;
+/// assert_ne!(EventKind::Add, EventKind::Modify);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    /// The key was created; [`TrackEvent::new_value`] is its value.
+    Add,
+    /// The key was deleted; [`TrackEvent::old_value`] was its value.
+    Delete,
+    /// The key's value changed; both values are given.
+    Modify,
+    /// An event code this build does not know (a newer daemon), kept as is.
+    Other(i32),
+}
+
+impl EventKind {
+    fn from_raw(raw: i32) -> EventKind {
+        match raw {
+            r if r == TrackType::ADD.bits() => EventKind::Add,
+            r if r == TrackType::DELETE.bits() => EventKind::Delete,
+            r if r == TrackType::MODIFY.bits() => EventKind::Modify,
+            other => EventKind::Other(other),
+        }
+    }
+}
+
+/// One change of a tracked key, lent to the closure of [`Cmap::track`] for the duration of
+/// the call. The key and values borrow libcmap's dispatch buffer: nothing is copied.
+///
+/// ```no_run
+/// use corosync::cmap::{EventKind, TrackType, ValueRef};
+/// # fn main() -> corosync::Result<()> {
+/// let cmap = corosync::cmap::Cmap::new()?;
+/// let _track = cmap.track("example.count", TrackType::MODIFY, |_, event| {
+///     if let (Some(ValueRef::U32(old)), Some(ValueRef::U32(new))) =
+///         (event.old_value(), event.new_value())
+///     {
+///         println!("{}: {old} -> {new}", event.key());
+///     }
+/// })?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct TrackEvent<'a> {
+    kind: EventKind,
+    key_bytes: &'a [u8],
+    key: &'a str,
+    new_value: Option<ValueRef<'a>>,
+    old_value: Option<ValueRef<'a>>,
+}
+
+impl<'a> TrackEvent<'a> {
+    /// What happened to the key.
+    ///
+    /// ```no_run
+    /// # use corosync::cmap::{EventKind, TrackType};
+    /// # fn main() -> corosync::Result<()> {
+    /// # let cmap = corosync::cmap::Cmap::new()?;
+    /// let _t = cmap.track("example.", TrackType::ADD | TrackType::PREFIX, |_, event| {
+    ///     assert_eq!(event.kind(), EventKind::Add);
+    /// })?;
+    /// # Ok(()) }
+    /// ```
+    pub fn kind(&self) -> EventKind {
+        self.kind
+    }
+
+    /// The key that changed (for prefix tracking, the full key name).
+    ///
+    /// Key names are ASCII (corosync accepts no other characters); should a daemon ever
+    /// send one that is not UTF-8, this is its valid beginning and
+    /// [`TrackEvent::key_bytes`] has all of it.
+    ///
+    /// ```no_run
+    /// # use corosync::cmap::TrackType;
+    /// # fn main() -> corosync::Result<()> {
+    /// # let cmap = corosync::cmap::Cmap::new()?;
+    /// let _t = cmap.track("example.", TrackType::ADD | TrackType::PREFIX, |_, event| {
+    ///     println!("new key {}", event.key());
+    /// })?;
+    /// # Ok(()) }
+    /// ```
+    pub fn key(&self) -> &'a str {
+        self.key
+    }
+
+    /// The key's bytes as the daemon sent them.
+    ///
+    /// ```no_run
+    /// # use corosync::cmap::TrackType;
+    /// # fn main() -> corosync::Result<()> {
+    /// # let cmap = corosync::cmap::Cmap::new()?;
+    /// let _t = cmap.track("example.", TrackType::ADD | TrackType::PREFIX, |_, event| {
+    ///     assert_eq!(event.key_bytes(), event.key().as_bytes());
+    /// })?;
+    /// # Ok(()) }
+    /// ```
+    pub fn key_bytes(&self) -> &'a [u8] {
+        self.key_bytes
+    }
+
+    /// The value after the change: `None` for [`EventKind::Delete`] (and for a value this
+    /// build cannot read, e.g. of an unknown type).
+    ///
+    /// ```no_run
+    /// # use corosync::cmap::TrackType;
+    /// # fn main() -> corosync::Result<()> {
+    /// # let cmap = corosync::cmap::Cmap::new()?;
+    /// let _t = cmap.track("example.x", TrackType::MODIFY, |_, event| {
+    ///     println!("now {:?}", event.new_value());
+    /// })?;
+    /// # Ok(()) }
+    /// ```
+    pub fn new_value(&self) -> Option<ValueRef<'a>> {
+        self.new_value
+    }
+
+    /// The value before the change: `None` for [`EventKind::Add`].
+    ///
+    /// ```no_run
+    /// # use corosync::cmap::TrackType;
+    /// # fn main() -> corosync::Result<()> {
+    /// # let cmap = corosync::cmap::Cmap::new()?;
+    /// let _t = cmap.track("example.x", TrackType::DELETE, |_, event| {
+    ///     println!("was {:?}", event.old_value());
+    /// })?;
+    /// # Ok(()) }
+    /// ```
+    pub fn old_value(&self) -> Option<ValueRef<'a>> {
+        self.old_value
+    }
+
+    /// Builds the event from the notify callback's arguments.
+    ///
+    /// # Safety
+    /// `key` points to libcmap's `cs_name_t` value array (`CS_MAX_NAME_LENGTH` bytes) and the
+    /// values' `data` to `len` readable bytes (or are null), all valid for `'a`.
+    unsafe fn from_c(
+        event: i32,
+        key: *const c_char,
+        new_value: &sys::cmap_notify_value,
+        old_value: &sys::cmap_notify_value,
+    ) -> TrackEvent<'a> {
+        let key_bytes: &'a [u8] = if key.is_null() {
+            &[]
+        } else {
+            // SAFETY: the key name is the `value` array of the message's cs_name_t, whose
+            // CS_MAX_NAME_LENGTH bytes are all readable (the daemon zeroes what the name does
+            // not use).
+            let all = unsafe {
+                std::slice::from_raw_parts(key.cast::<u8>(), sys::CS_MAX_NAME_LENGTH as usize)
+            };
+            let end = all.iter().position(|&b| b == 0).unwrap_or(all.len());
+            &all[..end]
+        };
+        let key = match std::str::from_utf8(key_bytes) {
+            Ok(key) => key,
+            Err(err) => {
+                // SAFETY: `valid_up_to` is the length of the longest valid UTF-8 beginning.
+                unsafe { std::str::from_utf8_unchecked(&key_bytes[..err.valid_up_to()]) }
+            }
+        };
+        // SAFETY: the caller guarantees the values' data.
+        let (new_value, old_value) = unsafe { (value(new_value), value(old_value)) };
+        TrackEvent {
+            kind: EventKind::from_raw(event),
+            key_bytes,
+            key,
+            new_value,
+            old_value,
+        }
+    }
+}
+
+/// Reads one notify value; a missing one has type 0 and no data.
+///
+/// # Safety
+/// `value.data` is null or points to `value.len` bytes readable for `'a`.
+unsafe fn value<'a>(value: &sys::cmap_notify_value) -> Option<ValueRef<'a>> {
+    if value.type_ == 0 {
+        return None;
+    }
+    let bytes: &'a [u8] = if value.data.is_null() || value.len == 0 {
+        &[]
+    } else {
+        // SAFETY: the caller guarantees `len` readable bytes at `data`.
+        unsafe { std::slice::from_raw_parts(value.data.cast::<u8>(), value.len) }
+    };
+    ValueRef::from_raw(value.type_, bytes).ok()
+}
+
+/// The heap slot that owns a track's closure. Its address is the `user_data` given to
+/// `cmap_track_add`; the [`Track`] guard holds one count, and a running callback another.
+///
+/// Only the thread that dispatches the handle touches the `RefCell` (the guard, which borrows
+/// the `!Sync` handle, lives on that thread too). The counts are atomic anyway, so that a
+/// forgotten guard's slot may be used from whichever thread later owns the handle.
+struct TrackSlot<F> {
+    callback: RefCell<F>,
+}
+
+/// Frees one count of the slot behind `ptr`.
+///
+/// # Safety
+/// `ptr` came from `Arc::into_raw` of an `Arc<TrackSlot<F>>` whose count it still owns.
+unsafe fn release<F>(ptr: *const ()) {
+    // SAFETY: the caller guarantees the origin and the count.
+    drop(unsafe { Arc::from_raw(ptr.cast::<TrackSlot<F>>()) });
+}
+
+/// The C callback of every track whose closure has type `F`.
+extern "C" fn notify<F>(
+    handle: sys::cmap_handle_t,
+    _track: sys::cmap_track_handle_t,
+    event: i32,
+    key: *const c_char,
+    new_value: sys::cmap_notify_value,
+    old_value: sys::cmap_notify_value,
+    user_data: *mut c_void,
+) where
+    F: FnMut(&Cmap, &TrackEvent<'_>) + Send + 'static,
+{
+    let deliver = |cmap: &Cmap, _: &mut ()| {
+        let ptr = user_data.cast_const().cast::<TrackSlot<F>>();
+        // `user_data` is the pointer `track` got from `Arc::into_raw` for a `TrackSlot<F>`
+        // (this trampoline is instantiated for that F). libcmap calls with it only while the
+        // track is registered, and the guard releases its count only after cmap_track_delete
+        // succeeded. Taking a count of our own keeps the slot alive until this call ends,
+        // even if the closure drops its own guard.
+        // SAFETY: so `ptr` is a live `Arc<TrackSlot<F>>` allocation from `Arc::into_raw`.
+        let slot = unsafe {
+            Arc::increment_strong_count(ptr);
+            Arc::from_raw(ptr)
+        };
+        // SAFETY: libcmap passes the key and values of the message in its dispatch buffer,
+        // valid during this call.
+        let event = unsafe { TrackEvent::from_c(event, key, &new_value, &old_value) };
+        // Never busy: dispatch is not re-entrant, so the closure cannot be running.
+        if let Ok(mut callback) = slot.callback.try_borrow_mut() {
+            (*callback)(cmap, &event);
+        };
+        // Dropping `slot` here frees the closure if its guard was dropped meanwhile.
+    };
+    // SAFETY: libcmap calls this only from cmap_dispatch of `handle`.
+    unsafe { run_callback::<CmapLib>(handle, deliver) };
+}
+
+impl Cmap {
+    /// Calls `callback` for every change of `key` (with [`TrackType::PREFIX`]: of every key
+    /// starting with `key`, which may then be empty or shorter than 3 bytes) of the kinds in
+    /// `track_type` (`cmap_track_add`). The closure runs inside [`Cmap::dispatch`] on the
+    /// dispatching thread and gets this handle, so it may read or write keys; it may not
+    /// dispatch. Events stop when the returned guard is dropped (`cmap_track_delete`).
+    ///
+    /// The closure is `Send + 'static` because libcmap keeps it registered for as long as
+    /// the guard is not dropped: a guard passed to [`std::mem::forget`] leaves it registered
+    /// for the handle's whole life, and the handle may move to another thread.
+    ///
+    /// A change is reported only to the tracks of the node where it was made.
+    ///
+    /// ```no_run
+    /// use std::sync::mpsc;
+    /// use corosync::cmap::{Cmap, TrackType};
+    /// use corosync::DispatchFlags;
+    /// # fn main() -> corosync::Result<()> {
+    /// let cmap = Cmap::new()?;
+    /// let (tx, rx) = mpsc::channel();
+    /// let track = cmap.track("runtime.members.", TrackType::all(), move |_, event| {
+    ///     let _ = tx.send((event.kind(), event.key().to_owned()));
+    /// })?;
+    /// cmap.dispatch(DispatchFlags::One)?;
+    /// println!("{:?}", rx.try_recv());
+    /// drop(track);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// The compiler refuses a closure that borrows local data, one that is not `Send`, a
+    /// guard that outlives its handle, and sending a guard to another thread:
+    ///
+    /// ```compile_fail,E0597
+    /// # use corosync::cmap::{Cmap, TrackType};
+    /// # fn main() -> corosync::Result<()> {
+    /// let cmap = Cmap::new()?;
+    /// let name = String::from("local");
+    /// let borrowed = &name;
+    /// let _track = cmap.track("example.key", TrackType::MODIFY, move |_, _| {
+    ///     println!("{borrowed}");
+    /// })?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// ```compile_fail,E0277
+    /// # use corosync::cmap::{Cmap, TrackType};
+    /// # fn main() -> corosync::Result<()> {
+    /// let cmap = Cmap::new()?;
+    /// let shared = std::rc::Rc::new(0);
+    /// let _track = cmap.track("example.key", TrackType::MODIFY, move |_, _| {
+    ///     let _ = &shared;
+    /// })?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// ```compile_fail,E0597
+    /// # use corosync::cmap::{Cmap, TrackType};
+    /// # fn main() -> corosync::Result<()> {
+    /// let track = {
+    ///     let cmap = Cmap::new()?;
+    ///     cmap.track("example.key", TrackType::MODIFY, |_, _| {})?
+    /// };
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// ```compile_fail,E0277
+    /// # use corosync::cmap::{Cmap, TrackType};
+    /// # fn main() -> corosync::Result<()> {
+    /// let cmap = Cmap::new()?;
+    /// let track = cmap.track("example.key", TrackType::MODIFY, |_, _| {})?;
+    /// std::thread::spawn(move || drop(track));
+    /// # Ok(()) }
+    /// ```
+    pub fn track<F>(&self, key: &str, track_type: TrackType, callback: F) -> Result<Track<'_>>
+    where
+        F: FnMut(&Cmap, &TrackEvent<'_>) + Send + 'static,
+    {
+        let key = if track_type.contains(TrackType::PREFIX) {
+            KeyBuf::prefix(key)?
+        } else {
+            KeyBuf::key(key)?
+        };
+        let slot = Arc::into_raw(Arc::new(TrackSlot {
+            callback: RefCell::new(callback),
+        }));
+        let mut raw: sys::cmap_track_handle_t = 0;
+        // SAFETY: the handle is live, the key is NUL-terminated, `raw` is writable; the
+        // slot stays alive while the track is registered (see `notify`).
+        let code = unsafe {
+            sys::cmap_track_add(
+                self.raw(),
+                key.as_ptr(),
+                track_type.bits(),
+                Some(notify::<F>),
+                slot.cast_mut().cast(),
+                &mut raw,
+            )
+        };
+        if let Err(err) = cs_result(code) {
+            // The daemon did not register the track, so no event can name it.
+            // SAFETY: the count from `into_raw` above is ours.
+            unsafe { release::<F>(slot.cast()) };
+            return Err(err);
+        }
+        Ok(Track {
+            cmap: self,
+            raw,
+            slot: slot.cast(),
+            release: release::<F>,
+        })
+    }
+}
+
+/// A registered track; see [`Cmap::track`]. Dropping it stops the events
+/// (`cmap_track_delete`) and frees the closure; [`Track::delete`] does the same and reports
+/// the library's answer.
+///
+/// If the delete fails (the daemon is gone), the closure is leaked rather than freed,
+/// because libcmap still holds its address.
+///
+/// ```no_run
+/// use corosync::cmap::TrackType;
+/// # fn main() -> corosync::Result<()> {
+/// let cmap = corosync::cmap::Cmap::new()?;
+/// let track = cmap.track("totem.token", TrackType::MODIFY, |_, event| {
+///     println!("{:?}", event.new_value());
+/// })?;
+/// track.delete()?;
+/// # Ok(()) }
+/// ```
+pub struct Track<'a> {
+    cmap: &'a Cmap,
+    raw: sys::cmap_track_handle_t,
+    slot: *const (),
+    release: unsafe fn(*const ()),
+}
+
+impl Track<'_> {
+    /// Stops tracking now and reports the library's answer.
+    ///
+    /// ```no_run
+    /// use corosync::cmap::TrackType;
+    /// # fn main() -> corosync::Result<()> {
+    /// let cmap = corosync::cmap::Cmap::new()?;
+    /// cmap.track("example.", TrackType::all(), |_, _| {})?.delete()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn delete(self) -> Result<()> {
+        let mut this = ManuallyDrop::new(self);
+        this.delete_once()
+    }
+
+    /// Deletes the track and releases the guard's count of the slot.
+    fn delete_once(&mut self) -> Result<()> {
+        // SAFETY: the handle is live (borrowed) and the track is deleted only here.
+        let result = cs_result(unsafe { sys::cmap_track_delete(self.cmap.raw(), self.raw) });
+        if result.is_ok() {
+            // libcmap no longer calls with the slot's address (a callback running right now
+            // holds its own count).
+            // SAFETY: the guard owns this count and `delete_once` runs once.
+            unsafe { (self.release)(self.slot) };
+        }
+        result
+    }
+}
+
+impl Drop for Track<'_> {
+    fn drop(&mut self) {
+        let _ = self.delete_once();
+    }
+}
+
+impl fmt::Debug for Track<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Track")
+            .field("track_handle", &self.raw)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,837 @@
+//! Integration tests of `corosync::cmap` against real daemons.
+//!
+//! Four clusters, started in parallel by the four tests:
+//! - `runtime_keys_and_full_iteration` (3 nodes): a handle on node 2 reads what the cluster
+//!   is (`runtime.votequorum.this_node_id`, the nodelist), a full iteration lists the same keys
+//!   as `corosync-cmapctl`, and an iterator dropped half-way leaves the handle usable.
+//! - `values_errors_and_connections` (1 node): set/get round trips of every type at its
+//!   limits, inc/dec, delete, wrong types, input refused before C, errors from the daemon, the
+//!   Stats map showing (then no longer showing) this client's connection, an unprivileged
+//!   connection, and finally a killed daemon.
+//! - `tracking_and_dispatch_flags` (1 node): track events made by a second connection, prefix
+//!   tracking, guards, every `DispatchFlags` value, callbacks calling into the handle,
+//!   a guard dropped by its own closure, and a panicking callback.
+//! - `blocking_dispatch_on_another_thread` (1 node): `DispatchFlags::Blocking` on a thread of
+//!   its own, ended by a panicking callback that the thread catches.
+
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::os::fd::AsFd;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use corosync::cmap::{
+    Cmap, EventKind, KeyName, Map, TrackEvent, TrackType, Value, ValueRef, ValueType,
+};
+use corosync::{DispatchFlags, Dispatched, Error};
+use corosync_tests::{Cluster, Node};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn open(node: &Node) -> Cmap {
+    node.in_namespace(Cmap::new)
+        .expect("enter the namespace")
+        .expect("connect to cmap")
+}
+
+fn open_map(node: &Node, map: Map) -> Cmap {
+    node.in_namespace(move || Cmap::with_map(map))
+        .expect("enter the namespace")
+        .expect("connect to cmap")
+}
+
+/// An owned copy of one track event.
+#[derive(Debug, Clone, PartialEq)]
+struct Seen {
+    kind: EventKind,
+    key: String,
+    new: Option<Value>,
+    old: Option<Value>,
+}
+
+impl Seen {
+    fn from_event(event: &TrackEvent<'_>) -> Seen {
+        let owned = |v: Option<ValueRef<'_>>| v.map(|v| v.to_value().expect("UTF-8 value"));
+        Seen {
+            kind: event.kind(),
+            key: event.key().to_owned(),
+            new: owned(event.new_value()),
+            old: owned(event.old_value()),
+        }
+    }
+
+    fn new(kind: EventKind, key: &str, new: Option<Value>, old: Option<Value>) -> Seen {
+        Seen {
+            kind,
+            key: key.to_owned(),
+            new,
+            old,
+        }
+    }
+}
+
+/// The events a [`recorder`] closure saw.
+type Log = Arc<Mutex<Vec<Seen>>>;
+
+/// A track closure that records every event into the returned list.
+fn recorder() -> (Log, impl FnMut(&Cmap, &TrackEvent<'_>) + Send + 'static) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    (seen, move |_: &Cmap, event: &TrackEvent<'_>| {
+        sink.lock().unwrap().push(Seen::from_event(event))
+    })
+}
+
+fn take(seen: &Mutex<Vec<Seen>>) -> Vec<Seen> {
+    std::mem::take(&mut *seen.lock().unwrap())
+}
+
+/// The key names `corosync-cmapctl` (no arguments: every key) lists on `node`.
+fn cmapctl_keys(node: &Node) -> BTreeSet<String> {
+    let out = node
+        .run("corosync-cmapctl", [] as [&str; 0])
+        .expect("run corosync-cmapctl");
+    out.lines()
+        .map(|line| {
+            let (key, _) = line.split_once(" (").expect("`key (type) = value` lines");
+            key.to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn runtime_keys_and_full_iteration() {
+    let cluster = Cluster::start(3).expect("start a 3-node cluster");
+    let node = cluster.node(2);
+    let cmap = open(node);
+
+    // The handle talks to node 2's daemon.
+    assert_eq!(cmap.get::<u32>("runtime.votequorum.this_node_id"), Ok(2));
+    assert_eq!(
+        cmap.get_value("runtime.votequorum.this_node_id"),
+        Ok(Value::U32(2))
+    );
+
+    // The nodelist holds the cluster's three nodes, with their addresses.
+    let mut nodes = Vec::new();
+    for entry in cmap
+        .iter_values("nodelist.node.")
+        .expect("iterate the nodelist")
+    {
+        let (key, value) = entry.expect("nodelist entry");
+        if key.ends_with(".nodeid") {
+            let Value::U32(id) = value else {
+                panic!("{key} is {value:?}")
+            };
+            let index = key
+                .trim_start_matches("nodelist.node.")
+                .trim_end_matches(".nodeid");
+            let addr: String = cmap
+                .get(&format!("nodelist.node.{index}.ring0_addr"))
+                .expect("ring0_addr");
+            nodes.push((id, addr));
+        }
+    }
+    nodes.sort();
+    let expected: Vec<(u32, String)> = cluster
+        .nodes()
+        .iter()
+        .map(|n| (n.id(), n.addr().to_string()))
+        .collect();
+    assert_eq!(nodes, expected);
+    assert_eq!(
+        cmap.get::<String>("totem.cluster_name"),
+        Ok(cluster.cluster_name().to_owned())
+    );
+
+    // A full iteration lists the keys corosync-cmapctl lists. A key may appear or vanish
+    // between two runs (e.g. a membership detail being updated), so accept a match with the
+    // listing taken before or the one taken after ours.
+    let before = cmapctl_keys(node);
+    let ours: BTreeSet<String> = cmap
+        .iter("")
+        .expect("iterate everything")
+        .map(|entry| entry.map(|(key, _, _)| key.to_string()))
+        .collect::<corosync::Result<_>>()
+        .expect("full iteration");
+    let after = cmapctl_keys(node);
+    assert!(ours.len() > 50, "only {} keys", ours.len());
+    assert!(
+        ours == before || ours == after,
+        "ours and corosync-cmapctl's listings differ: only ours {:?}, only theirs {:?}",
+        ours.difference(&before).collect::<Vec<_>>(),
+        before.difference(&ours).collect::<Vec<_>>()
+    );
+
+    // Types and lengths from the iteration match what get says.
+    for entry in cmap.iter("totem.").expect("iterate totem.") {
+        let (key, value_type, len) = entry.expect("totem entry");
+        assert_eq!(cmap.info(&key), Ok((value_type, len)), "{key}");
+    }
+
+    // Iterations stopped half-way (and many of them) leave the handle usable.
+    for _ in 0..50 {
+        let mut iter = cmap.iter("").expect("iterate");
+        let first: Vec<KeyName> = iter
+            .by_ref()
+            .take(3)
+            .map(|entry| entry.expect("entry").0)
+            .collect();
+        assert_eq!(first.len(), 3);
+        drop(iter);
+    }
+    assert_eq!(cmap.get::<u32>("runtime.votequorum.this_node_id"), Ok(2));
+    let all_again = cmap.iter("").expect("iterate").count();
+    assert_eq!(all_again, ours.len());
+
+    // A prefix that matches nothing is an empty iteration, not an error.
+    assert_eq!(cmap.iter("no.such.prefix.").expect("iterate").count(), 0);
+}
+
+#[test]
+fn values_errors_and_connections() {
+    let cluster = Cluster::start(1).expect("start a 1-node cluster");
+    let node = cluster.node(1);
+    let cmap = open(node);
+
+    // Every type at its limits, through the typed getters and get_value.
+    macro_rules! round_trip {
+        ($($t:ty => $variant:ident),*) => {$(
+            for v in [<$t>::MIN, <$t>::MAX, 0 as $t] {
+                let key = concat!("test.types.", stringify!($t));
+                cmap.set(key, v).expect(key);
+                assert_eq!(cmap.get::<$t>(key), Ok(v), "{key}");
+                assert_eq!(cmap.get_value(key), Ok(Value::$variant(v)), "{key}");
+                assert_eq!(cmap.info(key), Ok((ValueType::$variant, std::mem::size_of::<$t>())));
+            }
+        )*};
+    }
+    round_trip!(i8 => I8, u8 => U8, i16 => I16, u16 => U16, i32 => I32, u32 => U32,
+        i64 => I64, u64 => U64, f32 => Float, f64 => Double);
+    cmap.set("test.types.f64", f64::MIN_POSITIVE).unwrap();
+    assert_eq!(cmap.get::<f64>("test.types.f64"), Ok(f64::MIN_POSITIVE));
+
+    // What corosync-cmapctl (the C tool) reads back for values we stored.
+    assert_eq!(node.cmap_get("test.types.i64").unwrap(), "0");
+    cmap.set("test.types.i64", i64::MIN).unwrap();
+    assert_eq!(
+        node.cmap_get("test.types.i64").unwrap(),
+        i64::MIN.to_string()
+    );
+
+    // Strings: empty, ordinary, long (heap path of with_value), owned and borrowed.
+    for text in [String::new(), "node one".to_owned(), "x".repeat(5000)] {
+        cmap.set("test.types.str", &text).expect("set a string");
+        assert_eq!(cmap.get::<String>("test.types.str").as_ref(), Ok(&text));
+        assert_eq!(
+            cmap.get_value("test.types.str"),
+            Ok(Value::String(text.clone()))
+        );
+        assert_eq!(
+            cmap.info("test.types.str"),
+            Ok((ValueType::String, text.len() + 1))
+        );
+        let same = cmap.with_value("test.types.str", |v| v == ValueRef::String(text.as_bytes()));
+        assert_eq!(same, Ok(true));
+    }
+    assert_eq!(node.cmap_get("test.types.str").unwrap().len(), 5000);
+
+    // Binary: empty, with NUL bytes, large (16 KiB is the daemon's limit).
+    let large: Vec<u8> = (0..16384u32).map(|i| (i % 251) as u8).collect();
+    for bytes in [Vec::new(), b"a\0b\xff".to_vec(), large.clone()] {
+        cmap.set("test.types.bin", &bytes[..]).expect("set binary");
+        assert_eq!(cmap.get::<Vec<u8>>("test.types.bin").as_ref(), Ok(&bytes));
+        assert_eq!(
+            cmap.get_value("test.types.bin"),
+            Ok(Value::Binary(bytes.clone()))
+        );
+        assert_eq!(
+            cmap.info("test.types.bin"),
+            Ok((ValueType::Binary, bytes.len()))
+        );
+    }
+    cmap.set("test.types.bin", b"arr").unwrap();
+    assert_eq!(cmap.get::<Vec<u8>>("test.types.bin"), Ok(b"arr".to_vec()));
+
+    // Value and ValueRef store their own type.
+    cmap.set("test.types.value", Value::U16(7)).unwrap();
+    assert_eq!(cmap.info("test.types.value"), Ok((ValueType::U16, 2)));
+    cmap.set("test.types.value", ValueRef::String(b"seven"))
+        .unwrap();
+    assert_eq!(
+        cmap.get::<String>("test.types.value"),
+        Ok("seven".to_owned())
+    );
+
+    // inc and dec, with the C types' wrap-around.
+    cmap.set("test.counter", 41u32).unwrap();
+    cmap.inc("test.counter").unwrap();
+    assert_eq!(cmap.get::<u32>("test.counter"), Ok(42));
+    cmap.dec("test.counter").unwrap();
+    cmap.dec("test.counter").unwrap();
+    assert_eq!(cmap.get::<u32>("test.counter"), Ok(40));
+    cmap.set("test.counter", u8::MAX).unwrap();
+    cmap.inc("test.counter").unwrap();
+    assert_eq!(cmap.get::<u8>("test.counter"), Ok(0));
+    assert_eq!(cmap.inc("test.types.str"), Err(Error::InvalidParam));
+    assert_eq!(cmap.inc("test.no.such.key"), Err(Error::NotExist));
+
+    // delete, then the key is gone.
+    cmap.delete("test.counter").unwrap();
+    assert_eq!(cmap.get::<u8>("test.counter"), Err(Error::NotExist));
+    assert_eq!(cmap.get_value("test.counter"), Err(Error::NotExist));
+    assert_eq!(cmap.info("test.counter"), Err(Error::NotExist));
+    assert_eq!(cmap.delete("test.counter"), Err(Error::NotExist));
+
+    // Asking for another type than the stored one is an error, never a conversion.
+    let wrong = |expected: &'static str, found: &'static str| Error::WrongType { expected, found };
+    assert_eq!(cmap.get::<u64>("test.types.u32"), Err(wrong("u64", "u32")));
+    assert_eq!(cmap.get::<i32>("test.types.u32"), Err(wrong("i32", "u32")));
+    assert_eq!(cmap.get::<f32>("test.types.f64"), Err(wrong("flt", "dbl")));
+    assert_eq!(cmap.get::<u32>("test.types.str"), Err(wrong("u32", "str")));
+    assert_eq!(cmap.get::<String>("test.types.u8"), Err(wrong("str", "u8")));
+    assert_eq!(
+        cmap.get::<Vec<u8>>("test.types.str"),
+        Err(wrong("bin", "str"))
+    );
+    assert_eq!(
+        cmap.get::<String>("test.types.bin"),
+        Err(wrong("str", "bin"))
+    );
+    assert_eq!(cmap.get::<u8>("test.types.bin"), Err(wrong("u8", "bin")));
+
+    // Input refused before it reaches C.
+    let long_key = format!("test.{}", "k".repeat(251));
+    assert_eq!(long_key.len(), 256);
+    let too_long = Error::TooLong {
+        what: "cmap key name",
+        length: 256,
+        max: 255,
+    };
+    assert_eq!(cmap.set(&long_key, 1u8), Err(too_long.clone()));
+    assert_eq!(cmap.get::<u8>(&long_key), Err(too_long.clone()));
+    assert_eq!(cmap.delete(&long_key), Err(too_long.clone()));
+    assert_eq!(
+        cmap.iter(&long_key).err(),
+        Some(Error::TooLong {
+            what: "cmap key prefix",
+            length: 256,
+            max: 255,
+        })
+    );
+    // The longest accepted key works.
+    let longest = &long_key[..255];
+    cmap.set(longest, 1u8).expect("a 255-byte key");
+    assert_eq!(cmap.get::<u8>(longest), Ok(1));
+    let nul = Error::InteriorNul {
+        what: "cmap key name",
+        position: 4,
+    };
+    assert_eq!(cmap.set("test\0.x", 1u8), Err(nul.clone()));
+    assert_eq!(cmap.get::<u8>("test\0.x"), Err(nul));
+    assert_eq!(
+        cmap.get::<u8>("ab"),
+        Err(Error::TooShort {
+            what: "cmap key name",
+            length: 2,
+            min: 3,
+        })
+    );
+    assert_eq!(
+        cmap.set("test.types.str", "a\0b"),
+        Err(Error::InteriorNul {
+            what: "cmap string value",
+            position: 1,
+        })
+    );
+    // ...and the refused string did not replace the stored one.
+    assert_eq!(cmap.get::<String>("test.types.str"), Ok("x".repeat(5000)));
+
+    // Errors the daemon returns.
+    assert_eq!(
+        cmap.set("runtime.services.cmap.test", 1u8),
+        Err(Error::Access)
+    );
+    assert_eq!(
+        cmap.delete("runtime.config.totem.token"),
+        Err(Error::Access)
+    );
+    assert_eq!(cmap.set("test.bad@char", 1u8), Err(Error::NameTooLong));
+    assert_eq!(
+        cmap.set("test.too.big", vec![0u8; 16385]),
+        Err(Error::InvalidParam)
+    );
+    assert_eq!(
+        cmap.set("test.too.big", vec![0u8; 2 << 20]),
+        Err(Error::TooBig)
+    );
+    assert_eq!(cmap.get::<u8>("test.too.big"), Err(Error::NotExist));
+
+    // The Stats map lists this process's IPC connections; a new handle adds one, and
+    // dropping it removes it again (Drop finalizes).
+    let stats = open_map(node, Map::Stats);
+    let pid = std::process::id();
+    let connections = |stats: &Cmap| -> BTreeSet<String> {
+        stats
+            .iter(&format!("stats.ipcs.service0.{pid}."))
+            .expect("iterate stats")
+            .map(|entry| {
+                let key = entry.expect("stats entry").0;
+                let rest = key.trim_start_matches(&format!("stats.ipcs.service0.{pid}."));
+                rest.split('.').next().unwrap().to_owned()
+            })
+            .collect()
+    };
+    let before = connections(&stats);
+    assert_eq!(before.len(), 2, "the icmap and stats handles: {before:?}");
+    let extra = open(node);
+    let with_extra = connections(&stats);
+    let added: Vec<_> = with_extra.difference(&before).cloned().collect();
+    assert_eq!(added.len(), 1, "{with_extra:?}");
+    let procname: String = stats
+        .get(&format!("stats.ipcs.service0.{pid}.{}.procname", added[0]))
+        .expect("procname");
+    let comm = std::fs::read_to_string("/proc/self/comm").unwrap();
+    assert_eq!(procname, comm.trim_end());
+    assert!(stats.get::<u64>("stats.ipcs.global.active").unwrap() >= 3);
+    drop(extra);
+    corosync_tests::wait_until(
+        WAIT,
+        "the dropped handle's connection leaves the stats",
+        || connections(&stats) == before,
+    )
+    .unwrap();
+    // The Stats map is read-only.
+    assert_eq!(stats.set("stats.test.key", 1u8), Err(Error::Access));
+    assert_eq!(stats.get::<u8>("totem.token"), Err(Error::NotExist));
+    drop(stats);
+
+    // A user the daemon does not allow (not root, not in a uidgid section) is refused. The
+    // credentials are changed with raw syscalls, which act on the calling thread only.
+    let unprivileged = node
+        .in_namespace(|| {
+            // SAFETY: plain syscalls with integer arguments; they change only this thread's
+            // credentials, and the thread ends right after.
+            let changed = unsafe {
+                libc::syscall(libc::SYS_setgroups, 0, std::ptr::null::<libc::gid_t>()) == 0
+                    && libc::syscall(libc::SYS_setresgid, 65534, 65534, 65534) == 0
+                    && libc::syscall(libc::SYS_setresuid, 65534, 65534, 65534) == 0
+            };
+            assert!(
+                changed,
+                "drop privileges: {}",
+                std::io::Error::last_os_error()
+            );
+            Cmap::new().map(|_| ())
+        })
+        .unwrap();
+    assert_eq!(unprivileged, Err(Error::Access));
+    // This thread is still root and can connect.
+    assert!(node.in_namespace(Cmap::new).unwrap().is_ok());
+
+    // The daemon dies: requests fail with an error, no new connection can be made, and the
+    // old handle drops safely.
+    let track = cmap
+        .track("test.", TrackType::all(), |_, _| {
+            panic!("no event expected")
+        })
+        .expect("track");
+    cluster.kill(1).expect("kill the daemon");
+    assert_eq!(cmap.get::<u32>("totem.token"), Err(Error::Library));
+    assert_eq!(cmap.set("test.after", 1u8), Err(Error::Library));
+    assert_eq!(cmap.iter("").err(), Some(Error::Library));
+    assert_eq!(cmap.dispatch(DispatchFlags::All), Err(Error::Library));
+    assert_eq!(cmap.dispatch(DispatchFlags::Blocking), Err(Error::Library));
+    assert_eq!(track.delete(), Err(Error::Library));
+    assert_eq!(
+        node.in_namespace(Cmap::new).unwrap().err(),
+        Some(Error::Library)
+    );
+    assert_eq!(
+        node.in_namespace(|| Cmap::with_map(Map::Stats))
+            .unwrap()
+            .err(),
+        Some(Error::Library)
+    );
+    drop(cmap);
+}
+
+#[test]
+fn tracking_and_dispatch_flags() {
+    let cluster = Cluster::start(1).expect("start a 1-node cluster");
+    let node = cluster.node(1);
+    let cmap = open(node);
+    let other = open(node);
+
+    // Nothing pending: OneNonBlocking says so, All processes nothing.
+    assert_eq!(
+        cmap.dispatch(DispatchFlags::OneNonBlocking),
+        Ok(Dispatched::NothingPending)
+    );
+    assert_eq!(cmap.dispatch(DispatchFlags::All), Ok(Dispatched::Processed));
+
+    // One key, every change, made by a second connection.
+    let (seen, record) = recorder();
+    let track = cmap
+        .track(
+            "test.one",
+            TrackType::ADD | TrackType::MODIFY | TrackType::DELETE,
+            record,
+        )
+        .expect("track a key");
+    other.set("test.one", 1u32).unwrap();
+    assert_eq!(cmap.dispatch(DispatchFlags::One), Ok(Dispatched::Processed));
+    assert_eq!(
+        take(&seen),
+        [Seen::new(
+            EventKind::Add,
+            "test.one",
+            Some(Value::U32(1)),
+            None
+        )]
+    );
+    other.set("test.one", "two").unwrap();
+    other.set("test.one", "two").unwrap(); // the same value again is no change
+    other.delete("test.one").unwrap();
+    other.set("test.other", 1u8).unwrap(); // not tracked
+                                           // One event at a time, then nothing.
+    assert_eq!(
+        cmap.dispatch(DispatchFlags::OneNonBlocking),
+        Ok(Dispatched::Processed)
+    );
+    assert_eq!(seen.lock().unwrap().len(), 1);
+    assert_eq!(
+        cmap.dispatch(DispatchFlags::OneNonBlocking),
+        Ok(Dispatched::Processed)
+    );
+    assert_eq!(
+        cmap.dispatch(DispatchFlags::OneNonBlocking),
+        Ok(Dispatched::NothingPending)
+    );
+    assert_eq!(
+        take(&seen),
+        [
+            Seen::new(
+                EventKind::Modify,
+                "test.one",
+                Some(Value::String("two".into())),
+                Some(Value::U32(1))
+            ),
+            Seen::new(
+                EventKind::Delete,
+                "test.one",
+                None,
+                Some(Value::String("two".into()))
+            ),
+        ]
+    );
+    // Only the kinds asked for.
+    drop(track);
+    let (seen, record) = recorder();
+    let track = cmap.track("test.one", TrackType::DELETE, record).unwrap();
+    other.set("test.one", 5i64).unwrap();
+    other.set("test.one", 6i64).unwrap();
+    other.delete("test.one").unwrap();
+    assert_eq!(cmap.dispatch(DispatchFlags::All), Ok(Dispatched::Processed));
+    assert_eq!(
+        take(&seen),
+        [Seen::new(
+            EventKind::Delete,
+            "test.one",
+            None,
+            Some(Value::I64(6))
+        )]
+    );
+    drop(track);
+
+    // Prefix tracking sees every key under the prefix, and only those; binary and empty
+    // values arrive whole.
+    let (seen, record) = recorder();
+    let track = cmap
+        .track("test.prefix.", TrackType::all(), record)
+        .expect("track a prefix");
+    other.set("test.prefix.a", b"\x00\x01\xff").unwrap();
+    other.set("test.prefix.b.c", "").unwrap();
+    other.set("test.prefix.d", Vec::<u8>::new()).unwrap();
+    other.set("test.prefi", 1u8).unwrap();
+    other.set("test.prefix", 1u8).unwrap();
+    other.set("test.prefix.a", 2.5f64).unwrap();
+    assert_eq!(cmap.dispatch(DispatchFlags::All), Ok(Dispatched::Processed));
+    assert_eq!(
+        take(&seen),
+        [
+            Seen::new(
+                EventKind::Add,
+                "test.prefix.a",
+                Some(Value::Binary(vec![0, 1, 255])),
+                None
+            ),
+            Seen::new(
+                EventKind::Add,
+                "test.prefix.b.c",
+                Some(Value::String(String::new())),
+                None
+            ),
+            Seen::new(
+                EventKind::Add,
+                "test.prefix.d",
+                Some(Value::Binary(Vec::new())),
+                None
+            ),
+            Seen::new(
+                EventKind::Modify,
+                "test.prefix.a",
+                Some(Value::Double(2.5)),
+                Some(Value::Binary(vec![0, 1, 255]))
+            ),
+        ]
+    );
+    // A change this handle makes itself is reported too.
+    cmap.delete("test.prefix.d").unwrap();
+    assert_eq!(cmap.dispatch(DispatchFlags::All), Ok(Dispatched::Processed));
+    assert_eq!(
+        take(&seen),
+        [Seen::new(
+            EventKind::Delete,
+            "test.prefix.d",
+            None,
+            Some(Value::Binary(Vec::new()))
+        )]
+    );
+    // After the guard is dropped no more events arrive.
+    drop(track);
+    other.set("test.prefix.a", 3u8).unwrap();
+    assert_eq!(
+        cmap.dispatch(DispatchFlags::OneNonBlocking),
+        Ok(Dispatched::NothingPending)
+    );
+    assert_eq!(cmap.dispatch(DispatchFlags::All), Ok(Dispatched::Processed));
+    assert!(take(&seen).is_empty());
+
+    // Two tracks on the same prefix each get the event; the fd becomes readable first.
+    let (seen_a, record_a) = recorder();
+    let (seen_b, record_b) = recorder();
+    let track_a = cmap
+        .track("test.two.", TrackType::ADD | TrackType::PREFIX, record_a)
+        .unwrap();
+    let track_b = cmap
+        .track("test.two.", TrackType::ADD | TrackType::PREFIX, record_b)
+        .unwrap();
+    other.set("test.two.x", 1u8).unwrap();
+    let mut pollfd = libc::pollfd {
+        fd: std::os::fd::AsRawFd::as_raw_fd(&cmap.as_fd()),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd.
+    let ready = unsafe { libc::poll(&mut pollfd, 1, 10_000) };
+    assert_eq!(ready, 1, "the cmap fd becomes readable");
+    assert_eq!(cmap.dispatch(DispatchFlags::All), Ok(Dispatched::Processed));
+    assert_eq!(seen_a.lock().unwrap().len(), 1);
+    assert_eq!(seen_b.lock().unwrap().len(), 1);
+    drop((track_a, track_b));
+
+    // A callback may call into its handle: read another key, write one.
+    let (tx, rx) = mpsc::channel();
+    let track = cmap
+        .track(
+            "test.ask",
+            TrackType::ADD | TrackType::MODIFY,
+            move |cmap, event| {
+                let answer: u32 = cmap.get("test.answer").expect("get inside a callback");
+                cmap.set("test.reply", answer + 1)
+                    .expect("set inside a callback");
+                let nested = cmap.dispatch(DispatchFlags::All);
+                tx.send((event.key().to_owned(), nested)).unwrap();
+            },
+        )
+        .unwrap();
+    other.set("test.answer", 41u32).unwrap();
+    other.set("test.ask", 1u8).unwrap();
+    assert_eq!(cmap.dispatch(DispatchFlags::One), Ok(Dispatched::Processed));
+    assert_eq!(
+        rx.try_recv(),
+        Ok(("test.ask".to_owned(), Err(Error::ReentrantDispatch)))
+    );
+    assert_eq!(other.get::<u32>("test.reply"), Ok(42));
+    drop(track);
+
+    // A panicking callback: dispatch resumes the panic here and the handle stays usable.
+    // With One, the next event waits for the next dispatch; with All, the events that the
+    // same call read after the panic are not delivered (as the crate documents).
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let counter = calls.clone();
+    let track = cmap
+        .track(
+            "test.panic.",
+            TrackType::ADD | TrackType::PREFIX,
+            move |_, event| {
+                counter.lock().unwrap().push(event.key().to_owned());
+                if event.key().ends_with("boom") {
+                    panic!("boom from {}", event.key());
+                }
+            },
+        )
+        .unwrap();
+    other.set("test.panic.boom", 1u8).unwrap();
+    other.set("test.panic.after", 1u8).unwrap();
+    let payload = catch_unwind(AssertUnwindSafe(|| cmap.dispatch(DispatchFlags::One)))
+        .expect_err("the callback's panic reaches the caller");
+    assert_eq!(
+        payload.downcast_ref::<String>().map(String::as_str),
+        Some("boom from test.panic.boom")
+    );
+    assert_eq!(cmap.get::<u8>("test.panic.boom"), Ok(1));
+    assert_eq!(cmap.dispatch(DispatchFlags::One), Ok(Dispatched::Processed));
+    assert_eq!(
+        *calls.lock().unwrap(),
+        ["test.panic.boom", "test.panic.after"]
+    );
+    other.set("test.panic.second.boom", 1u8).unwrap();
+    other.set("test.panic.lost", 1u8).unwrap();
+    let payload = catch_unwind(AssertUnwindSafe(|| cmap.dispatch(DispatchFlags::All)))
+        .expect_err("the callback's panic reaches the caller");
+    assert_eq!(
+        payload.downcast_ref::<String>().map(String::as_str),
+        Some("boom from test.panic.second.boom")
+    );
+    assert_eq!(
+        cmap.dispatch(DispatchFlags::OneNonBlocking),
+        Ok(Dispatched::NothingPending)
+    );
+    assert_eq!(calls.lock().unwrap().len(), 3);
+    assert_eq!(cmap.get::<u8>("test.panic.lost"), Ok(1));
+    drop(track);
+
+    // A track guard dropped by its own closure (it lives in a thread-local, which needs a
+    // handle that lives for 'static): the closure finishes safely and is freed afterwards,
+    // and no event is delivered after that.
+    thread_local! {
+        static GUARD: RefCell<Option<corosync::cmap::Track<'static>>> = const { RefCell::new(None) };
+    }
+    let leaked: &'static Cmap = Box::leak(Box::new(open(node)));
+    let (seen, mut record) = recorder();
+    let dropped_by = Arc::new(Mutex::new(String::new()));
+    let note = dropped_by.clone();
+    let track = leaked
+        .track(
+            "test.self.",
+            TrackType::ADD | TrackType::PREFIX,
+            move |cmap, event| {
+                record(cmap, event);
+                let guard = GUARD.with(|slot| slot.borrow_mut().take());
+                assert!(guard.is_some(), "the guard is still there");
+                drop(guard); // cmap_track_delete from inside this very closure
+                             // The closure's captures are still usable after its guard is gone.
+                note.lock().unwrap().push_str(event.key());
+            },
+        )
+        .unwrap();
+    GUARD.with(|slot| *slot.borrow_mut() = Some(track));
+    other.set("test.self.first", 1u8).unwrap();
+    other.set("test.self.second", 1u8).unwrap();
+    assert_eq!(
+        leaked.dispatch(DispatchFlags::All),
+        Ok(Dispatched::Processed)
+    );
+    assert_eq!(*dropped_by.lock().unwrap(), "test.self.first");
+    assert_eq!(take(&seen).len(), 1, "no event after the guard was dropped");
+    assert_eq!(Arc::strong_count(&dropped_by), 1, "the closure was freed");
+    other.set("test.self.third", 1u8).unwrap();
+    assert_eq!(
+        leaked.dispatch(DispatchFlags::All),
+        Ok(Dispatched::Processed)
+    );
+    assert!(take(&seen).is_empty());
+    // SAFETY: `leaked` came from Box::leak above, and nothing borrows it any more: its only
+    // track was dropped (the thread-local is empty again).
+    let reclaimed = unsafe { Box::from_raw(leaked as *const Cmap as *mut Cmap) };
+    assert!(GUARD.with(|slot| slot.borrow().is_none()));
+    reclaimed.finalize().expect("finalize");
+
+    // Tracking refuses what a key would refuse, but a prefix may be short or empty.
+    let too_short = cmap.track("ab", TrackType::MODIFY, |_, _| {}).err();
+    assert_eq!(
+        too_short,
+        Some(Error::TooShort {
+            what: "cmap key name",
+            length: 2,
+            min: 3,
+        })
+    );
+    let everything = cmap.track("", TrackType::ADD | TrackType::PREFIX, |_, _| {});
+    assert!(everything.is_ok());
+    everything.unwrap().delete().expect("delete the track");
+}
+
+#[test]
+fn blocking_dispatch_on_another_thread() {
+    let cluster = Cluster::start(1).expect("start a 1-node cluster");
+    let node = cluster.node(1);
+    let cmap = open(node);
+    let other = open(node);
+
+    // The handle moves to a dispatch thread (Cmap is Send), which tracks a prefix and
+    // dispatches with Blocking until a callback panics.
+    let (events_tx, events_rx) = mpsc::channel();
+    let (done_tx, done_rx) = mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        let outcome = {
+            let _track = cmap
+                .track("test.block.", TrackType::all(), move |_, event| {
+                    if event.key() == "test.block.stop" {
+                        panic!("stop requested");
+                    }
+                    events_tx.send(Seen::from_event(event)).unwrap();
+                })
+                .expect("track");
+            done_tx.send(None).unwrap(); // ready
+            catch_unwind(AssertUnwindSafe(|| cmap.dispatch(DispatchFlags::Blocking)))
+        };
+        let payload = outcome.expect_err("Blocking returns only through the panic");
+        let text = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .unwrap_or("?")
+            .to_owned();
+        // The handle is still usable after the panic.
+        let token = cmap.get::<u32>("totem.token");
+        done_tx.send(Some((text, token))).unwrap();
+    });
+    assert_eq!(done_rx.recv_timeout(WAIT), Ok(None), "the thread is ready");
+
+    other.set("test.block.a", 1u32).unwrap();
+    other.set("test.block.a", 2u32).unwrap();
+    other.delete("test.block.a").unwrap();
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        got.push(
+            events_rx
+                .recv_timeout(WAIT)
+                .expect("an event from the Blocking dispatch"),
+        );
+    }
+    assert_eq!(
+        got,
+        [
+            Seen::new(EventKind::Add, "test.block.a", Some(Value::U32(1)), None),
+            Seen::new(
+                EventKind::Modify,
+                "test.block.a",
+                Some(Value::U32(2)),
+                Some(Value::U32(1))
+            ),
+            Seen::new(EventKind::Delete, "test.block.a", None, Some(Value::U32(2))),
+        ]
+    );
+    other.set("test.block.stop", 1u8).unwrap();
+    let (text, token) = done_rx
+        .recv_timeout(WAIT)
+        .expect("the Blocking dispatch ends with the callback's panic")
+        .expect("the thread's result");
+    assert_eq!(text, "stop requested");
+    assert_eq!(token, Ok(1000));
+    thread.join().expect("the dispatch thread");
+}
