@@ -1,0 +1,382 @@
+//! `cmapbench`: the cost of the safe cmap API against raw libcmap calls, in one run.
+//!
+//! Needs a corosync daemon reachable from the current network namespace (run it as root on
+//! a cluster node, or inside a node's namespace with `ip netns exec NS cmapbench`). It
+//! creates and finally deletes keys under `cmapbench.`.
+//!
+//! ```text
+//! cmapbench [--iterations N] [--full F] [--quick]
+//! ```
+//!
+//! For each operation (get a `u32`, set a `u32`: `N` of each per side, default 20000; a full
+//! iteration reading every value: `F` per side, default 100) it alternates batches of the
+//! safe call and of the raw C call, and prints the median time per operation of each and
+//! their ratio. `--quick` is a smoke run (200 and 3). It then counts, with a counting global allocator, the
+//! heap allocations the safe layer makes per call (libcmap's own `malloc`s are not Rust
+//! allocations and are not counted), including per track notification.
+//!
+//! The raw calls are declared here with the same C signatures corosync-sys binds (this
+//! package may depend only on `corosync` and `libc`); they link to the same libcmap.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::ffi::{c_char, c_void, CStr};
+use std::hint::black_box;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use corosync::cmap::{Cmap, TrackType, ValueRef};
+use corosync::DispatchFlags;
+
+/// Counts every allocation of this program (not libcmap's, which uses malloc directly).
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every method forwards to the system allocator with the caller's arguments; the
+// counter has no effect on the memory handed out.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: forwarded as is (the caller upholds `alloc`'s contract).
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: forwarded as is.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: forwarded as is.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded as is.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// The raw libcmap functions the comparison calls, from the generated bindings.
+use corosync_sys as raw;
+
+/// A raw libcmap handle, finalized on drop.
+struct RawCmap(u64);
+
+impl RawCmap {
+    fn new() -> Result<RawCmap, String> {
+        let mut handle = 0;
+        // SAFETY: `handle` is writable.
+        match unsafe { raw::cmap_initialize(&mut handle) } {
+            raw::CS_OK => Ok(RawCmap(handle)),
+            code => Err(format!("cmap_initialize failed with cs_error_t {code}")),
+        }
+    }
+
+    fn get_u32(&self, key: &CStr) -> u32 {
+        let mut value = 0;
+        // SAFETY: live handle, NUL-terminated key, writable value.
+        let code = unsafe { raw::cmap_get_uint32(self.0, key.as_ptr(), &mut value) };
+        assert_eq!(code, raw::CS_OK, "cmap_get_uint32");
+        value
+    }
+
+    fn set_u32(&self, key: &CStr, value: u32) {
+        // SAFETY: live handle, NUL-terminated key.
+        let code = unsafe { raw::cmap_set_uint32(self.0, key.as_ptr(), value) };
+        assert_eq!(code, raw::CS_OK, "cmap_set_uint32");
+    }
+
+    /// Iterates over every key and reads each value into a stack buffer; returns the number
+    /// of keys.
+    fn read_all(&self) -> usize {
+        let mut iter = 0;
+        // SAFETY: live handle, NUL-terminated prefix, writable iterator handle.
+        let code = unsafe { raw::cmap_iter_init(self.0, c"".as_ptr(), &mut iter) };
+        assert_eq!(code, raw::CS_OK, "cmap_iter_init");
+        let mut keys = 0;
+        let mut name = [0 as c_char; 257];
+        let mut value = [0u8; 256];
+        loop {
+            let (mut len, mut value_type) = (0usize, 0u32);
+            // SAFETY: live handle and iteration; `name` holds the longest name and its NUL.
+            let code = unsafe {
+                raw::cmap_iter_next(self.0, iter, name.as_mut_ptr(), &mut len, &mut value_type)
+            };
+            if code != raw::CS_OK {
+                break;
+            }
+            let mut len = value.len();
+            // SAFETY: `name` is NUL-terminated by cmap_iter_next and `value` has `len`
+            // writable bytes (the daemon refuses, rather than copies, a longer value).
+            let code = unsafe {
+                raw::cmap_get(
+                    self.0,
+                    name.as_ptr(),
+                    value.as_mut_ptr().cast::<c_void>(),
+                    &mut len,
+                    &mut value_type,
+                )
+            };
+            black_box((code, &value[..len.min(value.len())]));
+            keys += 1;
+        }
+        // SAFETY: live handle and iteration, finalized once.
+        unsafe { raw::cmap_iter_finalize(self.0, iter) };
+        keys
+    }
+}
+
+impl Drop for RawCmap {
+    fn drop(&mut self) {
+        // SAFETY: finalized once, here.
+        unsafe { raw::cmap_finalize(self.0) };
+    }
+}
+
+/// Median time per operation of the safe and the raw side, over `batches` batches of
+/// `per_batch` operations each. The sides alternate batch by batch (in turns, which side goes
+/// first), so that load from other processes and drift in the daemon hit both alike.
+fn compare(
+    batches: usize,
+    per_batch: usize,
+    mut safe: impl FnMut(usize),
+    mut raw: impl FnMut(usize),
+) -> (Duration, Duration) {
+    let mut safe_times = Vec::with_capacity(batches);
+    let mut raw_times = Vec::with_capacity(batches);
+    for batch in 0..batches {
+        let time = |f: &mut dyn FnMut(usize)| {
+            let start = Instant::now();
+            for i in 0..per_batch {
+                f(batch * per_batch + i);
+            }
+            start.elapsed() / per_batch as u32
+        };
+        if batch % 2 == 0 {
+            safe_times.push(time(&mut safe));
+            raw_times.push(time(&mut raw));
+        } else {
+            raw_times.push(time(&mut raw));
+            safe_times.push(time(&mut safe));
+        }
+    }
+    let median = |times: &mut Vec<Duration>| {
+        times.sort();
+        times[times.len() / 2]
+    };
+    (median(&mut safe_times), median(&mut raw_times))
+}
+
+/// Heap allocations per call of `f`, over `calls` calls.
+fn allocations_per_call(calls: usize, mut f: impl FnMut(usize)) -> f64 {
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    for i in 0..calls {
+        f(i);
+    }
+    (ALLOCATIONS.load(Ordering::Relaxed) - before) as f64 / calls as f64
+}
+
+fn row(name: &str, (safe, raw): (Duration, Duration)) {
+    println!(
+        "| {name} | {:.2} | {:.2} | {:.3} |",
+        safe.as_secs_f64() * 1e6,
+        raw.as_secs_f64() * 1e6,
+        safe.as_secs_f64() / raw.as_secs_f64()
+    );
+}
+
+/// Operations per timed batch of the single-key operations.
+const BATCH: usize = 100;
+
+fn run(iterations: usize, full: usize) -> corosync::Result<()> {
+    let cmap = Cmap::new()?;
+    let raw = RawCmap::new().map_err(|message| {
+        eprintln!("{message}");
+        corosync::Error::Library
+    })?;
+    let key = "cmapbench.u32";
+    let c_key = c"cmapbench.u32";
+    cmap.set(key, 0u32)?;
+    cmap.set("cmapbench.text", "a short string value")?;
+    let keys = cmap.iter("")?.count();
+
+    let batches = (iterations / BATCH).max(1);
+    println!(
+        "cmapbench: get/set: {batches} batches of {BATCH} per side; full iteration: {full} \
+         per side; median per operation, sides alternating batch by batch"
+    );
+    println!(
+        "(corosync {}, {keys} keys in the map)\n",
+        corosync::COROSYNC_VERSION
+    );
+    println!("| operation | safe API (µs) | raw libcmap (µs) | safe / raw |");
+    println!("|---|---|---|---|");
+    row(
+        "get u32",
+        compare(
+            batches,
+            BATCH,
+            |_| {
+                black_box(cmap.get::<u32>(black_box(key)).unwrap());
+            },
+            |_| {
+                black_box(raw.get_u32(black_box(c_key)));
+            },
+        ),
+    );
+    row(
+        "set u32 (a new value each time)",
+        compare(
+            batches,
+            BATCH,
+            |i| cmap.set(black_box(key), i as u32).unwrap(),
+            |i| raw.set_u32(black_box(c_key), i as u32 + 1),
+        ),
+    );
+    row(
+        &format!("full iteration with values ({keys} keys; safe: iter_values)"),
+        compare(
+            full,
+            1,
+            |_| {
+                let mut n = 0;
+                for entry in cmap.iter_values("").unwrap() {
+                    black_box(entry.unwrap());
+                    n += 1;
+                }
+                assert_eq!(n, keys);
+            },
+            |_| assert_eq!(raw.read_all(), keys),
+        ),
+    );
+    row(
+        &format!("full iteration with values ({keys} keys; safe: iter + with_value)"),
+        compare(
+            full,
+            1,
+            |_| {
+                for entry in cmap.iter("").unwrap() {
+                    let (name, _, _) = entry.unwrap();
+                    cmap.with_value(&name, |v| {
+                        black_box(v);
+                    })
+                    .unwrap();
+                }
+            },
+            |_| assert_eq!(raw.read_all(), keys),
+        ),
+    );
+
+    // Allocations made by the safe layer.
+    let calls = iterations.clamp(100, 1000);
+    println!("\n| safe call | heap allocations per call |");
+    println!("|---|---|");
+    let alloc_row = |name: &str, n: f64| println!("| {name} | {n} |");
+    alloc_row(
+        "`get::<u32>`",
+        allocations_per_call(calls, |_| {
+            black_box(cmap.get::<u32>(key).unwrap());
+        }),
+    );
+    alloc_row(
+        "`set(key, u32)`",
+        allocations_per_call(calls, |i| cmap.set(key, i as u32).unwrap()),
+    );
+    alloc_row(
+        "`set(key, &str)`",
+        allocations_per_call(calls, |_| {
+            cmap.set("cmapbench.text", "another short value").unwrap()
+        }),
+    );
+    alloc_row(
+        "`with_value` (string)",
+        allocations_per_call(calls, |_| {
+            cmap.with_value("cmapbench.text", |v| {
+                black_box(v == ValueRef::String(b"x"));
+            })
+            .unwrap()
+        }),
+    );
+    alloc_row(
+        "`get::<String>` (the returned String)",
+        allocations_per_call(calls, |_| {
+            black_box(cmap.get::<String>("cmapbench.text").unwrap());
+        }),
+    );
+    alloc_row(
+        "`iter` step (key name, type, length)",
+        allocations_per_call(1, |_| {
+            black_box(cmap.iter("").unwrap().count());
+        }) / keys as f64,
+    );
+
+    // Track notifications: changes made through the raw handle (no Rust allocation), then
+    // dispatched to a closure that only counts.
+    let seen = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = seen.clone();
+    let track = cmap.track(key, TrackType::MODIFY, move |_, event| {
+        if let Some(ValueRef::U32(v)) = event.new_value() {
+            black_box(v);
+        }
+        counter.fetch_add(1, Ordering::Relaxed);
+    })?;
+    let base = raw.get_u32(c_key);
+    for i in 0..calls {
+        raw.set_u32(c_key, base.wrapping_add(i as u32 + 1));
+    }
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    while seen.load(Ordering::Relaxed) < calls {
+        cmap.dispatch(DispatchFlags::One)?;
+    }
+    let per_event = (ALLOCATIONS.load(Ordering::Relaxed) - before) as f64 / calls as f64;
+    alloc_row("track notification (dispatch + closure)", per_event);
+    track.delete()?;
+
+    cmap.delete(key)?;
+    cmap.delete("cmapbench.text")?;
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let mut iterations = 20_000;
+    let mut full = 100;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut number = |what: &str| -> Option<usize> {
+            let n = args.next().and_then(|v| v.parse().ok());
+            if n.is_none() {
+                eprintln!("{what} needs a positive number");
+            }
+            n.filter(|&n| n > 0)
+        };
+        match arg.as_str() {
+            "--iterations" => match number("--iterations") {
+                Some(n) => iterations = n,
+                None => return ExitCode::FAILURE,
+            },
+            "--full" => match number("--full") {
+                Some(n) => full = n,
+                None => return ExitCode::FAILURE,
+            },
+            "--quick" => {
+                iterations = 200;
+                full = 3;
+            }
+            _ => {
+                eprintln!("usage: cmapbench [--iterations N] [--full F] [--quick]");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    match run(iterations, full) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("cmapbench: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
