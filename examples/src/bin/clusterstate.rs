@@ -1,0 +1,52 @@
+//! Prints the cluster as the local node sees it: this node's id, the members and whether the
+//! partition is quorate, all obtained through the `corosync` crate.
+//!
+//! It uses three libraries: `cfg` for the local node id, `quorum` for the members and the
+//! quorate flag (a one-shot `trackstart(CURRENT)` answered by one dispatch), and
+//! `votequorum` for the votes.
+
+use std::process::ExitCode;
+
+use corosync::cfg::Cfg;
+use corosync::quorum::Quorum;
+use corosync::votequorum::Votequorum;
+use corosync::{DispatchFlags, NodeId, TrackFlags};
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("clusterstate: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let local = Cfg::new()?.local_node_id()?;
+
+    let (sender, receiver) = std::sync::mpsc::channel::<(bool, Vec<NodeId>)>();
+    let quorum = Quorum::builder()
+        .on_quorum(move |_, notification| {
+            // One small copy for the program's own use; the crate lends a borrowed slice.
+            let _ = sender.send((notification.quorate, notification.members.to_vec()));
+        })
+        .build()?;
+    quorum.track_start(TrackFlags::CURRENT)?;
+    quorum.dispatch(DispatchFlags::One)?;
+    let (quorate, members) = receiver
+        .try_recv()
+        .map_err(|_| "the quorum library answered trackstart(CURRENT) with no notification")?;
+
+    let info = Votequorum::new()?.info(None)?;
+
+    let members: Vec<String> = members.iter().map(NodeId::to_string).collect();
+    println!("node id:  {local}");
+    println!("members:  {}", members.join(" "));
+    println!("quorate:  {}", if quorate { "yes" } else { "no" });
+    println!(
+        "votes:    {} total, {} expected, quorum {}",
+        info.total_votes, info.node_expected_votes, info.quorum
+    );
+    Ok(())
+}
