@@ -357,3 +357,65 @@ macro_rules! handle_type {
     };
 }
 pub(crate) use handle_type;
+
+/// Declares the [`Library`] marker of a C library that has its own context functions (all
+/// but libcfg): every function is the library's own, named by the caller.
+macro_rules! library {
+    (
+        $(#[$doc:meta])*
+        $lib:ident for $public:ty, callbacks: $callbacks:ty,
+        finalize: $finalize:path, fd_get: $fd_get:path, dispatch: $dispatch:path,
+        context_set: $context_set:path, context_get: $context_get:path $(,)?
+    ) => {
+        $(#[$doc])*
+        pub(crate) enum $lib {}
+
+        // SAFETY: the public type is declared with handle_type! (repr(transparent) over
+        // Handle<$lib>); the functions are the library's own; context_get returns what
+        // context_set stored (or null when the library answers an error); only run_callback
+        // touches the callbacks.
+        unsafe impl $crate::handle::Library for $lib {
+            type Public = $public;
+            type Callbacks = $callbacks;
+
+            unsafe fn finalize(raw: u64) -> corosync_sys::cs_error_t {
+                // SAFETY: the caller finalizes a live handle once.
+                unsafe { $finalize(raw) }
+            }
+
+            unsafe fn fd_get(raw: u64, fd: *mut std::ffi::c_int) -> corosync_sys::cs_error_t {
+                // SAFETY: the caller passes a live handle and a writable fd.
+                unsafe { $fd_get(raw, fd) }
+            }
+
+            unsafe fn dispatch(
+                raw: u64,
+                _context: *mut std::ffi::c_void,
+                flags: corosync_sys::cs_dispatch_flags_t,
+            ) -> corosync_sys::cs_error_t {
+                // SAFETY: the caller passes a live handle whose context is set.
+                unsafe { $dispatch(raw, flags) }
+            }
+
+            unsafe fn context_set(
+                raw: u64,
+                context: *mut std::ffi::c_void,
+            ) -> corosync_sys::cs_error_t {
+                // SAFETY: the caller passes a live handle; the library only stores the
+                // pointer (`*mut` coerces to the `*const` some libraries take).
+                unsafe { $context_set(raw, context) }
+            }
+
+            unsafe fn context_get(raw: u64) -> *mut std::ffi::c_void {
+                // Some libraries hand out `*const`, some `*mut`: let the call pick.
+                let mut context = std::ptr::null_mut::<std::ffi::c_void>() as _;
+                // SAFETY: the caller passes a live handle and `context` is writable.
+                match unsafe { $context_get(raw, &mut context) } {
+                    corosync_sys::CS_OK => context as *mut std::ffi::c_void,
+                    _ => std::ptr::null_mut(),
+                }
+            }
+        }
+    };
+}
+pub(crate) use library;

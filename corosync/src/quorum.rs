@@ -43,13 +43,13 @@
 //! # }
 //! ```
 
-use std::ffi::{c_int, c_void};
+use std::ffi::c_int;
 use std::fmt;
 
 use corosync_sys as sys;
 
 use crate::error::cs_result;
-use crate::handle::{handle_type, run_callback, Handle, Library};
+use crate::handle::{handle_type, library, run_callback, Handle};
 use crate::{NodeId, Result, RingId, TrackFlags};
 
 /// Whether corosync has a quorum provider (`QUORUM_FREE` / `QUORUM_SET`), as reported when
@@ -173,48 +173,11 @@ pub(crate) struct Callbacks {
     quorum_v0: Option<QuorumV0Fn>,
 }
 
-/// The marker for libquorum in the shared handle plumbing.
-pub(crate) enum QuorumLib {}
-
-// SAFETY: Quorum is declared with handle_type! (repr(transparent) over Handle<QuorumLib>);
-// the functions are libquorum's own; context_get returns what quorum_context_set (or
-// quorum_model_initialize) stored, or null; only run_callback touches the callbacks.
-unsafe impl Library for QuorumLib {
-    type Public = Quorum;
-    type Callbacks = Callbacks;
-
-    unsafe fn finalize(raw: u64) -> sys::cs_error_t {
-        // SAFETY: forwarded contract: `raw` is live and finalized once.
-        unsafe { sys::quorum_finalize(raw) }
-    }
-
-    unsafe fn fd_get(raw: u64, fd: *mut c_int) -> sys::cs_error_t {
-        // SAFETY: forwarded contract: `raw` is live and `fd` writable.
-        unsafe { sys::quorum_fd_get(raw, fd) }
-    }
-
-    unsafe fn dispatch(
-        raw: u64,
-        _context: *mut c_void,
-        flags: sys::cs_dispatch_flags_t,
-    ) -> sys::cs_error_t {
-        // SAFETY: forwarded contract: `raw` is live.
-        unsafe { sys::quorum_dispatch(raw, flags) }
-    }
-
-    unsafe fn context_set(raw: u64, context: *mut c_void) -> sys::cs_error_t {
-        // SAFETY: forwarded contract: `raw` is live; the library only stores the pointer.
-        unsafe { sys::quorum_context_set(raw, context.cast_const()) }
-    }
-
-    unsafe fn context_get(raw: u64) -> *mut c_void {
-        let mut context: *const c_void = std::ptr::null();
-        // SAFETY: `context` is a writable pointer; an unknown handle leaves it untouched.
-        if unsafe { sys::quorum_context_get(raw, &mut context) } != sys::CS_OK {
-            return std::ptr::null_mut();
-        }
-        context.cast_mut()
-    }
+library! {
+    /// The marker for libquorum in the shared handle plumbing.
+    QuorumLib for Quorum, callbacks: Callbacks,
+    finalize: sys::quorum_finalize, fd_get: sys::quorum_fd_get, dispatch: sys::quorum_dispatch,
+    context_set: sys::quorum_context_set, context_get: sys::quorum_context_get,
 }
 
 /// Calls `f` with the `len` elements at `ptr`: borrowed in place when the pointer is

@@ -56,14 +56,14 @@
 //! # }
 //! ```
 
-use std::ffi::{c_char, c_int, c_void};
+use std::ffi::c_char;
 use std::fmt;
 
 use corosync_sys as sys;
 
 use crate::cstr;
 use crate::error::cs_result;
-use crate::handle::{handle_type, run_callback, Handle, Library};
+use crate::handle::{handle_type, library, run_callback, Handle};
 use crate::{Error, NodeId, Result, RingId, TrackFlags};
 
 /// The node id under which the quorum device appears in node lists
@@ -406,48 +406,11 @@ pub(crate) struct Callbacks {
     expected_votes: Option<ExpectedVotesFn>,
 }
 
-/// The marker for libvotequorum in the shared handle plumbing.
-pub(crate) enum VotequorumLib {}
-
-// SAFETY: Votequorum is declared with handle_type! (repr(transparent) over
-// Handle<VotequorumLib>); the functions are libvotequorum's own; context_get returns what
-// votequorum_context_set stored (or null); only run_callback touches the callbacks.
-unsafe impl Library for VotequorumLib {
-    type Public = Votequorum;
-    type Callbacks = Callbacks;
-
-    unsafe fn finalize(raw: u64) -> sys::cs_error_t {
-        // SAFETY: forwarded contract: `raw` is live and finalized once.
-        unsafe { sys::votequorum_finalize(raw) }
-    }
-
-    unsafe fn fd_get(raw: u64, fd: *mut c_int) -> sys::cs_error_t {
-        // SAFETY: forwarded contract: `raw` is live and `fd` writable.
-        unsafe { sys::votequorum_fd_get(raw, fd) }
-    }
-
-    unsafe fn dispatch(
-        raw: u64,
-        _context: *mut c_void,
-        flags: sys::cs_dispatch_flags_t,
-    ) -> sys::cs_error_t {
-        // SAFETY: forwarded contract: `raw` is live.
-        unsafe { sys::votequorum_dispatch(raw, flags) }
-    }
-
-    unsafe fn context_set(raw: u64, context: *mut c_void) -> sys::cs_error_t {
-        // SAFETY: forwarded contract: `raw` is live; the library only stores the pointer.
-        unsafe { sys::votequorum_context_set(raw, context) }
-    }
-
-    unsafe fn context_get(raw: u64) -> *mut c_void {
-        let mut context: *mut c_void = std::ptr::null_mut();
-        // SAFETY: `context` is a writable pointer; an unknown handle leaves it untouched.
-        if unsafe { sys::votequorum_context_get(raw, &mut context) } != sys::CS_OK {
-            return std::ptr::null_mut();
-        }
-        context
-    }
+library! {
+    /// The marker for libvotequorum in the shared handle plumbing.
+    VotequorumLib for Votequorum, callbacks: Callbacks,
+    finalize: sys::votequorum_finalize, fd_get: sys::votequorum_fd_get, dispatch: sys::votequorum_dispatch,
+    context_set: sys::votequorum_context_set, context_get: sys::votequorum_context_get,
 }
 
 /// Calls `f` with the `len` elements at `ptr`: borrowed in place when the pointer is

@@ -76,12 +76,10 @@
 //! # Ok(()) }
 //! ```
 
-use std::ffi::{c_int, c_void};
-
 use corosync_sys as sys;
 
 use crate::error::cs_result;
-use crate::handle::{handle_type, Handle, Library};
+use crate::handle::{handle_type, library, Handle};
 #[cfg(doc)]
 use crate::DispatchFlags;
 use crate::{Error, Result};
@@ -122,46 +120,11 @@ impl Map {
     }
 }
 
-pub(crate) enum CmapLib {}
-
-// SAFETY: Cmap is declared with handle_type!, the functions are libcmap's, context_get
-// returns what context_set stored, and the callbacks are `()` (nothing to reach).
-unsafe impl Library for CmapLib {
-    type Public = Cmap;
-    type Callbacks = ();
-
-    unsafe fn finalize(raw: u64) -> sys::cs_error_t {
-        // SAFETY: the caller finalizes a live handle once.
-        unsafe { sys::cmap_finalize(raw) }
-    }
-
-    unsafe fn fd_get(raw: u64, fd: *mut c_int) -> sys::cs_error_t {
-        // SAFETY: the caller passes a live handle and a writable fd.
-        unsafe { sys::cmap_fd_get(raw, fd) }
-    }
-
-    unsafe fn dispatch(
-        raw: u64,
-        _context: *mut c_void,
-        flags: sys::cs_dispatch_flags_t,
-    ) -> sys::cs_error_t {
-        // SAFETY: the caller passes a live handle.
-        unsafe { sys::cmap_dispatch(raw, flags) }
-    }
-
-    unsafe fn context_set(raw: u64, context: *mut c_void) -> sys::cs_error_t {
-        // SAFETY: the caller passes a live handle; libcmap only stores the pointer.
-        unsafe { sys::cmap_context_set(raw, context.cast_const()) }
-    }
-
-    unsafe fn context_get(raw: u64) -> *mut c_void {
-        let mut context: *const c_void = std::ptr::null();
-        // SAFETY: the caller passes a live handle and `context` is writable.
-        match unsafe { sys::cmap_context_get(raw, &mut context) } {
-            sys::CS_OK => context.cast_mut(),
-            _ => std::ptr::null_mut(),
-        }
-    }
+library! {
+    /// The marker for libcmap in the shared handle plumbing.
+    CmapLib for Cmap, callbacks: (),
+    finalize: sys::cmap_finalize, fd_get: sys::cmap_fd_get, dispatch: sys::cmap_dispatch,
+    context_set: sys::cmap_context_set, context_get: sys::cmap_context_get,
 }
 
 handle_type! {
