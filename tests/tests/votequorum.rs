@@ -316,10 +316,7 @@ fn quorum_loss_and_regain() {
         assert_eq!(info.flags, InfoFlags::QUORATE);
         assert_eq!(info.qdevice_name, "");
     }
-    assert_eq!(
-        vqs[0].0.info(Some(NodeId::from(99))),
-        Err(Error::NotExist)
-    );
+    assert_eq!(vqs[0].0.info(Some(NodeId::from(99))), Err(Error::NotExist));
 
     // Track on every node, with the node's id as context.
     for (k, (vq, log)) in all.iter().zip(&vqs) {
