@@ -105,11 +105,11 @@ pub(crate) struct Handle<L: Library> {
     _not_sync: PhantomData<Cell<()>>,
 }
 
+// A libqb client connection may be used from any thread as long as no two threads use it at
+// once: libqb keeps no thread-local state for it, and corosync's handle databases (hdb.h)
+// lock a mutex around every lookup.
 // SAFETY: the handle owns its state (`Callbacks: Send`, the panic payload is Send, the rest
-// is plain data), and a libqb client connection may be used from any thread as long as no
-// two threads use it at once, which `!Sync` (through `PhantomData<Cell<()>>`) rules out.
-// libqb has no thread-local state for client connections; corosync's handle databases
-// (hdb.h) lock a mutex around every lookup.
+// is plain data); `!Sync` (`PhantomData<Cell<()>>`) rules out concurrent use.
 unsafe impl<L: Library> Send for Handle<L> {}
 
 impl<L: Library> Handle<L> {
@@ -370,10 +370,10 @@ macro_rules! library {
         $(#[$doc])*
         pub(crate) enum $lib {}
 
-        // SAFETY: the public type is declared with handle_type! (repr(transparent) over
-        // Handle<$lib>); the functions are the library's own; context_get returns what
-        // context_set stored (or null when the library answers an error); only run_callback
-        // touches the callbacks.
+        // The public type is declared with handle_type! (repr(transparent) over Handle<$lib>)
+        // and only run_callback touches the callbacks.
+        // SAFETY: the functions are the library's own; context_get returns what context_set
+        // stored (or null when the library answers an error).
         unsafe impl $crate::handle::Library for $lib {
             type Public = $public;
             type Callbacks = $callbacks;
