@@ -1,1 +1,0 @@
-//! The cpg library (to be written).

@@ -1,0 +1,411 @@
+//! Borrowed views of the data libcpg hands to callbacks.
+
+use std::fmt;
+
+use corosync_sys as sys;
+
+use super::GroupName;
+use crate::{NodeId, RingId};
+
+/// Why a process appears in a configuration change (C's `cpg_reason_t`).
+///
+/// Values this build does not know are kept in [`Reason::Other`].
+///
+/// ```
+/// use corosync::cpg::Reason;
+/// assert_eq!(Reason::from(5), Reason::ProcDown);
+/// assert_eq!(Reason::from(42), Reason::Other(42));
+/// assert_eq!(Reason::NodeDown.raw(), 3);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Reason {
+    /// No reason given (`CPG_REASON_UNDEFINED`): members of the `members` list, and
+    /// [`Cpg::membership`](super::Cpg::membership) entries.
+    Undefined,
+    /// The process called `join` (`CPG_REASON_JOIN`).
+    Join,
+    /// The process called `leave` (`CPG_REASON_LEAVE`).
+    Leave,
+    /// The process's node left the cluster membership (`CPG_REASON_NODEDOWN`).
+    NodeDown,
+    /// The process's node joined the cluster membership, bringing its groups
+    /// (`CPG_REASON_NODEUP`).
+    NodeUp,
+    /// The process exited or closed its connection without leaving (`CPG_REASON_PROCDOWN`).
+    ProcDown,
+    /// A value this build does not know.
+    Other(u32),
+}
+
+impl Reason {
+    /// The C value.
+    ///
+    /// ```
+    /// assert_eq!(corosync::cpg::Reason::Join.raw(), 1);
+    /// ```
+    pub fn raw(self) -> u32 {
+        match self {
+            Reason::Undefined => sys::CPG_REASON_UNDEFINED,
+            Reason::Join => sys::CPG_REASON_JOIN,
+            Reason::Leave => sys::CPG_REASON_LEAVE,
+            Reason::NodeDown => sys::CPG_REASON_NODEDOWN,
+            Reason::NodeUp => sys::CPG_REASON_NODEUP,
+            Reason::ProcDown => sys::CPG_REASON_PROCDOWN,
+            Reason::Other(raw) => raw,
+        }
+    }
+}
+
+impl From<u32> for Reason {
+    fn from(raw: u32) -> Reason {
+        match raw {
+            sys::CPG_REASON_UNDEFINED => Reason::Undefined,
+            sys::CPG_REASON_JOIN => Reason::Join,
+            sys::CPG_REASON_LEAVE => Reason::Leave,
+            sys::CPG_REASON_NODEDOWN => Reason::NodeDown,
+            sys::CPG_REASON_NODEUP => Reason::NodeUp,
+            sys::CPG_REASON_PROCDOWN => Reason::ProcDown,
+            other => Reason::Other(other),
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    /// Lower-case words, as corosync's own test programs print them.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::Undefined => f.write_str("undefined"),
+            Reason::Join => f.write_str("join"),
+            Reason::Leave => f.write_str("leave"),
+            Reason::NodeDown => f.write_str("node down"),
+            Reason::NodeUp => f.write_str("node up"),
+            Reason::ProcDown => f.write_str("process down"),
+            Reason::Other(raw) => write!(f, "reason {raw}"),
+        }
+    }
+}
+
+/// One process in a group: node id, pid and, in configuration changes, why it is listed
+/// (C's `struct cpg_address`, borrowed in place).
+///
+/// ```no_run
+/// use corosync::cpg::Cpg;
+/// let cpg = Cpg::new()?;
+/// for member in cpg.membership(&"chat".parse()?)? {
+///     println!("node {} pid {}", member.node_id(), member.pid());
+/// }
+/// # Ok::<(), corosync::Error>(())
+/// ```
+#[derive(Clone, Copy)]
+#[repr(transparent)]
+pub struct Address(sys::cpg_address);
+
+impl Address {
+    /// A process address, e.g. to compare with what callbacks report.
+    ///
+    /// ```
+    /// use corosync::{cpg::{Address, Reason}, NodeId};
+    /// let a = Address::new(NodeId::from(2), 4242, Reason::Join);
+    /// assert_eq!((a.node_id().get(), a.pid(), a.reason()), (2, 4242, Reason::Join));
+    /// ```
+    pub fn new(node_id: NodeId, pid: u32, reason: Reason) -> Address {
+        Address(sys::cpg_address {
+            nodeid: node_id.get(),
+            pid,
+            reason: reason.raw(),
+        })
+    }
+
+    /// The node the process runs on.
+    ///
+    /// ```
+    /// # use corosync::{cpg::{Address, Reason}, NodeId};
+    /// assert_eq!(Address::new(NodeId::from(1), 7, Reason::Leave).node_id(), NodeId::from(1));
+    /// ```
+    pub fn node_id(&self) -> NodeId {
+        NodeId::from(self.0.nodeid)
+    }
+
+    /// The process id on that node.
+    ///
+    /// ```
+    /// # use corosync::{cpg::{Address, Reason}, NodeId};
+    /// assert_eq!(Address::new(NodeId::from(1), 7, Reason::Leave).pid(), 7);
+    /// ```
+    pub fn pid(&self) -> u32 {
+        self.0.pid
+    }
+
+    /// Why it is listed; [`Reason::Undefined`] in member lists.
+    ///
+    /// ```
+    /// # use corosync::{cpg::{Address, Reason}, NodeId};
+    /// assert_eq!(Address::new(NodeId::from(1), 7, Reason::Leave).reason(), Reason::Leave);
+    /// ```
+    pub fn reason(&self) -> Reason {
+        Reason::from(self.0.reason)
+    }
+
+    /// Reinterprets a C list in place.
+    pub(crate) fn from_raw_slice(raw: &[sys::cpg_address]) -> &[Address] {
+        // SAFETY: Address is repr(transparent) over sys::cpg_address: same layout.
+        unsafe { std::slice::from_raw_parts(raw.as_ptr().cast::<Address>(), raw.len()) }
+    }
+
+    pub(crate) fn zeroed() -> Address {
+        Address(sys::cpg_address::default())
+    }
+}
+
+impl PartialEq for Address {
+    fn eq(&self, other: &Address) -> bool {
+        (self.0.nodeid, self.0.pid, self.0.reason) == (other.0.nodeid, other.0.pid, other.0.reason)
+    }
+}
+
+impl Eq for Address {}
+
+impl std::hash::Hash for Address {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (self.0.nodeid, self.0.pid, self.0.reason).hash(state);
+    }
+}
+
+impl fmt::Debug for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Address")
+            .field("node_id", &self.0.nodeid)
+            .field("pid", &self.0.pid)
+            .field("reason", &self.reason())
+            .finish()
+    }
+}
+
+/// A message delivered to a group this handle joined: who sent it and its bytes, borrowed
+/// from libcpg's receive buffer for the duration of the callback.
+///
+/// ```no_run
+/// use corosync::cpg::Cpg;
+/// let cpg = Cpg::builder()
+///     .on_deliver(|_cpg, msg| {
+///         println!("{} bytes from node {} pid {} in {}",
+///             msg.data().len(), msg.node_id(), msg.pid(), msg.group());
+///     })
+///     .build()?;
+/// # Ok::<(), corosync::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Message<'a> {
+    pub(crate) group: &'a GroupName,
+    pub(crate) node_id: NodeId,
+    pub(crate) pid: u32,
+    pub(crate) data: &'a [u8],
+}
+
+impl<'a> Message<'a> {
+    /// The group the message was sent to.
+    ///
+    /// ```no_run
+    /// # let cpg = corosync::cpg::Cpg::builder().on_deliver(|_, msg| {
+    /// println!("{}", msg.group());
+    /// # }).build()?;
+    /// # Ok::<(), corosync::Error>(())
+    /// ```
+    pub fn group(&self) -> &'a GroupName {
+        self.group
+    }
+
+    /// The sender's node.
+    ///
+    /// ```no_run
+    /// # let cpg = corosync::cpg::Cpg::builder().on_deliver(|_, msg| {
+    /// println!("{}", msg.node_id());
+    /// # }).build()?;
+    /// # Ok::<(), corosync::Error>(())
+    /// ```
+    pub fn node_id(&self) -> NodeId {
+        self.node_id
+    }
+
+    /// The sender's process id on its node.
+    ///
+    /// ```no_run
+    /// # let cpg = corosync::cpg::Cpg::builder().on_deliver(|_, msg| {
+    /// println!("{}", msg.pid());
+    /// # }).build()?;
+    /// # Ok::<(), corosync::Error>(())
+    /// ```
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// The message, exactly as sent (possibly empty).
+    ///
+    /// ```no_run
+    /// # let cpg = corosync::cpg::Cpg::builder().on_deliver(|_, msg| {
+    /// println!("{}", String::from_utf8_lossy(msg.data()));
+    /// # }).build()?;
+    /// # Ok::<(), corosync::Error>(())
+    /// ```
+    pub fn data(&self) -> &'a [u8] {
+        self.data
+    }
+}
+
+/// A change of a group's membership (C's confchg callback): the members after the change,
+/// and who left and joined, with the reason. All lists are borrowed from libcpg.
+///
+/// ```no_run
+/// use corosync::cpg::Cpg;
+/// let cpg = Cpg::builder()
+///     .on_confchg(|_cpg, change| {
+///         for left in change.left() {
+///             println!("node {} pid {} left: {}", left.node_id(), left.pid(), left.reason());
+///         }
+///         println!("{} has {} members", change.group(), change.members().len());
+///     })
+///     .build()?;
+/// # Ok::<(), corosync::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct ConfigChange<'a> {
+    pub(crate) group: &'a GroupName,
+    pub(crate) members: &'a [Address],
+    pub(crate) left: &'a [Address],
+    pub(crate) joined: &'a [Address],
+}
+
+impl<'a> ConfigChange<'a> {
+    /// The group whose membership changed.
+    ///
+    /// ```no_run
+    /// # let cpg = corosync::cpg::Cpg::builder().on_confchg(|_, change| {
+    /// println!("{}", change.group());
+    /// # }).build()?;
+    /// # Ok::<(), corosync::Error>(())
+    /// ```
+    pub fn group(&self) -> &'a GroupName {
+        self.group
+    }
+
+    /// Every member after the change (reason [`Reason::Undefined`]), in the daemon's order,
+    /// which is the same on every node.
+    ///
+    /// ```no_run
+    /// # let cpg = corosync::cpg::Cpg::builder().on_confchg(|_, change| {
+    /// println!("{} members", change.members().len());
+    /// # }).build()?;
+    /// # Ok::<(), corosync::Error>(())
+    /// ```
+    pub fn members(&self) -> &'a [Address] {
+        self.members
+    }
+
+    /// The processes that left, each with why ([`Reason::Leave`], [`Reason::ProcDown`],
+    /// [`Reason::NodeDown`]).
+    ///
+    /// ```no_run
+    /// # let cpg = corosync::cpg::Cpg::builder().on_confchg(|_, change| {
+    /// println!("{} left", change.left().len());
+    /// # }).build()?;
+    /// # Ok::<(), corosync::Error>(())
+    /// ```
+    pub fn left(&self) -> &'a [Address] {
+        self.left
+    }
+
+    /// The processes that joined ([`Reason::Join`], or [`Reason::NodeUp`] when a node
+    /// brought them).
+    ///
+    /// ```no_run
+    /// # let cpg = corosync::cpg::Cpg::builder().on_confchg(|_, change| {
+    /// println!("{} joined", change.joined().len());
+    /// # }).build()?;
+    /// # Ok::<(), corosync::Error>(())
+    /// ```
+    pub fn joined(&self) -> &'a [Address] {
+        self.joined
+    }
+}
+
+/// A change of the cluster's (totem) membership: the new ring id and the node ids in it.
+///
+/// Delivered to handles that joined a group; with
+/// [`deliver_initial_totem_conf`](super::CpgBuilder::deliver_initial_totem_conf) also once
+/// right after `join`, with the current membership.
+///
+/// ```no_run
+/// use corosync::cpg::Cpg;
+/// let cpg = Cpg::builder()
+///     .on_totem_confchg(|_cpg, ring| {
+///         println!("ring {}: nodes {:?}", ring.ring_id(), ring.members());
+///     })
+///     .build()?;
+/// # Ok::<(), corosync::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct TotemConfigChange<'a> {
+    pub(crate) ring_id: RingId,
+    pub(crate) members: &'a [NodeId],
+}
+
+impl<'a> TotemConfigChange<'a> {
+    /// The ring id of the new membership.
+    ///
+    /// ```no_run
+    /// # let cpg = corosync::cpg::Cpg::builder().on_totem_confchg(|_, ring| {
+    /// println!("{}", ring.ring_id());
+    /// # }).build()?;
+    /// # Ok::<(), corosync::Error>(())
+    /// ```
+    pub fn ring_id(&self) -> RingId {
+        self.ring_id
+    }
+
+    /// The node ids in the new membership.
+    ///
+    /// ```no_run
+    /// # let cpg = corosync::cpg::Cpg::builder().on_totem_confchg(|_, ring| {
+    /// println!("{:?}", ring.members());
+    /// # }).build()?;
+    /// # Ok::<(), corosync::Error>(())
+    /// ```
+    pub fn members(&self) -> &'a [NodeId] {
+        self.members
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_round_trip_and_keep_unknown_values() {
+        for raw in 0..8 {
+            assert_eq!(Reason::from(raw).raw(), raw);
+        }
+        assert_eq!(Reason::from(3), Reason::NodeDown);
+        assert_eq!(Reason::from(99).to_string(), "reason 99");
+    }
+
+    #[test]
+    fn addresses_are_borrowed_in_place() {
+        let raw = [
+            sys::cpg_address {
+                nodeid: 1,
+                pid: 10,
+                reason: 1,
+            },
+            sys::cpg_address {
+                nodeid: 2,
+                pid: 20,
+                reason: 77,
+            },
+        ];
+        let list = Address::from_raw_slice(&raw);
+        assert_eq!(list.as_ptr().cast::<sys::cpg_address>(), raw.as_ptr());
+        assert_eq!(list[0], Address::new(NodeId::from(1), 10, Reason::Join));
+        assert_eq!(list[1].reason(), Reason::Other(77));
+    }
+}
