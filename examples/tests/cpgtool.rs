@@ -1,0 +1,151 @@
+//! `cpgtool` prints exactly what `corosync-cpgtool` prints, for every option, on a cluster
+//! with groups joined from several nodes (names with NUL bytes, bytes >= 0x80, backslashes,
+//! spaces and 128 bytes). The same cluster then runs the `cpgchat` demo: two nodes talking.
+
+use std::io::Write;
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
+
+use corosync::cpg::{Cpg, GroupName};
+use corosync_tests::{Cluster, Node};
+
+fn run(node: &Node, program: &str, args: &[&str]) -> Output {
+    node.command(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("run {program}: {e}"))
+}
+
+#[test]
+fn output_matches_corosync_cpgtool() {
+    let cluster = Cluster::start(3).expect("start a 3-node cluster");
+    let long: Vec<u8> = (0..128u8).map(|i| b'a' + i % 26).collect();
+    let names = [
+        GroupName::new("alpha").unwrap(),
+        GroupName::with_nul("GROUP").unwrap(),
+        GroupName::new("GROUP").unwrap(),
+        GroupName::new(b"bin\xff\x01\\x\x7f").unwrap(),
+        GroupName::new("with space\tand tab").unwrap(),
+        GroupName::new(&long).unwrap(),
+    ];
+    // Each group gets members on some of the nodes (one handle per group and node).
+    let mut handles = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        for node in 1..=3u32 {
+            if (i as u32 + node).is_multiple_of(3) && node != 1 {
+                continue;
+            }
+            let cpg = cluster
+                .node(node)
+                .in_namespace(Cpg::new)
+                .unwrap()
+                .expect("open cpg");
+            cpg.join(name).expect("join");
+            handles.push((node, cpg));
+        }
+    }
+    let observer = cluster.node(1).in_namespace(Cpg::new).unwrap().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let seen = observer.iter_all().unwrap().count();
+        if seen == handles.len() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{seen} of {} members visible",
+            handles.len()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let ours = env!("CARGO_BIN_EXE_cpgtool");
+    let option_sets: &[&[&str]] = &[
+        &[],
+        &["-n"],
+        &["-e"],
+        &["-n", "-e"],
+        &["-ne"],
+        &["-d", ","],
+        &["-d:"],
+        &["-n", "-d", ";"],
+        &["-e", "-d", " "],
+        &["-d", ""],
+        &["-h"],
+        &["-x"],
+        &["-d"],
+    ];
+    for node in [1, 3] {
+        let node = cluster.node(node);
+        for args in option_sets {
+            let c = run(node, "corosync-cpgtool", args);
+            let r = run(node, ours, args);
+            // Usage and getopt messages name the program.
+            let fix = |bytes: &[u8]| {
+                String::from_utf8_lossy(bytes)
+                    .replace(ours, "PROG")
+                    .replace("/usr/sbin/corosync-cpgtool", "PROG")
+                    .replace("corosync-cpgtool", "PROG")
+                    .replace("cpgtool", "PROG")
+            };
+            assert_eq!(
+                fix(&r.stdout),
+                fix(&c.stdout),
+                "stdout of {args:?} on node {}",
+                node.id()
+            );
+            assert_eq!(r.status.code(), c.status.code(), "exit status of {args:?}");
+            assert_eq!(fix(&r.stderr), fix(&c.stderr), "stderr of {args:?}");
+        }
+    }
+    // The comparison saw real content: every group and escaped bytes.
+    let full = run(cluster.node(1), ours, &[]);
+    let text = String::from_utf8_lossy(&full.stdout);
+    assert!(text.contains("GROUP\\x00\n"), "{text}");
+    assert!(text.contains("bin\\xFFFFFFFF\\x01\\\\x\\x7F\n"), "{text}");
+    assert!(text.contains(std::str::from_utf8(&long).unwrap()), "{text}");
+    assert!(text.contains("(10.213.0.2)"), "{text}");
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("\t\t")).count(),
+        handles.len()
+    );
+
+    drop(handles);
+
+    // --- cpgchat: two nodes talk through a group. ---
+    let chat = env!("CARGO_BIN_EXE_cpgchat");
+    let talkers: Vec<_> = [2u32, 3]
+        .iter()
+        .map(|&id| {
+            let mut child = cluster
+                .node(id)
+                .command(chat)
+                .args(["-g", "chat-demo", "-m", "2", "-w", "2"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("start cpgchat");
+            let mut stdin = child.stdin.take().unwrap();
+            writeln!(stdin, "hello from node {id}").unwrap();
+            (id, child)
+        })
+        .collect();
+    for (id, child) in talkers {
+        let out = child.wait_with_output().expect("cpgchat output");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "cpgchat on node {id}: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for from in [2, 3] {
+            let line = format!("] hello from node {from}");
+            let shown = text
+                .lines()
+                .find(|l| l.ends_with(&line))
+                .unwrap_or_else(|| panic!("node {id} did not show {line:?}: {text}"));
+            assert!(shown.starts_with(&format!("[node {from} pid ")), "{shown}");
+        }
+    }
+}
