@@ -2,7 +2,7 @@
 //! partition is quorate, all obtained through the `corosync` crate.
 //!
 //! It uses three libraries: `cfg` for the local node id, `quorum` for the members and the
-//! quorate flag (a one-shot `trackstart(CURRENT)` answered by one dispatch), and
+//! quorate flag (a one-shot `trackstart(CURRENT)` answered by dispatch), and
 //! `votequorum` for the votes.
 
 use std::process::ExitCode;
@@ -33,10 +33,18 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         })
         .build()?;
     quorum.track_start(TrackFlags::CURRENT)?;
-    quorum.dispatch(DispatchFlags::One)?;
-    let (quorate, members) = receiver
-        .try_recv()
-        .map_err(|_| "the quorum library answered trackstart(CURRENT) with no notification")?;
+    // The daemon answers with a node-list and a quorum notification: take events until the
+    // quorum one has come (a handful at most).
+    let mut answer = None;
+    for _ in 0..8 {
+        quorum.dispatch(DispatchFlags::One)?;
+        if let Ok(received) = receiver.try_recv() {
+            answer = Some(received);
+            break;
+        }
+    }
+    let (quorate, members) =
+        answer.ok_or("the quorum library sent no quorum notification after trackstart")?;
 
     let info = Votequorum::new()?.info(None)?;
 
