@@ -2,8 +2,8 @@
 //! in the same run, against the corosync daemon of the current network namespace.
 //!
 //! ```text
-//! cpgbench [-q]
-//!   -q  quick: fewer messages (a smoke run, figures are noisier)
+//! cpgbench [-q|--quick]
+//!   -q, --quick  fewer messages (a smoke run, figures are noisier)
 //! ```
 //!
 //! For each message size from 64 B to 64 KiB it sends a batch of messages to a group the
@@ -23,9 +23,7 @@
 //! - `TRY_AGAIN` answers per message sent by the reliable send, and, for comparison, by a
 //!   naive loop that dispatches and retries at once.
 //!
-//! The raw side declares the few libcpg functions it needs itself: this package depends
-//! only on `corosync` and `libc`, and the symbols are the same ones `corosync-sys` binds
-//! (the library is linked through it).
+//! The raw side calls libcpg through `corosync-sys`, the bindings the safe crate is built on.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::ffi::{c_int, c_uint, c_void};
@@ -283,7 +281,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 fn main() {
-    let quick = std::env::args().any(|a| a == "-q");
+    let quick = std::env::args().any(|a| a == "-q" || a == "--quick");
     let budget_bytes: usize = if quick { 4 << 20 } else { 64 << 20 };
     let (min_count, max_count) = if quick { (200, 2000) } else { (2000, 100_000) };
     let rounds = if quick { 1 } else { 7 };
