@@ -96,3 +96,8 @@ pub mod votequorum;
 
 #[cfg(test)]
 mod plumbing_tests;
+
+/// The README's examples, compiled as doctests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
