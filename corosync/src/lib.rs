@@ -68,6 +68,7 @@
 
 #![warn(missing_docs)]
 
+mod clist;
 mod cstr;
 mod error;
 mod handle;

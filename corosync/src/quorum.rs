@@ -48,6 +48,7 @@ use std::fmt;
 
 use corosync_sys as sys;
 
+use crate::clist::with_node_ids;
 use crate::error::cs_result;
 use crate::handle::{handle_type, library, run_callback, Handle};
 use crate::{NodeId, Result, RingId, TrackFlags};
@@ -180,31 +181,6 @@ library! {
     context_set: sys::quorum_context_set, context_get: sys::quorum_context_get,
 }
 
-/// Calls `f` with the `len` elements at `ptr`: borrowed in place when the pointer is
-/// suitably aligned (always, on the platforms corosync supports), copied otherwise.
-///
-/// # Safety
-/// `ptr` is null or points to `len` initialized elements that stay valid during the call.
-unsafe fn with_c_list<R>(ptr: *const u32, len: u32, f: impl FnOnce(&[NodeId]) -> R) -> R {
-    let len = len as usize;
-    if ptr.is_null() || len == 0 {
-        return f(&[]);
-    }
-    if ptr.align_offset(std::mem::align_of::<u32>()) == 0 {
-        // SAFETY: non-null, aligned, and `len` valid elements per the caller.
-        f(NodeId::from_raw_slice(unsafe {
-            std::slice::from_raw_parts(ptr, len)
-        }))
-    } else {
-        let copy: Vec<u32> = (0..len)
-            // SAFETY: element `i < len` is valid per the caller; read_unaligned needs no
-            // alignment.
-            .map(|i| unsafe { ptr.add(i).read_unaligned() })
-            .collect();
-        f(NodeId::from_raw_slice(&copy))
-    }
-}
-
 fn ring_id_from_c(ring_id: sys::quorum_ring_id) -> RingId {
     RingId {
         node_id: NodeId::from(ring_id.nodeid),
@@ -227,7 +203,7 @@ extern "C" fn quorum_v1_trampoline(
             };
             // SAFETY: the library passes `entries` node ids at `list`, in its dispatch
             // buffer, valid until this callback returns.
-            with_c_list(list, entries, |members| {
+            with_node_ids(list, entries as usize, |members| {
                 on_quorum(
                     quorum,
                     QuorumNotification {
@@ -260,9 +236,9 @@ extern "C" fn nodelist_v1_trampoline(
             };
             // SAFETY: the library passes each list with its length, in its
             // dispatch buffer, valid until this callback returns.
-            with_c_list(member_list, member_entries, |members| {
-                with_c_list(joined_list, joined_entries, |joined| {
-                    with_c_list(left_list, left_entries, |left| {
+            with_node_ids(member_list, member_entries as usize, |members| {
+                with_node_ids(joined_list, joined_entries as usize, |joined| {
+                    with_node_ids(left_list, left_entries as usize, |left| {
                         on_nodelist(
                             quorum,
                             NodeListNotification {
@@ -294,7 +270,7 @@ extern "C" fn quorum_v0_trampoline(
             };
             // SAFETY: the library passes `entries` node ids at `list`, in its dispatch
             // buffer, valid until this callback returns.
-            with_c_list(list.cast_const(), entries, |members| {
+            with_node_ids(list.cast_const(), entries as usize, |members| {
                 on_quorum(
                     quorum,
                     QuorumNotificationV0 {
@@ -555,24 +531,5 @@ mod tests {
         for raw in 0..4 {
             assert_eq!(QuorumType::from(raw).raw(), raw);
         }
-    }
-
-    #[test]
-    fn lists_are_borrowed_or_copied() {
-        let data = [4u32, 5];
-        // SAFETY: `data` holds 2 elements.
-        let ids = unsafe { with_c_list(data.as_ptr(), 2, <[NodeId]>::to_vec) };
-        assert_eq!(ids, vec![NodeId::from(4), NodeId::from(5)]);
-        // SAFETY: a null pointer gives an empty slice.
-        let empty = unsafe { with_c_list(std::ptr::null(), 3, |s| s.len()) };
-        assert_eq!(empty, 0);
-        #[repr(C, align(4))]
-        struct Aligned([u8; 8]);
-        let buf = Aligned([0, 7, 0, 0, 0, 0, 0, 0]);
-        let ptr = buf.0[1..].as_ptr().cast::<u32>();
-        assert_ne!(ptr.align_offset(4), 0);
-        // SAFETY: 4 readable bytes at `ptr`, read unaligned.
-        let ids = unsafe { with_c_list(ptr, 1, <[NodeId]>::to_vec) };
-        assert_eq!(ids, vec![NodeId::from(u32::from_ne_bytes([7, 0, 0, 0]))]);
     }
 }

@@ -61,6 +61,7 @@ use std::fmt;
 
 use corosync_sys as sys;
 
+use crate::clist::{with_c_list, with_node_ids};
 use crate::cstr;
 use crate::error::cs_result;
 use crate::handle::{handle_type, library, run_callback, Handle};
@@ -413,29 +414,6 @@ library! {
     context_set: sys::votequorum_context_set, context_get: sys::votequorum_context_get,
 }
 
-/// Calls `f` with the `len` elements at `ptr`: borrowed in place when the pointer is
-/// suitably aligned (always, on the platforms corosync supports), copied otherwise.
-///
-/// # Safety
-/// `ptr` is null or points to `len` initialized elements that stay valid during the call.
-unsafe fn with_c_list<T: Copy, R>(ptr: *const T, len: u32, f: impl FnOnce(&[T]) -> R) -> R {
-    let len = len as usize;
-    if ptr.is_null() || len == 0 {
-        return f(&[]);
-    }
-    if ptr.align_offset(std::mem::align_of::<T>()) == 0 {
-        // SAFETY: non-null, aligned, and `len` valid elements per the caller.
-        f(unsafe { std::slice::from_raw_parts(ptr, len) })
-    } else {
-        let copy: Vec<T> = (0..len)
-            // SAFETY: element `i < len` is valid per the caller; read_unaligned needs no
-            // alignment.
-            .map(|i| unsafe { ptr.add(i).read_unaligned() })
-            .collect();
-        f(&copy)
-    }
-}
-
 fn ring_id_from_c(ring_id: sys::votequorum_ring_id_t) -> RingId {
     RingId {
         node_id: NodeId::from(ring_id.nodeid),
@@ -465,7 +443,7 @@ extern "C" fn quorum_trampoline(
             };
             // SAFETY: the library passes `entries` nodes at `list`, in its dispatch buffer,
             // valid until this callback returns.
-            with_c_list(list.cast_const(), entries, |nodes| {
+            with_c_list(list.cast_const(), entries as usize, |nodes| {
                 on_quorum(
                     vq,
                     QuorumNotification {
@@ -494,13 +472,13 @@ extern "C" fn nodelist_trampoline(
             };
             // SAFETY: the library passes `entries` node ids at `list`, in its dispatch
             // buffer, valid until this callback returns.
-            with_c_list(list.cast_const(), entries, |members| {
+            with_node_ids(list.cast_const(), entries as usize, |members| {
                 on_nodelist(
                     vq,
                     NodeListNotification {
                         context,
                         ring_id: ring_id_from_c(ring_id),
-                        members: NodeId::from_raw_slice(members),
+                        members,
                     },
                 )
             })
@@ -1018,32 +996,6 @@ mod tests {
                 what: "n",
                 position: 1
             })
-        );
-    }
-
-    #[test]
-    fn lists_are_borrowed_or_copied() {
-        let data = [1u32, 2, 3];
-        // SAFETY: `data` holds 3 elements.
-        let sum = unsafe { with_c_list(data.as_ptr(), 3, |s| s.iter().sum::<u32>()) };
-        assert_eq!(sum, 6);
-        // SAFETY: a null pointer is allowed and gives an empty slice.
-        let empty = unsafe { with_c_list(std::ptr::null::<u32>(), 5, |s| s.len()) };
-        assert_eq!(empty, 0);
-        // A misaligned list is copied.
-        #[repr(C, align(4))]
-        struct Aligned([u8; 12]);
-        let buf = Aligned([0, 1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0]);
-        let ptr = buf.0[1..].as_ptr().cast::<u32>();
-        assert_ne!(ptr.align_offset(4), 0);
-        // SAFETY: 8 readable bytes at `ptr`, read unaligned.
-        let copied = unsafe { with_c_list(ptr, 2, <[u32]>::to_vec) };
-        assert_eq!(
-            copied,
-            vec![
-                u32::from_ne_bytes([1, 0, 0, 0]),
-                u32::from_ne_bytes([2, 0, 0, 0])
-            ]
         );
     }
 }

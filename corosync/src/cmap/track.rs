@@ -10,6 +10,7 @@ use corosync_sys as sys;
 
 use super::key::KeyBuf;
 use super::{Cmap, CmapLib, ValueRef};
+use crate::clist::c_bytes;
 use crate::error::cs_result;
 use crate::handle::run_callback;
 use crate::Result;
@@ -222,12 +223,8 @@ unsafe fn value<'a>(value: &sys::cmap_notify_value) -> Option<ValueRef<'a>> {
     if value.type_ == 0 {
         return None;
     }
-    let bytes: &'a [u8] = if value.data.is_null() || value.len == 0 {
-        &[]
-    } else {
-        // SAFETY: the caller guarantees `len` readable bytes at `data`.
-        unsafe { std::slice::from_raw_parts(value.data.cast::<u8>(), value.len) }
-    };
+    // SAFETY: the caller guarantees `len` readable bytes at `data` (or a null `data`).
+    let bytes = unsafe { c_bytes(value.data, value.len) };
     ValueRef::from_raw(value.type_, bytes).ok()
 }
 

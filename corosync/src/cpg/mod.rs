@@ -99,6 +99,7 @@ pub use iter::{GroupMember, Iteration};
 pub use name::GroupName;
 pub use zcb::ZeroCopyBuffer;
 
+use crate::clist::{c_bytes, with_c_list, with_node_ids};
 use crate::error::cs_result;
 use crate::handle::{handle_type, library, run_callback, Handle};
 use crate::{DispatchFlags, Error, NodeId, Result, RingId};
@@ -715,32 +716,6 @@ fn wait_readable(fd: c_int, timeout: Duration) -> bool {
     n > 0 && pollfd.revents != 0
 }
 
-/// Reads a C byte buffer; an empty or null one is an empty slice.
-///
-/// # Safety
-/// If `len > 0`, `ptr` points to `len` readable bytes valid for `'a`.
-unsafe fn c_bytes<'a>(ptr: *const c_void, len: usize) -> &'a [u8] {
-    if ptr.is_null() || len == 0 {
-        &[]
-    } else {
-        // SAFETY: the caller guarantees `len` readable bytes at `ptr`.
-        unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) }
-    }
-}
-
-/// Reads a C address list; an empty or null one is an empty slice.
-///
-/// # Safety
-/// If `len > 0`, `ptr` points to `len` entries valid for `'a`.
-unsafe fn c_addresses<'a>(ptr: *const sys::cpg_address, len: usize) -> &'a [Address] {
-    if ptr.is_null() || len == 0 {
-        &[]
-    } else {
-        // SAFETY: the caller guarantees `len` entries at `ptr`.
-        Address::from_raw_slice(unsafe { std::slice::from_raw_parts(ptr, len) })
-    }
-}
-
 extern "C" fn deliver_trampoline(
     handle: sys::cpg_handle_t,
     group_name: *const sys::cpg_name,
@@ -793,20 +768,21 @@ extern "C" fn confchg_trampoline(
         // SAFETY: libcpg passes a cpg_name that lives for the callback.
         let group = GroupName::from_raw(unsafe { &*group_name });
         // SAFETY: libcpg passes each list with its number of entries, valid for the callback.
-        let (members, left, joined) = unsafe {
-            (
-                c_addresses(member_list, member_list_entries),
-                c_addresses(left_list, left_list_entries),
-                c_addresses(joined_list, joined_list_entries),
-            )
-        };
-        let change = ConfigChange {
-            group,
-            members,
-            left,
-            joined,
-        };
-        on_confchg(cpg, &change);
+        unsafe {
+            with_c_list(member_list, member_list_entries, |members| {
+                with_c_list(left_list, left_list_entries, |left| {
+                    with_c_list(joined_list, joined_list_entries, |joined| {
+                        let change = ConfigChange {
+                            group,
+                            members: Address::from_raw_slice(members),
+                            left: Address::from_raw_slice(left),
+                            joined: Address::from_raw_slice(joined),
+                        };
+                        on_confchg(cpg, &change);
+                    })
+                })
+            })
+        }
     };
     // SAFETY: libcpg calls this trampoline only from cpg_dispatch of a handle of this module.
     unsafe { run_callback::<CpgLib>(handle, call) }
@@ -822,20 +798,16 @@ extern "C" fn totem_confchg_trampoline(
         let Some(on_totem_confchg) = callbacks.totem_confchg.as_mut() else {
             return;
         };
-        let ids: &[u32] = if member_list.is_null() || member_list_entries == 0 {
-            &[]
-        } else {
-            // SAFETY: libcpg passes `member_list_entries` node ids, valid for the callback.
-            unsafe { std::slice::from_raw_parts(member_list, member_list_entries as usize) }
+        let ring_id = RingId {
+            node_id: NodeId::from(ring_id.nodeid),
+            seq: ring_id.seq,
         };
-        let change = TotemConfigChange {
-            ring_id: RingId {
-                node_id: NodeId::from(ring_id.nodeid),
-                seq: ring_id.seq,
-            },
-            members: NodeId::from_raw_slice(ids),
-        };
-        on_totem_confchg(cpg, &change);
+        // SAFETY: libcpg passes `member_list_entries` node ids, valid for the callback.
+        unsafe {
+            with_node_ids(member_list, member_list_entries as usize, |members| {
+                on_totem_confchg(cpg, &TotemConfigChange { ring_id, members });
+            })
+        }
     };
     // SAFETY: libcpg calls this trampoline only from cpg_dispatch of a handle of this module.
     unsafe { run_callback::<CpgLib>(handle, call) }
