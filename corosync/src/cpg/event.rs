@@ -332,7 +332,7 @@ impl<'a> ConfigChange<'a> {
 /// A change of the cluster's (totem) membership: the new ring id and the node ids in it.
 ///
 /// Delivered to handles that joined a group; with
-/// [`deliver_initial_totem_conf`](super::CpgBuilder::deliver_initial_totem_conf) also once
+/// [`deliver_initial_totem_conf`](super::Builder::deliver_initial_totem_conf) also once
 /// right after `join`, with the current membership.
 ///
 /// ```no_run

@@ -206,14 +206,14 @@ pub enum FlowControl {
 /// ```
 #[must_use = "a builder does nothing until build() is called"]
 #[derive(Default)]
-pub struct CpgBuilder {
+pub struct Builder {
     callbacks: Callbacks,
     flags: c_uint,
 }
 
-impl std::fmt::Debug for CpgBuilder {
+impl std::fmt::Debug for Builder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CpgBuilder")
+        f.debug_struct("Builder")
             .field("on_deliver", &self.callbacks.deliver.is_some())
             .field("on_confchg", &self.callbacks.confchg.is_some())
             .field("on_totem_confchg", &self.callbacks.totem_confchg.is_some())
@@ -222,7 +222,7 @@ impl std::fmt::Debug for CpgBuilder {
     }
 }
 
-impl CpgBuilder {
+impl Builder {
     /// Called for every message delivered to the joined group.
     ///
     /// ```no_run
@@ -337,8 +337,8 @@ impl Cpg {
     /// let cpg = corosync::cpg::Cpg::builder().on_deliver(|_, _| {}).build()?;
     /// # Ok::<(), corosync::Error>(())
     /// ```
-    pub fn builder() -> CpgBuilder {
-        CpgBuilder::default()
+    pub fn builder() -> Builder {
+        Builder::default()
     }
 
     /// Connects without callbacks (`cpg_initialize`): for listing groups, membership queries
