@@ -122,9 +122,10 @@ macro_rules! cs_errors {
 }
 
 cs_errors! {
-    /// The client library failed: most often the IPC connection to the daemon is gone
-    /// (daemon stopped or restarted).
-    Library = CS_ERR_LIBRARY, "library error, the connection to corosync may be lost";
+    /// The client library failed: most often there is no daemon to talk to (not running,
+    /// or not in this network namespace) or the connection to it is gone (daemon stopped or
+    /// restarted; open a new handle).
+    Library = CS_ERR_LIBRARY, "library error: corosync is not running or the connection to it was lost";
     /// Version mismatch between library and daemon.
     Version = CS_ERR_VERSION, "version mismatch";
     /// Initialization failed.
@@ -145,7 +146,7 @@ cs_errors! {
     /// Permission denied: the user may not talk to corosync (see `uidgid` in
     /// corosync.conf(5)) or may not do this operation.
     Access = CS_ERR_ACCESS, "permission denied";
-    /// No such object, e.g. no such cmap key. Also returned when the daemon is not running.
+    /// No such object, e.g. no such cmap key or node.
     NotExist = CS_ERR_NOT_EXIST, "does not exist";
     /// A name is too long.
     NameTooLong = CS_ERR_NAME_TOO_LONG, "name too long";
