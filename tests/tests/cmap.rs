@@ -620,14 +620,10 @@ fn tracking_and_dispatch_flags() {
         .track("test.two.", TrackType::ADD | TrackType::PREFIX, record_b)
         .unwrap();
     other.set("test.two.x", 1u8).unwrap();
-    let mut pollfd = libc::pollfd {
-        fd: std::os::fd::AsRawFd::as_raw_fd(&cmap.as_fd()),
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    // SAFETY: one valid pollfd.
-    let ready = unsafe { libc::poll(&mut pollfd, 1, 10_000) };
-    assert_eq!(ready, 1, "the cmap fd becomes readable");
+    assert!(
+        corosync_tests::wait_readable(&[cmap.as_fd()], Duration::from_secs(10)),
+        "the cmap fd becomes readable"
+    );
     assert_eq!(cmap.dispatch(DispatchFlags::All), Ok(Dispatched::Processed));
     assert_eq!(seen_a.lock().unwrap().len(), 1);
     assert_eq!(seen_b.lock().unwrap().len(), 1);

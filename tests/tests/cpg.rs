@@ -7,7 +7,7 @@
 //! what they saw for the assertions.
 
 use std::io::{BufRead, BufReader, IoSlice, Write};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -188,16 +188,8 @@ fn pump(handles: &[&Cpg], timeout: Duration, what: &str, mut done: impl FnMut() 
             return;
         }
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        let mut fds: Vec<libc::pollfd> = handles
-            .iter()
-            .map(|c| libc::pollfd {
-                fd: c.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            })
-            .collect();
-        // SAFETY: `fds` is a valid array of pollfd for the call.
-        unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 20) };
+        let fds: Vec<BorrowedFd<'_>> = handles.iter().map(|c| c.as_fd()).collect();
+        corosync_tests::wait_readable(&fds, Duration::from_millis(20));
     }
 }
 
@@ -701,14 +693,10 @@ fn three_nodes_share_a_group() {
     assert_eq!(peers[0].messages(), vec![(1, b"one".to_vec())]);
     node1.mcast(Guarantee::Agreed, b"two").unwrap();
     // Wait (without dispatching) until the message is there.
-    let mut pfd = libc::pollfd {
-        fd: node1.as_raw_fd(),
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    // SAFETY: one valid pollfd for the call.
-    let ready = unsafe { libc::poll(&mut pfd, 1, 10_000) };
-    assert_eq!(ready, 1, "no event within 10 s");
+    assert!(
+        corosync_tests::wait_readable(&[node1.as_fd()], Duration::from_secs(10)),
+        "no event within 10 s"
+    );
     assert_eq!(
         node1.dispatch(DispatchFlags::OneNonBlocking).unwrap(),
         Dispatched::Processed

@@ -12,18 +12,18 @@
 //! - `two_node_flag_and_dispatch_flags` (2 nodes, `two_node: 1`): the TWO_NODE flag, and
 //!   every `DispatchFlags` value of a votequorum handle.
 
-use std::os::fd::{AsFd, AsRawFd};
+mod common;
+
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::{ids, open_quorum_v1, pump_quorum, QuorumEvent, WAIT};
 use corosync::quorum::Quorum;
 use corosync::votequorum::{InfoFlags, NodeState, Votequorum, QDEVICE_NAME_MAX, QDEVICE_NODE_ID};
 use corosync::{DispatchFlags, Dispatched, Error, NodeId, RingId, TrackFlags};
-use corosync_tests::{Cluster, Node, QuorumStatus};
-
-const WAIT: Duration = Duration::from_secs(30);
+use corosync_tests::{log_len, pump, Cluster, EventLog, Node, QuorumStatus};
 
 /// An owned copy of one votequorum notification.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,31 +44,9 @@ enum VqEvent {
     },
 }
 
-/// An owned copy of one quorum (model v1) notification.
-#[derive(Debug, Clone, PartialEq)]
-enum QEvent {
-    Quorum {
-        quorate: bool,
-        ring_id: RingId,
-        members: Vec<u32>,
-    },
-    NodeList {
-        ring_id: RingId,
-        members: Vec<u32>,
-        joined: Vec<u32>,
-        left: Vec<u32>,
-    },
-}
-
-type Log<E> = Arc<Mutex<Vec<E>>>;
-
-fn ids(list: &[NodeId]) -> Vec<u32> {
-    list.iter().map(|id| id.get()).collect()
-}
-
 /// A votequorum handle on `node` whose three closures record every notification.
-fn open_vq(node: &Node) -> (Votequorum, Log<VqEvent>) {
-    let log: Log<VqEvent> = Arc::default();
+fn open_vq(node: &Node) -> (Votequorum, EventLog<VqEvent>) {
+    let log: EventLog<VqEvent> = Arc::default();
     let (l1, l2, l3) = (log.clone(), log.clone(), log.clone());
     let vq = node
         .in_namespace(move || {
@@ -104,74 +82,10 @@ fn open_vq(node: &Node) -> (Votequorum, Log<VqEvent>) {
     (vq, log)
 }
 
-/// A model v1 quorum handle on `node` whose closures record every notification.
-fn open_quorum(node: &Node) -> (Quorum, Log<QEvent>) {
-    let log: Log<QEvent> = Arc::default();
-    let (l1, l2) = (log.clone(), log.clone());
-    let quorum = node
-        .in_namespace(move || {
-            Quorum::builder()
-                .on_quorum(move |_, n| {
-                    l1.lock().unwrap().push(QEvent::Quorum {
-                        quorate: n.quorate,
-                        ring_id: n.ring_id,
-                        members: ids(n.members),
-                    })
-                })
-                .on_nodelist(move |_, n| {
-                    l2.lock().unwrap().push(QEvent::NodeList {
-                        ring_id: n.ring_id,
-                        members: ids(n.members),
-                        joined: ids(n.joined),
-                        left: ids(n.left),
-                    })
-                })
-                .build()
-        })
-        .expect("enter the node's namespace")
-        .expect("open a quorum handle");
-    (quorum, log)
-}
-
-/// Waits until `fd` is readable or `timeout` passes.
-fn wait_readable(fd: &impl AsFd, timeout: Duration) {
-    let mut pfd = libc::pollfd {
-        fd: fd.as_fd().as_raw_fd(),
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    // SAFETY: one valid pollfd.
-    unsafe { libc::poll(&mut pfd, 1, timeout.as_millis() as i32) };
-}
-
-/// Dispatches (`All`, when the fd is readable) until `done` holds for the events recorded
-/// after the first `from`; returns those events. Panics after [`WAIT`].
-fn pump<H: AsFd, E: Clone + std::fmt::Debug>(
-    handle: &H,
-    dispatch: impl Fn(&H) -> corosync::Result<Dispatched>,
-    log: &Log<E>,
-    from: usize,
-    what: &str,
-    done: impl Fn(&[E]) -> bool,
-) -> Vec<E> {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let events = log.lock().unwrap()[from..].to_vec();
-        if done(&events) {
-            return events;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for {what}; events so far: {events:#?}"
-        );
-        wait_readable(handle, Duration::from_millis(200));
-        dispatch(handle).expect("dispatch");
-    }
-}
-
+/// [`pump`] for a votequorum handle: dispatches `All`, panics after [`WAIT`].
 fn pump_vq(
     vq: &Votequorum,
-    log: &Log<VqEvent>,
+    log: &EventLog<VqEvent>,
     from: usize,
     what: &str,
     done: impl Fn(&[VqEvent]) -> bool,
@@ -182,22 +96,9 @@ fn pump_vq(
         log,
         from,
         what,
+        WAIT,
         done,
     )
-}
-
-fn pump_q(
-    q: &Quorum,
-    log: &Log<QEvent>,
-    from: usize,
-    what: &str,
-    done: impl Fn(&[QEvent]) -> bool,
-) -> Vec<QEvent> {
-    pump(q, |h| h.dispatch(DispatchFlags::All), log, from, what, done)
-}
-
-fn len<E>(log: &Log<E>) -> usize {
-    log.lock().unwrap().len()
 }
 
 /// The last node-list notification's ring id in `events`.
@@ -238,9 +139,9 @@ fn has_vq_nodelist(events: &[VqEvent], members: &[u32]) -> bool {
     })
 }
 
-fn has_q_quorum(events: &[QEvent], quorate: bool, members: &[u32]) -> bool {
+fn has_q_quorum(events: &[QuorumEvent], quorate: bool, members: &[u32]) -> bool {
     events.iter().any(|e| match e {
-        QEvent::Quorum {
+        QuorumEvent::Quorum {
             quorate: q,
             members: m,
             ..
@@ -301,10 +202,12 @@ fn assert_getinfo_matches_quorumtool(cluster: &Cluster, k: u32, vq: &Votequorum)
 fn quorum_loss_and_regain() {
     let cluster = Cluster::start(3).expect("start a 3-node cluster");
     let all = [1, 2, 3];
-    let vqs: Vec<(Votequorum, Log<VqEvent>)> =
+    let vqs: Vec<(Votequorum, EventLog<VqEvent>)> =
         all.iter().map(|&k| open_vq(cluster.node(k))).collect();
-    let qs: Vec<(Quorum, Log<QEvent>)> =
-        all.iter().map(|&k| open_quorum(cluster.node(k))).collect();
+    let qs: Vec<(Quorum, EventLog<QuorumEvent>)> = all
+        .iter()
+        .map(|&k| open_quorum_v1(cluster.node(k)))
+        .collect();
 
     for (k, (vq, _)) in all.iter().zip(&vqs) {
         assert_getinfo_matches_quorumtool(&cluster, *k, vq);
@@ -338,7 +241,7 @@ fn quorum_loss_and_regain() {
         assert!(q.is_quorate().unwrap());
         q.track_start(TrackFlags::CURRENT | TrackFlags::CHANGES)
             .expect("trackstart");
-        pump_q(q, log, 0, "the initial quorum state", |e| {
+        pump_quorum(q, log, 0, "the initial quorum state", |e| {
             has_q_quorum(e, true, &all)
         });
     }
@@ -349,7 +252,7 @@ fn quorum_loss_and_regain() {
         .unwrap()
         .iter()
         .find_map(|e| match e {
-            QEvent::Quorum { ring_id, .. } => Some(*ring_id),
+            QuorumEvent::Quorum { ring_id, .. } => Some(*ring_id),
             _ => None,
         })
         .expect("a quorum event");
@@ -375,7 +278,7 @@ fn quorum_loss_and_regain() {
     let marks: Vec<(usize, usize)> = vqs
         .iter()
         .zip(&qs)
-        .map(|((_, vl), (_, ql))| (len(vl), len(ql)))
+        .map(|((_, vl), (_, ql))| (log_len(vl), log_len(ql)))
         .collect();
     cluster.kill(3).expect("kill node 3");
     for (((vq, vlog), (q, qlog)), (vmark, qmark)) in vqs.iter().zip(&qs).zip(&marks) {
@@ -389,10 +292,10 @@ fn quorum_loss_and_regain() {
                 if nodes.contains(&(3, NodeState::Dead)))),
             "node 3 is reported dead: {events:#?}"
         );
-        let events = pump_q(q, qlog, *qmark, "node 3 to leave (quorum)", |e| {
+        let events = pump_quorum(q, qlog, *qmark, "node 3 to leave (quorum)", |e| {
             has_q_quorum(e, true, &[1, 2])
                 && e.iter().any(|x| {
-                    matches!(x, QEvent::NodeList { left, joined, .. }
+                    matches!(x, QuorumEvent::NodeList { left, joined, .. }
                         if left == &[3] && joined.is_empty())
                 })
         });
@@ -413,7 +316,7 @@ fn quorum_loss_and_regain() {
     // Kill node 2: node 1 alone is told it lost quorum.
     let (vq1, vlog1) = &vqs[0];
     let (q1, qlog1) = &qs[0];
-    let (vmark, qmark) = (len(vlog1), len(qlog1));
+    let (vmark, qmark) = (log_len(vlog1), log_len(qlog1));
     cluster.kill(2).expect("kill node 2");
     pump_vq(
         vq1,
@@ -422,7 +325,7 @@ fn quorum_loss_and_regain() {
         "node 1 to lose quorum (votequorum)",
         |e| has_vq_quorum(e, false, &[1]),
     );
-    pump_q(q1, qlog1, qmark, "node 1 to lose quorum (quorum)", |e| {
+    pump_quorum(q1, qlog1, qmark, "node 1 to lose quorum (quorum)", |e| {
         has_q_quorum(e, false, &[1])
     });
     assert!(!q1.is_quorate().unwrap());
@@ -432,7 +335,7 @@ fn quorum_loss_and_regain() {
     assert_getinfo_matches_quorumtool(&cluster, 1, vq1);
 
     // Restart both: quorate again, in a new ring.
-    let (vmark, qmark) = (len(vlog1), len(qlog1));
+    let (vmark, qmark) = (log_len(vlog1), log_len(qlog1));
     cluster.restart(2).expect("restart node 2");
     cluster.restart(3).expect("restart node 3");
     cluster.wait_converged(&all, WAIT).expect("converge");
@@ -442,11 +345,11 @@ fn quorum_loss_and_regain() {
     let ring = last_vq_ring(&events).unwrap();
     assert_ne!(ring, first_ring);
     assert!(ring.seq > first_ring.seq, "{ring} after {first_ring}");
-    let events = pump_q(q1, qlog1, qmark, "quorum to come back (quorum)", |e| {
+    let events = pump_quorum(q1, qlog1, qmark, "quorum to come back (quorum)", |e| {
         has_q_quorum(e, true, &all)
     });
     assert!(events.iter().any(
-        |e| matches!(e, QEvent::Quorum { ring_id, quorate: true, .. }
+        |e| matches!(e, QuorumEvent::Quorum { ring_id, quorate: true, .. }
         if *ring_id != first_q_ring)
     ));
     assert!(q1.is_quorate().unwrap());
@@ -469,7 +372,12 @@ fn quorum_loss_and_regain() {
 }
 
 /// Pumps every handle until each has an expected-votes notification with `expected`.
-fn wait_expected(vqs: &[(Votequorum, Log<VqEvent>)], marks: &[usize], context: u64, expected: u32) {
+fn wait_expected(
+    vqs: &[(Votequorum, EventLog<VqEvent>)],
+    marks: &[usize],
+    context: u64,
+    expected: u32,
+) {
     for ((vq, log), mark) in vqs.iter().zip(marks) {
         pump_vq(vq, log, *mark, &format!("expected votes {expected}"), |e| {
             e.contains(&VqEvent::Expected {
@@ -484,7 +392,7 @@ fn wait_expected(vqs: &[(Votequorum, Log<VqEvent>)], marks: &[usize], context: u
 fn votes_expected_votes_and_qdevice() {
     let cluster = Cluster::start(3).expect("start a 3-node cluster");
     let all = [1u32, 2, 3];
-    let vqs: Vec<(Votequorum, Log<VqEvent>)> =
+    let vqs: Vec<(Votequorum, EventLog<VqEvent>)> =
         all.iter().map(|&k| open_vq(cluster.node(k))).collect();
     for (vq, log) in &vqs {
         // CHANGES alone also sends the current state first.
@@ -499,7 +407,7 @@ fn votes_expected_votes_and_qdevice() {
 
     // setvotes on node 1 for node 2: every node sees node 2 with 2 votes, and the expected
     // votes follow the total (4).
-    let marks: Vec<usize> = vqs.iter().map(|(_, l)| len(l)).collect();
+    let marks: Vec<usize> = vqs.iter().map(|(_, l)| log_len(l)).collect();
     vq1.set_votes(NodeId::from(2), 2).expect("setvotes");
     wait_expected(&vqs, &marks, 7, 4);
     for (k, (vq, _)) in all.iter().zip(&vqs) {
@@ -515,7 +423,7 @@ fn votes_expected_votes_and_qdevice() {
     }
 
     // setexpected from node 2: every node's expected votes and quorum change.
-    let marks: Vec<usize> = vqs.iter().map(|(_, l)| len(l)).collect();
+    let marks: Vec<usize> = vqs.iter().map(|(_, l)| log_len(l)).collect();
     vq2.set_expected_votes(5).expect("setexpected");
     wait_expected(&vqs, &marks, 7, 5);
     for (k, (vq, _)) in all.iter().zip(&vqs) {
@@ -595,7 +503,7 @@ fn votes_expected_votes_and_qdevice() {
     vq1.qdevice_unregister(&longest).expect("unregister");
 
     // Register under a test name: the flag and the name show on node 1, quorumtool sees it.
-    let mark = len(log1);
+    let mark = log_len(log1);
     vq1.qdevice_register("test-qdevice").expect("register");
     vq1.qdevice_register("test-qdevice")
         .expect("registering again is fine");
@@ -747,13 +655,13 @@ fn two_node_flag_and_dispatch_flags() {
         Ok(Dispatched::NothingPending)
     );
     assert_eq!(vq1.dispatch(DispatchFlags::All), Ok(Dispatched::Processed));
-    assert_eq!(len(&log), 0);
+    assert_eq!(log_len(&log), 0);
 
     // trackstart(CURRENT) queues a node-list and a quorum notification before it returns.
     // One processes exactly one; OneNonBlocking the other, then finds nothing.
     vq1.track_start(1, TrackFlags::CURRENT).unwrap();
     assert_eq!(vq1.dispatch(DispatchFlags::One), Ok(Dispatched::Processed));
-    assert_eq!(len(&log), 1);
+    assert_eq!(log_len(&log), 1);
     assert!(matches!(
         log.lock().unwrap()[0],
         VqEvent::NodeList { context: 1, .. }
@@ -762,7 +670,7 @@ fn two_node_flag_and_dispatch_flags() {
         vq1.dispatch(DispatchFlags::OneNonBlocking),
         Ok(Dispatched::Processed)
     );
-    assert_eq!(len(&log), 2);
+    assert_eq!(log_len(&log), 2);
     assert!(matches!(
         log.lock().unwrap()[1],
         VqEvent::Quorum {
@@ -779,12 +687,12 @@ fn two_node_flag_and_dispatch_flags() {
     // All processes everything pending.
     vq1.track_start(2, TrackFlags::CURRENT).unwrap();
     assert_eq!(vq1.dispatch(DispatchFlags::All), Ok(Dispatched::Processed));
-    assert_eq!(len(&log), 4);
+    assert_eq!(log_len(&log), 4);
 
     // One waits for an event: it returns only once node 2 changes the expected votes.
     vq1.track_start(3, TrackFlags::CHANGES_ONLY).unwrap();
     assert_eq!(vq1.dispatch(DispatchFlags::All), Ok(Dispatched::Processed));
-    assert_eq!(len(&log), 4, "CHANGES_ONLY sends no current state");
+    assert_eq!(log_len(&log), 4, "CHANGES_ONLY sends no current state");
     let (tx, rx) = std::sync::mpsc::channel();
     let waiter = std::thread::spawn(move || {
         let result = vq1.dispatch(DispatchFlags::One);
