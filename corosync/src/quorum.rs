@@ -4,8 +4,18 @@
 //! libquorum answers one question, "is the partition this node is in quorate?", and reports
 //! who is in it. It works with whatever quorum provider corosync is configured with
 //! (`quorum.provider`, normally `corosync_votequorum`); for votes, expected votes and quorum
-//! devices use [`votequorum`](crate::votequorum). Without a provider the cluster is always
-//! quorate and the [`QuorumType`] is [`QuorumType::Free`].
+//! devices use [`votequorum`](crate::votequorum).
+//!
+//! # Without a quorum provider
+//! With no `provider` in the quorum section of corosync.conf, the [`QuorumType`] is
+//! [`QuorumType::Free`] and every node calls itself quorate, whatever its partition
+//! ([`is_quorate`](Quorum::is_quorate) is always `true`, also for a node left alone). Nothing
+//! then feeds the quorum service a quorum view (corosync 3.1.7), so quorum notifications,
+//! of either model, are sent only for [`track_start`](Quorum::track_start) and carry
+//! `quorate: true`, the zero ring id (ring sequence 0) and an empty member list; there are
+//! none on membership changes. Model v1's node-list notifications are unaffected: they carry
+//! the real ring id and members, and who joined or left on every change, so with `Free`
+//! follow the membership with [`on_nodelist`](Builder::on_nodelist).
 //!
 //! # Two models
 //! - **Model v1** ([`Quorum::builder`], `quorum_model_initialize` with `QUORUM_MODEL_V1`):
@@ -63,7 +73,8 @@ use crate::{NodeId, Result, RingId, TrackFlags};
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum QuorumType {
-    /// No quorum provider: the cluster is always quorate (`QUORUM_FREE`).
+    /// No quorum provider: every node is quorate, whatever its partition (`QUORUM_FREE`).
+    /// See [the module documentation](self#without-a-quorum-provider).
     Free,
     /// A quorum provider decides (`QUORUM_SET`).
     Set,

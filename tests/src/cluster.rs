@@ -87,7 +87,8 @@ pub fn wait_until(
 pub struct ClusterBuilder {
     nodes: u32,
     spec: ConfigSpec,
-    wait_for_quorum: bool,
+    /// `None`: not set, which means true with a quorum provider and false without.
+    wait_for_quorum: Option<bool>,
     timeout: Duration,
     stopped: Vec<u32>,
 }
@@ -102,9 +103,40 @@ impl ClusterBuilder {
     }
 
     /// Sets (or replaces) `key: value` in the `quorum` section, e.g. `("two_node", 1)` or
-    /// `("wait_for_all", 1)`. The default section has only `provider: corosync_votequorum`.
+    /// `("wait_for_all", 1)`. The default section has only `provider: corosync_votequorum`
+    /// (see [`without_quorum_provider`](ClusterBuilder::without_quorum_provider)).
     pub fn quorum_option(mut self, key: &str, value: impl ToString) -> Self {
         self.spec.quorum.set(key, &value.to_string());
+        self
+    }
+
+    /// Leaves the `provider:` line out of the quorum section: corosync then runs without a
+    /// quorum provider, its quorum service reports `QUORUM_FREE` and calls every partition
+    /// quorate, and votequorum is not loaded. (A later `quorum_option("provider", ...)` puts
+    /// a provider back.)
+    ///
+    /// corosync 3.1.7's `corosync-quorumtool -s` fails on such a daemon (it asks votequorum
+    /// anyway), so for this cluster the harness observes readiness and membership with
+    /// `corosync-cmapctl` instead: a node's members are the ids whose
+    /// `runtime.members.<id>.status` is `joined` ([`Node::cmap_members`]), which is what
+    /// [`Node::members`], [`start`](ClusterBuilder::start), [`Cluster::start_node`],
+    /// [`Cluster::restart`], [`Cluster::wait_members`], [`Cluster::isolate`] and
+    /// [`Cluster::heal`] use. Quorum has no meaning here: [`Node::quorum_status`],
+    /// [`Node::is_quorate`] and [`Cluster::wait_quorate`] fail at once with an error that says
+    /// so, and `start` does not wait for quorum (asking it to with
+    /// [`wait_for_quorum(true)`](ClusterBuilder::wait_for_quorum) is an error).
+    ///
+    /// ```no_run
+    /// use corosync_tests::Cluster;
+    /// let cluster = Cluster::builder(2)
+    ///     .without_quorum_provider()
+    ///     .start()
+    ///     .expect("start a 2-node cluster without quorum provider");
+    /// assert_eq!(cluster.node(1).members().unwrap(), vec![1, 2]);
+    /// assert!(cluster.node(1).is_quorate().is_err());
+    /// ```
+    pub fn without_quorum_provider(mut self) -> Self {
+        self.spec.quorum.remove("provider");
         self
     }
 
@@ -134,9 +166,18 @@ impl ClusterBuilder {
     /// `true`). It always waits until every started node answers and sees all started nodes
     /// as members; with `false` it does not require quorum on top (e.g. for `wait_for_all`
     /// tests, or when some nodes are left [`stopped`](ClusterBuilder::stopped)).
+    ///
+    /// A cluster [`without_quorum_provider`](ClusterBuilder::without_quorum_provider) never
+    /// waits for quorum; `wait_for_quorum(true)` makes its `start` fail.
     pub fn wait_for_quorum(mut self, wait: bool) -> Self {
-        self.wait_for_quorum = wait;
+        self.wait_for_quorum = Some(wait);
         self
+    }
+
+    /// Whether the configuration has a quorum provider (a `provider:` line in the quorum
+    /// section).
+    fn has_quorum_provider(&self) -> bool {
+        self.spec.quorum.get("provider").is_some()
     }
 
     /// Time limit of the harness's own waits: start, restart, isolate and heal (default
@@ -172,6 +213,14 @@ impl ClusterBuilder {
                 self.nodes
             )));
         }
+        let provider = self.has_quorum_provider();
+        if !provider && self.wait_for_quorum == Some(true) {
+            return Err(HarnessError::new(
+                "wait_for_quorum(true) on a cluster without a quorum provider: corosync calls \
+                 every partition quorate there, so there is no quorum to wait for",
+            ));
+        }
+        let wait_for_quorum = provider && self.wait_for_quorum.unwrap_or(true);
         let tools = env::tools()?;
         netns::cleanup_stale_once(tools);
         let n = self.nodes;
@@ -183,7 +232,7 @@ impl ClusterBuilder {
                 for &id in &started {
                     cluster.node(id).spawn_daemon()?;
                 }
-                cluster.wait_ready(&started, self.wait_for_quorum, self.timeout)
+                cluster.wait_ready(&started, wait_for_quorum, self.timeout)
             })
             .map_err(|e| {
                 e.context(format!("starting {n}-node cluster {}", cluster.name))
@@ -213,6 +262,7 @@ pub struct Cluster {
     namespaces: Vec<String>,
     tools: &'static Tools,
     timeout: Duration,
+    quorum_provider: bool,
 }
 
 impl Cluster {
@@ -233,7 +283,7 @@ impl Cluster {
         ClusterBuilder {
             nodes: n,
             spec: ConfigSpec::new("harness"),
-            wait_for_quorum: true,
+            wait_for_quorum: None,
             timeout: DEFAULT_TIMEOUT,
             stopped: Vec::new(),
         }
@@ -255,6 +305,7 @@ impl Cluster {
         }
         std::fs::create_dir_all(&dir)
             .map_err(|e| HarnessError::new(format!("cannot create {}: {e}", dir.display())))?;
+        let quorum_provider = builder.has_quorum_provider();
         let nodes = (1..=n)
             .map(|id| {
                 let addr = if n == 1 {
@@ -268,6 +319,7 @@ impl Cluster {
                     format!("{name}n{id}"),
                     dir.join(format!("n{id}")),
                     tools,
+                    quorum_provider,
                 )
             })
             .collect();
@@ -286,6 +338,7 @@ impl Cluster {
             namespaces: Vec::new(),
             tools,
             timeout: builder.timeout,
+            quorum_provider,
         })
     }
 
@@ -345,7 +398,7 @@ impl Cluster {
     }
 
     /// Waits until each node of `ids` answers and sees exactly `ids` as members (and is
-    /// quorate if `quorate`).
+    /// quorate if `quorate`; never asked without a quorum provider).
     fn wait_ready(&self, ids: &[u32], quorate: bool, timeout: Duration) -> Result<()> {
         let description = format!(
             "nodes {ids:?} to see members {ids:?}{}",
@@ -357,6 +410,14 @@ impl Cluster {
                 let node = self.node(id);
                 if let Err(e) = node.ensure_running() {
                     return Step::Fail(e);
+                }
+                if !self.quorum_provider {
+                    match node.cmap_members() {
+                        Ok(members) if members == ids => {}
+                        Ok(members) => waiting.push(format!("node {id}: members {members:?}")),
+                        Err(e) => waiting.push(format!("node {id}: {e}")),
+                    }
+                    continue;
                 }
                 match node.quorum_status() {
                     Ok(s) if s.members == ids && (s.quorate || !quorate) => {}
@@ -379,6 +440,12 @@ impl Cluster {
     /// and name of its directory.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Whether the cluster was started with a quorum provider (the default); `false` after
+    /// [`without_quorum_provider`](ClusterBuilder::without_quorum_provider).
+    pub fn has_quorum_provider(&self) -> bool {
+        self.quorum_provider
     }
 
     /// The `totem.cluster_name` in the configuration (default `harness`).
@@ -484,6 +551,10 @@ impl Cluster {
     /// killed, stopped or that exited) with the same configuration file and directories, and
     /// waits until it answers `corosync-quorumtool` (not until it has joined: use
     /// [`wait_members`](Cluster::wait_members)). Fails if it is running already.
+    ///
+    /// In a cluster [`without_quorum_provider`](ClusterBuilder::without_quorum_provider) it
+    /// waits instead until the node's cmap lists the node itself as a joined member
+    /// ([`Node::cmap_members`]): its daemon answers and has formed its first membership.
     pub fn start_node(&self, id: u32) -> Result<()> {
         let node = self.node(id);
         let result = node.spawn_daemon().and_then(|()| {
@@ -493,6 +564,13 @@ impl Cluster {
                 || {
                     if let Err(e) = node.ensure_running() {
                         return Step::Fail(e);
+                    }
+                    if !self.quorum_provider {
+                        return match node.cmap_members() {
+                            Ok(members) if members.contains(&id) => Step::Done(()),
+                            Ok(members) => Step::NotYet(format!("members {members:?}")),
+                            Err(e) => Step::NotYet(e.to_string()),
+                        };
                     }
                     match node.quorum_status() {
                         Ok(_) => Step::Done(()),
@@ -614,7 +692,8 @@ impl Cluster {
     }
 
     /// Waits until node `id` sees exactly `members` (in any order) as the current membership,
-    /// per `corosync-quorumtool`. Fails at once if node `id`'s daemon is not running.
+    /// per `corosync-quorumtool` (per cmap in a cluster without a quorum provider: see
+    /// [`Node::members`]). Fails at once if node `id`'s daemon is not running.
     pub fn wait_members(&self, id: u32, members: &[u32], timeout: Duration) -> Result<()> {
         let mut expected = members.to_vec();
         expected.sort_unstable();
@@ -649,9 +728,16 @@ impl Cluster {
     }
 
     /// Waits until node `id` is quorate (`quorate == true`) or not quorate (`false`), per
-    /// `corosync-quorumtool`. Fails at once if node `id`'s daemon is not running.
+    /// `corosync-quorumtool`. Fails at once if node `id`'s daemon is not running, and in a
+    /// cluster [`without_quorum_provider`](ClusterBuilder::without_quorum_provider), where
+    /// quorate has no meaning.
     pub fn wait_quorate(&self, id: u32, quorate: bool, timeout: Duration) -> Result<()> {
         let node = self.node(id);
+        if !self.quorum_provider {
+            return Err(node
+                .no_quorum_provider("wait_quorate")
+                .context(format!("cluster {}", self.name)));
+        }
         let result = poll(
             timeout,
             &format!(

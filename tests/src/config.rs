@@ -16,6 +16,10 @@ impl Section {
         }
     }
 
+    pub(crate) fn remove(&mut self, key: &str) {
+        self.entries.retain(|(k, _)| k != key);
+    }
+
     pub(crate) fn get(&self, key: &str) -> Option<&str> {
         self.entries
             .iter()
@@ -115,5 +119,16 @@ mod unit {
         assert!(text.contains("    two_node: 1\n"));
         assert!(text.contains("cluster_name: demo"));
         assert!(text.contains("nodeid: 2\n        ring0_addr: 10.1.0.2"));
+        assert!(text.contains("    provider: corosync_votequorum\n"));
+    }
+
+    #[test]
+    fn renders_a_quorum_section_without_provider() {
+        let mut spec = ConfigSpec::new("demo");
+        spec.quorum.remove("provider");
+        assert_eq!(spec.quorum.get("provider"), None);
+        let text = spec.render(&[(1, "node1".into(), "127.0.0.1".parse().unwrap())]);
+        assert!(text.contains("quorum {\n}\n"), "{text}");
+        assert!(!text.contains("provider"), "{text}");
     }
 }

@@ -13,6 +13,17 @@
 //! (`corosync-quorumtool -s`, `corosync-cmapctl`) run inside a node's namespace, never with the
 //! crate under test, so what it reports is an independent cross-check.
 //!
+//! # Clusters without a quorum provider
+//!
+//! [`ClusterBuilder::without_quorum_provider`] leaves the `provider:` line out of the quorum
+//! section, so corosync's quorum service reports `QUORUM_FREE` (always quorate) and votequorum
+//! is not loaded. corosync 3.1.7's `corosync-quorumtool -s` fails on such a daemon, so the
+//! harness reads readiness and membership from cmap there (the ids whose
+//! `runtime.members.<id>.status` is `joined`, [`Node::cmap_members`]), and everything that asks
+//! about quorum ([`Node::quorum_status`], [`Node::is_quorate`], [`Cluster::wait_quorate`])
+//! fails at once with an error saying that quorate has no meaning. Clusters with a provider
+//! (the default) are observed with `corosync-quorumtool -s` as before.
+//!
 //! # Requirements
 //!
 //! Root (or CAP_SYS_ADMIN and CAP_NET_ADMIN) and the packages `corosync`, `iproute2` and
@@ -39,8 +50,8 @@
 //!   `run/` and `lib/`.
 //! * The generated corosync.conf has totem version 2, knet transport, crypto none, `token:
 //!   1000` (membership changes settle within a few seconds), logging to stderr only, quorum
-//!   provider `corosync_votequorum` and a nodelist with `name: node<k>`, `nodeid: <k>`,
-//!   `ring0_addr`. [`ClusterBuilder`] adds or replaces options.
+//!   provider `corosync_votequorum` (or none, see below) and a nodelist with `name: node<k>`,
+//!   `nodeid: <k>`, `ring0_addr`. [`ClusterBuilder`] adds or replaces options.
 //!
 //! Leftovers of a run that crashed (namespaces and directories whose `<pid>` is dead, and
 //! daemons still running in them) are removed when a process starts its first cluster

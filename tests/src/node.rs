@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use crate::env::{self, Tools};
 use crate::error::{HarnessError, Result};
 use crate::netns;
-use crate::status::QuorumStatus;
+use crate::status::{self, QuorumStatus};
 
 /// Lines of a daemon's log that error messages include.
 pub(crate) const LOG_TAIL_LINES: usize = 40;
@@ -29,6 +29,12 @@ pub(crate) const LOG_TAIL_LINES: usize = 40;
 /// To talk to the node's daemon with a client library, open the handle on a thread that is in
 /// the node's namespace: [`Node::in_namespace`]. To run a program against the daemon (one of
 /// corosync's tools or an example binary), use [`Node::command`].
+///
+/// How the harness observes the node depends on the cluster's configuration: with a quorum
+/// provider (the default) it asks `corosync-quorumtool -s`; in a cluster started
+/// [`without_quorum_provider`](crate::ClusterBuilder::without_quorum_provider) it reads the
+/// membership from cmap (`runtime.members.<id>.status`, [`Node::cmap_members`]) and refuses
+/// questions about quorum.
 #[derive(Debug)]
 pub struct Node {
     id: u32,
@@ -37,6 +43,8 @@ pub struct Node {
     netns: String,
     dir: PathBuf,
     tools: &'static Tools,
+    /// Whether the cluster's corosync.conf names a quorum provider.
+    quorum_provider: bool,
     daemon: Mutex<Option<Child>>,
     starts: AtomicU32,
     isolated: AtomicBool,
@@ -49,6 +57,7 @@ impl Node {
         netns: String,
         dir: PathBuf,
         tools: &'static Tools,
+        quorum_provider: bool,
     ) -> Node {
         Node {
             id,
@@ -57,6 +66,7 @@ impl Node {
             netns,
             dir,
             tools,
+            quorum_provider,
             daemon: Mutex::new(None),
             starts: AtomicU32::new(0),
             isolated: AtomicBool::new(false),
@@ -77,6 +87,13 @@ impl Node {
     /// cluster's private bridge segment, `10.213.0.<id>/24`).
     pub fn addr(&self) -> IpAddr {
         self.addr
+    }
+
+    /// Whether the node's cluster was started with a quorum provider (`provider:` line in the
+    /// quorum section of corosync.conf; the default). `false` for a cluster started
+    /// [`without_quorum_provider`](crate::ClusterBuilder::without_quorum_provider).
+    pub fn has_quorum_provider(&self) -> bool {
+        self.quorum_provider
     }
 
     /// The name of the node's network namespace (as listed by `ip netns list`).
@@ -237,9 +254,26 @@ impl Node {
         }
     }
 
+    /// The error of a question about quorum asked of a node without a quorum provider.
+    pub(crate) fn no_quorum_provider(&self, what: &str) -> HarnessError {
+        HarnessError::new(format!(
+            "{what} on node {}: its cluster was started without a quorum provider \
+             (ClusterBuilder::without_quorum_provider), so corosync calls every partition \
+             quorate and \"quorate\" has no meaning; corosync-quorumtool cannot report on it \
+             either (it needs votequorum). Observe the membership with Node::members or \
+             Node::cmap_members instead",
+            self.id
+        ))
+    }
+
     /// This node's view of quorum and membership, from `corosync-quorumtool -s` run in its
-    /// namespace. Fails if the daemon does not answer (not running, or still starting).
+    /// namespace. Fails if the daemon does not answer (not running, or still starting), and
+    /// at once on a node without a quorum provider (corosync 3.1.7's `corosync-quorumtool -s`
+    /// needs votequorum; see [`Node::has_quorum_provider`]).
     pub fn quorum_status(&self) -> Result<QuorumStatus> {
+        if !self.quorum_provider {
+            return Err(self.no_quorum_provider("corosync-quorumtool -s"));
+        }
         let out = env::output(
             Command::new(&self.tools.ip)
                 .args(["netns", "exec", &self.netns])
@@ -262,12 +296,38 @@ impl Node {
         }
     }
 
-    /// The node ids this node currently sees as members (sorted), per `corosync-quorumtool`.
+    /// The node ids this node currently sees as members (sorted): per `corosync-quorumtool
+    /// -s` ([`Node::quorum_status`]) if the cluster has a quorum provider, else per cmap
+    /// ([`Node::cmap_members`]).
     pub fn members(&self) -> Result<Vec<u32>> {
-        self.quorum_status().map(|s| s.members)
+        if self.quorum_provider {
+            self.quorum_status().map(|s| s.members)
+        } else {
+            self.cmap_members()
+        }
     }
 
-    /// Whether this node is currently quorate, per `corosync-quorumtool`.
+    /// The node ids whose `runtime.members.<id>.status` is `joined` in this node's cmap
+    /// (sorted), read with `corosync-cmapctl runtime.members.` run in its namespace.
+    ///
+    /// corosync sets that key to `joined` when a node joins this node's membership and to
+    /// `left` when it leaves (the keys of a node stay once it was seen), whether or not a
+    /// quorum provider is configured. Fails if the daemon does not answer, or has no
+    /// `runtime.members.` keys yet (`corosync-cmapctl` exits with an error for a prefix
+    /// without keys).
+    pub fn cmap_members(&self) -> Result<Vec<u32>> {
+        let out = env::run(
+            Command::new(&self.tools.ip)
+                .args(["netns", "exec", &self.netns])
+                .arg(&self.tools.cmapctl)
+                .arg("runtime.members."),
+        )
+        .map_err(|e| e.context(format!("reading runtime.members. on node {}", self.id)))?;
+        status::parse_cmap_members(&out).map_err(|e| e.context(format!("node {}", self.id)))
+    }
+
+    /// Whether this node is currently quorate, per `corosync-quorumtool`. Fails at once on a
+    /// node without a quorum provider, like [`Node::quorum_status`].
     pub fn is_quorate(&self) -> Result<bool> {
         self.quorum_status().map(|s| s.quorate)
     }

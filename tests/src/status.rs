@@ -91,9 +91,55 @@ impl QuorumStatus {
     }
 }
 
+/// The members in the output of `corosync-cmapctl runtime.members.`: the ids of the nodes
+/// whose `runtime.members.<id>.status` is `joined`, sorted ascending. Fails on a status line
+/// it cannot read.
+pub(crate) fn parse_cmap_members(text: &str) -> Result<Vec<u32>> {
+    let mut members = Vec::new();
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix("runtime.members.") else {
+            continue;
+        };
+        let Some((id, rest)) = rest.split_once('.') else {
+            continue;
+        };
+        let Some(value) = rest.strip_prefix("status ") else {
+            continue;
+        };
+        let (Ok(id), Some((_, value))) = (id.parse::<u32>(), value.split_once(" = ")) else {
+            return Err(HarnessError::new(format!(
+                "unexpected line in the output of corosync-cmapctl runtime.members.: {line}"
+            )));
+        };
+        if value.trim() == "joined" {
+            members.push(id);
+        }
+    }
+    members.sort_unstable();
+    members.dedup();
+    Ok(members)
+}
+
 #[cfg(test)]
 mod unit {
-    use super::QuorumStatus;
+    use super::{parse_cmap_members, QuorumStatus};
+
+    #[test]
+    fn parses_cmap_members() {
+        let text = "runtime.members.1.config_version (u64) = 0
+runtime.members.1.ip (str) = r(0) ip(10.213.0.1) 
+runtime.members.1.join_count (u32) = 1
+runtime.members.1.status (str) = joined
+runtime.members.2.config_version (u64) = 0
+runtime.members.2.ip (str) = r(0) ip(10.213.0.2) 
+runtime.members.2.join_count (u32) = 2
+runtime.members.2.status (str) = left
+runtime.members.12.status (str) = joined
+";
+        assert_eq!(parse_cmap_members(text).unwrap(), vec![1, 12]);
+        assert_eq!(parse_cmap_members("").unwrap(), Vec::<u32>::new());
+        assert!(parse_cmap_members("runtime.members.x.status (str) = joined").is_err());
+    }
 
     const SAMPLE: &str = "Quorum information
 ------------------

@@ -71,6 +71,9 @@ fn one_node_cluster_is_quorate_and_reachable_from_its_namespace() {
     assert!(status.quorate);
     assert_eq!(status.members, vec![1]);
     assert_eq!(status.node_id, 1);
+    assert!(node.has_quorum_provider() && cluster.has_quorum_provider());
+    // cmap's view of the membership agrees with corosync-quorumtool's.
+    assert_eq!(node.cmap_members().unwrap(), vec![1]);
 
     // A client run in the node's namespace sees this node.
     assert_eq!(
@@ -371,6 +374,88 @@ fn two_node_option_keeps_quorum_after_a_kill() {
     cluster.kill(2).unwrap();
     cluster.wait_members(1, &[1], WAIT).unwrap();
     assert!(cluster.node(1).is_quorate().unwrap());
+}
+
+#[test]
+fn cluster_without_quorum_provider() {
+    let cluster = Cluster::builder(2)
+        .without_quorum_provider()
+        .start()
+        .expect("start a 2-node cluster without quorum provider");
+    assert!(!cluster.has_quorum_provider());
+    let config = cluster.node(1).config().unwrap();
+    assert!(config.contains("\nquorum {\n}\n"), "{config}");
+    assert!(!config.contains("provider"), "{config}");
+
+    for id in 1..=2 {
+        let node = cluster.node(id);
+        assert!(!node.has_quorum_provider());
+        assert_eq!(node.members().unwrap(), vec![1, 2], "node {id}");
+        assert_eq!(node.cmap_members().unwrap(), vec![1, 2], "node {id}");
+        assert_eq!(node.cmap_get("runtime.members.1.status").unwrap(), "joined");
+        // corosync really runs without a provider: no votequorum in the daemon...
+        assert!(node.cmap_get("quorum.provider").is_err());
+        assert!(node.cmap_get("runtime.votequorum.this_node_id").is_err());
+        // ... and this is why the harness does not ask corosync-quorumtool here.
+        let out = node
+            .command("corosync-quorumtool")
+            .arg("-s")
+            .output()
+            .unwrap();
+        assert!(!matches!(out.status.code(), Some(0) | Some(2)), "{out:?}");
+        // Questions about quorum are refused with a clear error.
+        for err in [
+            node.quorum_status()
+                .map(|_| ())
+                .expect_err("no quorum provider"),
+            node.is_quorate()
+                .map(|_| ())
+                .expect_err("no quorum provider"),
+        ] {
+            assert!(err.message().contains("without a quorum provider"), "{err}");
+            assert!(err.message().contains("no meaning"), "{err}");
+        }
+    }
+    let err = cluster
+        .wait_quorate(1, true, WAIT)
+        .expect_err("quorate has no meaning");
+    assert!(err.message().contains("no meaning"), "{err}");
+
+    // Kill and restart a node: membership is followed through cmap.
+    cluster.kill(2).expect("kill node 2");
+    cluster.wait_members(1, &[1], WAIT).unwrap();
+    assert_eq!(
+        cluster
+            .node(1)
+            .cmap_get("runtime.members.2.status")
+            .unwrap(),
+        "left"
+    );
+    assert!(cluster.node(1).is_running(), "node 1 runs on alone");
+    cluster.restart(2).expect("restart node 2");
+    assert!(cluster.node(2).log().contains("start #2"));
+    cluster.wait_converged(&[1, 2], WAIT).unwrap();
+    assert_eq!(
+        cluster
+            .node(1)
+            .cmap_get("runtime.members.2.join_count")
+            .unwrap(),
+        "2"
+    );
+
+    // Isolation is observed the same way.
+    cluster.isolate(2).expect("isolate node 2");
+    assert_eq!(cluster.node(2).members().unwrap(), vec![2]);
+    cluster.heal(2).expect("heal node 2");
+    assert_eq!(cluster.node(1).members().unwrap(), vec![1, 2]);
+
+    // There is no quorum to wait for at start either.
+    let err = Cluster::builder(1)
+        .without_quorum_provider()
+        .wait_for_quorum(true)
+        .start()
+        .expect_err("wait_for_quorum(true) without provider");
+    assert!(err.message().contains("without a quorum provider"), "{err}");
 }
 
 #[test]
