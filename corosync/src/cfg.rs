@@ -95,6 +95,10 @@ use crate::handle::{handle_type, run_callback, Handle, Library};
 use crate::{Error, NodeId, Result, TrackFlags};
 
 /// Longest kill reason in bytes: libcfg refuses `strlen(reason) >= CS_MAX_NAME_LENGTH`.
+///
+/// ```
+/// assert_eq!(corosync::cfg::MAX_KILL_REASON_LEN, 255);
+/// ```
 pub const MAX_KILL_REASON_LEN: usize = sys::CS_MAX_NAME_LENGTH as usize - 1;
 
 /// Room for node addresses: corosync has at most 8 links per node (`INTERFACE_MAX`); the

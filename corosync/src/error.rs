@@ -3,6 +3,13 @@
 use corosync_sys as sys;
 
 /// Shorthand for `Result<T, corosync::Error>`.
+///
+/// ```
+/// fn node_count() -> corosync::Result<usize> {
+///     Ok(3)
+/// }
+/// assert_eq!(node_count(), Ok(3));
+/// ```
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 macro_rules! cs_errors {
@@ -100,6 +107,12 @@ macro_rules! cs_errors {
         impl Error {
             /// The `cs_error_t` code for errors that came from corosync, `None` for errors
             /// raised by this crate.
+            ///
+            /// ```
+            /// use corosync::Error;
+            /// assert_eq!(Error::Access.code(), Some(11));
+            /// assert_eq!(Error::ReentrantDispatch.code(), None);
+            /// ```
             pub fn code(&self) -> Option<u32> {
                 match self {
                     $( Error::$variant => Some(sys::$c_name), )*
@@ -110,6 +123,13 @@ macro_rules! cs_errors {
 
             /// Turns a `cs_error_t` into `Ok(())` for `CS_OK` and the matching variant
             /// otherwise; every code, known or not, maps back with [`Error::code`].
+            ///
+            /// ```
+            /// use corosync::Error;
+            /// assert_eq!(Error::from_code(1), Ok(()));
+            /// assert_eq!(Error::from_code(12), Err(Error::NotExist));
+            /// assert_eq!(Error::from_code(4242), Err(Error::Unknown(4242)));
+            /// ```
             pub fn from_code(code: u32) -> Result<()> {
                 match code {
                     sys::CS_OK => Ok(()),

@@ -76,6 +76,10 @@ pub struct NodeId(u32);
 
 impl NodeId {
     /// The id as a number.
+    ///
+    /// ```
+    /// assert_eq!(corosync::NodeId::from(7).get(), 7);
+    /// ```
     pub const fn get(self) -> u32 {
         self.0
     }
