@@ -171,13 +171,11 @@ impl<L: Library> Handle<L> {
     }
 
     /// Stores the word that [`Handle::info`] returns.
-    #[cfg_attr(not(feature = "quorum"), allow(dead_code))]
     pub(crate) fn set_info(&self, info: u64) {
         self.state().info.set(info);
     }
 
     /// The word stored with [`Handle::set_info`] (0 if none).
-    #[cfg_attr(not(feature = "quorum"), allow(dead_code))]
     pub(crate) fn info(&self) -> u64 {
         self.state().info.get()
     }
