@@ -56,9 +56,10 @@
 //! # Caveats of libcfg (corosync 3.1.7)
 //! - `corosync_cfg_replyto_shutdown` takes a reference to the handle and never releases it,
 //!   so the connection of a handle that has replied to a shutdown request is not closed when
-//!   the handle is finalized: it stays open (and, if it was tracking, registered as a tracker
-//!   that will never answer again) until the process exits. Call [`Cfg::track_stop`] before
-//!   dropping such a handle.
+//!   the handle is finalized: it stays open until the process exits. Left alone, it would
+//!   also stay registered as a tracker that never answers again, and every later shutdown
+//!   request would wait `cfg.shutdown_timeout` for it and then count it as a veto; so
+//!   dropping (or finalizing) a [`Cfg`] stops its tracking first.
 //! - `corosync_cfg_replyto_shutdown` reports only errors of the connection, not the daemon's
 //!   answer: a reply when no shutdown is in progress is `Ok(())` (the daemon ignores it).
 //! - `corosync_cfg_kill_node` ignores a failure to send its request and returns whatever its
@@ -140,9 +141,16 @@ unsafe impl Library for CfgLib {
     type Callbacks = CfgCallbacks;
 
     unsafe fn finalize(raw: u64) -> sys::cs_error_t {
+        // A handle that has replied to a shutdown request is never really closed by libcfg
+        // (see the module docs); stop its tracking first, so that the daemon does not keep
+        // asking a connection nobody dispatches and count its silence as a veto. A handle
+        // that does not track answers an error here, which changes nothing.
         // SAFETY: the caller guarantees `raw` came from corosync_cfg_initialize and is
-        // finalized once.
-        unsafe { sys::corosync_cfg_finalize(raw) }
+        // finalized once; trackstop before it is a plain request on a live handle.
+        unsafe {
+            sys::corosync_cfg_trackstop(raw);
+            sys::corosync_cfg_finalize(raw)
+        }
     }
 
     unsafe fn fd_get(raw: u64, fd: *mut c_int) -> sys::cs_error_t {
@@ -517,7 +525,8 @@ impl Cfg {
     /// An answer when no shutdown request is in progress is ignored by the daemon; libcfg
     /// 3.1.7 reports only errors of the connection itself here, so that is `Ok(())` too. See
     /// the [module docs](self) for another caveat of libcfg: a handle that has answered keeps
-    /// its connection open after `finalize`; call [`Cfg::track_stop`] before dropping it.
+    /// its connection open after `finalize` (this crate stops its tracking when it is
+    /// dropped, so it cannot hold up later shutdowns).
     ///
     /// ```no_run
     /// use corosync::cfg::{Cfg, ShutdownReply};

@@ -388,11 +388,9 @@ impl Drop for Tracker {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
         if let Some(thread) = self.thread.take() {
-            if let Ok(cfg) = thread.join() {
-                // libcfg keeps the connection of a handle that replied open after finalize
-                // (see the module docs); stop tracking so a live daemon stops asking it.
-                let _ = cfg.track_stop();
-            }
+            // Dropping the handle stops its tracking (libcfg would otherwise leave a handle
+            // that replied registered as a silent tracker: see the module docs).
+            let _ = thread.join();
         }
     }
 }
@@ -445,6 +443,22 @@ fn kill_node_and_shutdown_negotiation() {
         tracker.seen(),
         vec![ShutdownFlags::Request, ShutdownFlags::Request]
     );
+    wait_exit(&cluster, 2);
+    drop(tracker);
+    drop(cfg2);
+
+    // Node 2 again: a tracker that vetoed (and so holds libcfg's leaked reference) is
+    // dropped without an explicit track_stop; a later request must not count it as a silent
+    // veto. Were it still registered, the daemon would wait for it and answer Busy.
+    cluster.start_node(2).expect("restart node 2");
+    let vetoing = Tracker::start(cluster.node(2), false);
+    let cfg2 = open(cluster.node(2));
+    assert_eq!(cfg2.try_shutdown(ShutdownFlags::Request), Err(Error::Busy));
+    assert_eq!(vetoing.seen(), vec![ShutdownFlags::Request]);
+    drop(vetoing);
+    let tracker = Tracker::start(cluster.node(2), true);
+    assert_eq!(cfg2.try_shutdown(ShutdownFlags::Request), Ok(()));
+    assert_eq!(tracker.seen(), vec![ShutdownFlags::Request]);
     wait_exit(&cluster, 2);
     cluster.wait_members(1, &[1], WAIT).unwrap();
     drop(tracker);
