@@ -1,0 +1,413 @@
+//! `watch`: follows quorum, membership, expected votes and a part of cmap at once, from one
+//! thread and one `poll(2)`, and prints one line per event.
+//!
+//! ```text
+//! watch [--events N] [--seconds S] [--cmap-prefix P]
+//!   --events N       exit (status 0) once N event lines have been printed; lines beyond
+//!                    the N-th are not printed
+//!   --seconds S      with --events: give up (status 1, message on stderr) if the N lines
+//!                    have not come within S seconds (default 30; fractions allowed)
+//!   --cmap-prefix P  the cmap prefix to track (default "watch.")
+//! ```
+//!
+//! Without `--events` it runs until it is killed or the daemon goes away (then it says why
+//! on stderr and exits with status 1, as for any other error, e.g. no daemon to connect to).
+//!
+//! # Output
+//! One line per event on stdout, flushed at once, in these forms (node ids in decimal, ring
+//! ids as corosync's tools show them: `<node id in hex>.<sequence in hex>`; lists are node
+//! ids separated by single spaces, possibly empty):
+//!
+//! ```text
+//! quorum: quorate=yes ring=1.c members=1 2 3
+//! nodelist: ring=1.10 members=1 2 joined= left=3
+//! expected-votes: 4
+//! cmap: add watch.greeting (str) = hello
+//! cmap: modify watch.count (u32) = 7
+//! cmap: delete watch.greeting
+//! ```
+//!
+//! - `quorum:` and `nodelist:` come from libquorum (model v1); `quorate=` is `yes` or `no`.
+//!   The first of each (the node list comes first) describes the state when `watch` started
+//!   (`joined=` and `left=` are then empty), later ones a change.
+//! - `expected-votes:` comes from libvotequorum when the node's expected votes change
+//!   (there is none for the state at start).
+//! - `cmap:` reports a key under the prefix being added, modified or deleted (an event kind
+//!   this build does not know shows as `event-<code>`). After `(type)` (corosync-cmapctl's
+//!   type names: `u32`, `str`, `bin`, ...) comes ` = ` and the new value: numbers as Rust
+//!   prints them, strings as text with `\` and control characters escaped Rust-style (`\\`,
+//!   `\n`, `\u{1b}`) and invalid UTF-8 replaced by U+FFFD, binary values as lower-case hex.
+//!   A deleted key has no value.
+//!
+//! # The pattern: several handles, one loop
+//! Every handle of the `corosync` crate owns an IPC connection whose fd
+//! ([`AsFd`](std::os::fd::AsFd)) becomes readable when events wait for it. So one thread can
+//! serve any number of handles: put all their fds in one `poll`, and for each readable one
+//! call `dispatch(DispatchFlags::All)`. The callbacks (closures stored in the handles when
+//! they were built) run inside that `dispatch`, on this thread, one after another; no
+//! locking between them is needed beyond what they share.
+//!
+//! Why [`DispatchFlags::All`]: it processes every event already received and returns
+//! without waiting. [`DispatchFlags::One`] and [`DispatchFlags::Blocking`] wait for an event
+//! when none is complete yet, and while one handle waits the others are not served; with
+//! [`DispatchFlags::OneNonBlocking`] a burst of events (a membership change brings several)
+//! would take one `poll` round trip per event. A readable fd with nothing to dispatch
+//! is harmless: `All` then simply processes nothing. A daemon that went away shows as a
+//! readable (hung up) fd whose `dispatch` fails, which ends the loop with the error.
+//!
+//! The callbacks receive borrowed views of the library's receive buffer (member lists,
+//! the key and values of a cmap change), valid only during the call. They copy nothing: each
+//! formats what it prints straight into the locked stdout. The closures must be
+//! `Send + 'static` (a handle may move to another thread), so what they share with the loop
+//! is behind an `Arc`: the number of lines printed (the loop compares it with `--events`)
+//! and the first stdout write error (the loop reports it and stops).
+
+use std::fmt::Display;
+use std::io::{self, Write};
+use std::os::fd::AsRawFd;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use corosync::cmap::{Cmap, EventKind, TrackType, ValueRef};
+use corosync::quorum::Quorum;
+use corosync::votequorum::Votequorum;
+use corosync::{DispatchFlags, NodeId, TrackFlags};
+
+const USAGE: &str = "usage: watch [--events N] [--seconds S] [--cmap-prefix P]";
+
+#[derive(Debug)]
+struct Options {
+    events: Option<usize>,
+    seconds: Duration,
+    cmap_prefix: String,
+}
+
+/// Parses the command line: `--name VALUE` or `--name=VALUE`. `Ok(None)` means help was
+/// asked for; `Err` says what is wrong.
+fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, String> {
+    let mut options = Options {
+        events: None,
+        seconds: Duration::from_secs(30),
+        cmap_prefix: "watch.".to_owned(),
+    };
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        if arg == "-h" || arg == "--help" {
+            return Ok(None);
+        }
+        let (name, inline) = match arg.split_once('=') {
+            Some((name, value)) if name.starts_with("--") => (name.to_owned(), Some(value)),
+            _ => (arg.clone(), None),
+        };
+        if !matches!(name.as_str(), "--events" | "--seconds" | "--cmap-prefix") {
+            return Err(format!("unknown argument {arg:?}"));
+        }
+        let value = match inline {
+            Some(value) => value.to_owned(),
+            None => args.next().ok_or(format!("{name} needs a value"))?,
+        };
+        match name.as_str() {
+            "--events" => {
+                let n = value
+                    .parse()
+                    .map_err(|_| format!("--events: not a count: {value:?}"))?;
+                options.events = Some(n);
+            }
+            "--seconds" => {
+                options.seconds = value
+                    .parse::<f64>()
+                    .ok()
+                    .and_then(|s| Duration::try_from_secs_f64(s).ok())
+                    .ok_or(format!("--seconds: not a number of seconds: {value:?}"))?;
+            }
+            _ => options.cmap_prefix = value,
+        }
+    }
+    Ok(Some(options))
+}
+
+fn main() -> ExitCode {
+    let options = match parse_args(std::env::args().skip(1)) {
+        Ok(Some(options)) => options,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprintln!("watch: {message}\n{USAGE}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match run(&options) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("watch: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// What the callbacks share with the loop (and with each other): nothing but the output.
+#[derive(Debug)]
+struct Output {
+    /// Event lines printed so far.
+    printed: AtomicUsize,
+    /// Print no more lines than this.
+    limit: usize,
+    /// The first error writing to stdout; the loop stops when it is set.
+    error: OnceLock<io::Error>,
+}
+
+impl Output {
+    /// Prints one event line written by `write` (without its newline) and flushes it, unless
+    /// the limit is reached or stdout already failed.
+    fn line(&self, write: impl FnOnce(&mut io::StdoutLock<'static>) -> io::Result<()>) {
+        if self.printed.load(Ordering::SeqCst) >= self.limit || self.error.get().is_some() {
+            return;
+        }
+        let mut out = io::stdout().lock();
+        let written = write(&mut out)
+            .and_then(|()| out.write_all(b"\n"))
+            .and_then(|()| out.flush());
+        match written {
+            Ok(()) => {
+                self.printed.fetch_add(1, Ordering::SeqCst);
+            }
+            Err(err) => {
+                let _ = self.error.set(err);
+            }
+        }
+    }
+}
+
+/// Writes `ids` separated by single spaces.
+fn write_ids(out: &mut impl Write, ids: &[NodeId]) -> io::Result<()> {
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            out.write_all(b" ")?;
+        }
+        write!(out, "{id}")?;
+    }
+    Ok(())
+}
+
+/// Writes a cmap value in the format of the module docs.
+fn write_value(out: &mut impl Write, value: ValueRef<'_>) -> io::Result<()> {
+    fn num(out: &mut impl Write, n: impl Display) -> io::Result<()> {
+        write!(out, "{n}")
+    }
+    match value {
+        ValueRef::I8(v) => num(out, v),
+        ValueRef::U8(v) => num(out, v),
+        ValueRef::I16(v) => num(out, v),
+        ValueRef::U16(v) => num(out, v),
+        ValueRef::I32(v) => num(out, v),
+        ValueRef::U32(v) => num(out, v),
+        ValueRef::I64(v) => num(out, v),
+        ValueRef::U64(v) => num(out, v),
+        ValueRef::Float(v) => num(out, v),
+        ValueRef::Double(v) => num(out, v),
+        ValueRef::String(bytes) => {
+            // Borrowed unless the bytes are not UTF-8.
+            for c in String::from_utf8_lossy(bytes).chars() {
+                if c == '\\' || c.is_control() {
+                    write!(out, "{}", c.escape_default())?;
+                } else {
+                    write!(out, "{c}")?;
+                }
+            }
+            Ok(())
+        }
+        ValueRef::Binary(bytes) => bytes.iter().try_for_each(|b| write!(out, "{b:02x}")),
+    }
+}
+
+fn run(options: &Options) -> Result<(), String> {
+    let output = Arc::new(Output {
+        printed: AtomicUsize::new(0),
+        limit: options.events.unwrap_or(usize::MAX),
+        error: OnceLock::new(),
+    });
+
+    let (on_quorum, on_nodelist) = (output.clone(), output.clone());
+    let quorum = Quorum::builder()
+        .on_quorum(move |_, n| {
+            on_quorum.line(|out| {
+                let quorate = if n.quorate { "yes" } else { "no" };
+                write!(out, "quorum: quorate={quorate} ring={} members=", n.ring_id)?;
+                write_ids(out, n.members)
+            })
+        })
+        .on_nodelist(move |_, n| {
+            on_nodelist.line(|out| {
+                write!(out, "nodelist: ring={} members=", n.ring_id)?;
+                write_ids(out, n.members)?;
+                out.write_all(b" joined=")?;
+                write_ids(out, n.joined)?;
+                out.write_all(b" left=")?;
+                write_ids(out, n.left)
+            })
+        })
+        .build()
+        .map_err(|e| format!("cannot connect to quorum: {e}"))?;
+
+    let on_expected = output.clone();
+    let votequorum = Votequorum::builder()
+        .on_expected_votes(move |_, n| {
+            on_expected.line(|out| write!(out, "expected-votes: {}", n.expected_votes))
+        })
+        .build()
+        .map_err(|e| format!("cannot connect to votequorum: {e}"))?;
+
+    let cmap = Cmap::new().map_err(|e| format!("cannot connect to cmap: {e}"))?;
+    let on_cmap = output.clone();
+    let _track = cmap
+        .track(
+            &options.cmap_prefix,
+            TrackType::ADD | TrackType::MODIFY | TrackType::DELETE | TrackType::PREFIX,
+            move |_, event| {
+                on_cmap.line(|out| {
+                    match event.kind() {
+                        EventKind::Add => out.write_all(b"cmap: add ")?,
+                        EventKind::Modify => out.write_all(b"cmap: modify ")?,
+                        EventKind::Delete => out.write_all(b"cmap: delete ")?,
+                        EventKind::Other(code) => write!(out, "cmap: event-{code} ")?,
+                    }
+                    out.write_all(event.key_bytes())?;
+                    // A deleted key has no new value.
+                    match event.new_value() {
+                        Some(value) => {
+                            write!(out, " ({}) = ", value.value_type())?;
+                            write_value(out, value)
+                        }
+                        None => Ok(()),
+                    }
+                })
+            },
+        )
+        .map_err(|e| format!("cannot track cmap prefix {:?}: {e}", options.cmap_prefix))?;
+
+    // Ask for the current state and every change. The answers wait in the connections
+    // until the loop dispatches them.
+    let flags = TrackFlags::CURRENT | TrackFlags::CHANGES;
+    quorum
+        .track_start(flags)
+        .map_err(|e| format!("quorum track_start: {e}"))?;
+    votequorum
+        .track_start(0, flags)
+        .map_err(|e| format!("votequorum track_start: {e}"))?;
+
+    // The loop: one poll over the three fds, then dispatch(All) on each readable one.
+    let deadline = options.events.map(|_| Instant::now() + options.seconds);
+    let mut fds =
+        [quorum.as_raw_fd(), votequorum.as_raw_fd(), cmap.as_raw_fd()].map(|fd| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        });
+    loop {
+        if let Some(err) = output.error.get() {
+            return Err(format!("cannot write to stdout: {err}"));
+        }
+        let printed = output.printed.load(Ordering::SeqCst);
+        if printed >= output.limit {
+            return Ok(());
+        }
+        let timeout = match deadline {
+            None => -1,
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(format!(
+                        "only {printed} of {} events came within {} s",
+                        output.limit,
+                        options.seconds.as_secs_f64()
+                    ));
+                }
+                // One more millisecond than whole ones left, so that the deadline has passed
+                // when poll times out.
+                let millis = left.as_millis() + 1;
+                libc::c_int::try_from(millis).unwrap_or(libc::c_int::MAX)
+            }
+        };
+        for fd in &mut fds {
+            fd.revents = 0;
+        }
+        // SAFETY: `fds` is an array of `fds.len()` pollfd structures, exclusively borrowed
+        // for the call; its fds stay open because the handles that own them live until the
+        // end of this function.
+        let ready = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
+        if ready < 0 {
+            let err = io::Error::last_os_error();
+            if err.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(format!("poll: {err}"));
+        }
+        // POLLHUP and POLLERR also mean "dispatch": it then reports why the connection ended.
+        let readable = |i: usize| fds[i].revents != 0;
+        if readable(0) {
+            quorum
+                .dispatch(DispatchFlags::All)
+                .map_err(|e| format!("quorum dispatch: {e}"))?;
+        }
+        if readable(1) {
+            votequorum
+                .dispatch(DispatchFlags::All)
+                .map_err(|e| format!("votequorum dispatch: {e}"))?;
+        }
+        if readable(2) {
+            cmap.dispatch(DispatchFlags::All)
+                .map_err(|e| format!("cmap dispatch: {e}"))?;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Result<Option<Options>, String> {
+        parse_args(list.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn parses_options() {
+        let o = args(&[]).unwrap().unwrap();
+        assert_eq!(o.events, None);
+        assert_eq!(o.seconds, Duration::from_secs(30));
+        assert_eq!(o.cmap_prefix, "watch.");
+        let o = args(&["--events", "3", "--seconds=1.5", "--cmap-prefix", "x."])
+            .unwrap()
+            .unwrap();
+        assert_eq!(o.events, Some(3));
+        assert_eq!(o.seconds, Duration::from_millis(1500));
+        assert_eq!(o.cmap_prefix, "x.");
+        assert!(args(&["--help"]).unwrap().is_none());
+        assert!(args(&["--events"]).is_err());
+        assert!(args(&["--events", "-1"]).is_err());
+        assert!(args(&["--seconds", "-1"]).is_err());
+        assert!(args(&["--bogus"]).is_err());
+        assert!(args(&["extra"]).is_err());
+    }
+
+    #[test]
+    fn formats_values() {
+        let show = |value| {
+            let mut out = Vec::new();
+            write_value(&mut out, value).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(show(ValueRef::U32(7)), "7");
+        assert_eq!(show(ValueRef::I8(-3)), "-3");
+        assert_eq!(show(ValueRef::Double(0.5)), "0.5");
+        assert_eq!(show(ValueRef::String(b"hello")), "hello");
+        assert_eq!(show(ValueRef::String(b"a\\b\nc\xff")), "a\\\\b\\nc\u{fffd}");
+        assert_eq!(show(ValueRef::Binary(&[0, 0xab])), "00ab");
+        let mut out = Vec::new();
+        write_ids(&mut out, &[NodeId::from(1), NodeId::from(3)]).unwrap();
+        assert_eq!(out, b"1 3");
+    }
+}
