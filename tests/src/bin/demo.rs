@@ -57,9 +57,23 @@ fn run(bin: &Path) -> Result<(), Box<dyn std::error::Error>> {
     banner("quorumtool -s on node 1");
     show(cluster.node(1), bin, "quorumtool", &["-s"])?;
 
-    banner("killing node 3 (kill -9)");
+    banner("killing node 3 (kill -9), while `watch` on node 1 follows the events");
+    // watch prints the state at start (2 lines), then the node list and quorum change.
+    let watcher = cluster
+        .node(1)
+        .command(bin.join("watch"))
+        .args(["--events", "4", "--seconds", "30"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run watch: {e}"))?;
+    std::thread::sleep(Duration::from_millis(500));
     cluster.kill(3)?;
     cluster.wait_converged(&[1, 2], Duration::from_secs(30))?;
+    let watched = watcher.wait_with_output().map_err(|e| e.to_string())?;
+    println!("--- node 1: watch --events 4");
+    for line in String::from_utf8_lossy(&watched.stdout).lines() {
+        println!("  {line}");
+    }
     for id in [1, 2] {
         show(cluster.node(id), bin, "clusterstate", &[])?;
     }
