@@ -18,47 +18,17 @@
 //! The raw calls are declared here with the same C signatures corosync-sys binds (this
 //! package may depend only on `corosync` and `libc`); they link to the same libcmap.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::ffi::{c_char, c_void, CStr};
 use std::hint::black_box;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+#[path = "../alloc_counter.rs"]
+mod alloc_counter;
+
 use corosync::cmap::{Cmap, TrackType, ValueRef};
 use corosync::DispatchFlags;
-
-/// Counts every allocation of this program (not libcmap's, which uses malloc directly).
-struct Counting;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every method forwards to the system allocator with the caller's arguments; the
-// counter has no effect on the memory handed out.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: forwarded as is (the caller upholds `alloc`'s contract).
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: forwarded as is.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: forwarded as is.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded as is.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
 
 /// The raw libcmap functions the comparison calls, from the generated bindings.
 use corosync_sys as raw;
@@ -173,11 +143,11 @@ fn compare(
 
 /// Heap allocations per call of `f`, over `calls` calls.
 fn allocations_per_call(calls: usize, mut f: impl FnMut(usize)) -> f64 {
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let before = alloc_counter::allocations();
     for i in 0..calls {
         f(i);
     }
-    (ALLOCATIONS.load(Ordering::Relaxed) - before) as f64 / calls as f64
+    (alloc_counter::allocations() - before) as f64 / calls as f64
 }
 
 fn row(name: &str, (safe, raw): (Duration, Duration)) {
@@ -328,11 +298,11 @@ fn run(iterations: usize, full: usize) -> corosync::Result<()> {
     for i in 0..calls {
         raw.set_u32(c_key, base.wrapping_add(i as u32 + 1));
     }
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let before = alloc_counter::allocations();
     while seen.load(Ordering::Relaxed) < calls {
         cmap.dispatch(DispatchFlags::One)?;
     }
-    let per_event = (ALLOCATIONS.load(Ordering::Relaxed) - before) as f64 / calls as f64;
+    let per_event = (alloc_counter::allocations() - before) as f64 / calls as f64;
     alloc_row("track notification (dispatch + closure)", per_event);
     track.delete()?;
 
