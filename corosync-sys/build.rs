@@ -132,6 +132,8 @@ fn generate(wrapper: &str, include_paths: &[PathBuf], enabled: &[&Library]) -> S
         .layout_tests(true)
         .generate_comments(true)
         .formatter(bindgen::Formatter::Prettyplease)
+        // The crates' rust-version: newer bindgen releases must not emit newer syntax.
+        .rust_target(bindgen::RustTarget::stable(82, 0).expect("a Rust release bindgen knows"))
         .parse_callbacks(Box::new(bindgen::CargoCallbacks::new()));
     for lib in std::iter::once(&COMMON).chain(enabled.iter().copied()) {
         for prefix in lib.prefixes {
