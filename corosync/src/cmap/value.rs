@@ -1,7 +1,7 @@
 //! Value types and values: the owned [`Value`], the borrowed [`ValueRef`], and the sealed
 //! traits behind the generic [`Cmap::get`] and [`Cmap::set`].
 
-use std::ffi::{c_char, c_void, CStr};
+use std::ffi::{c_char, c_void};
 use std::fmt;
 
 use corosync_sys as sys;
@@ -530,10 +530,24 @@ impl FromCmap for String {
             return Err(Error::Library);
         }
         let owned = MallocStr(ptr);
-        // SAFETY: on success cmap_get_string returns a NUL-terminated string (corosync stores
-        // strings with their NUL, and that is what was copied), alive until `owned` drops.
-        let text = unsafe { CStr::from_ptr(owned.0) };
-        text.to_str()
+        // corosync stores strings with their NUL, but cmap_get_string asks twice (length and
+        // type, then the value) and does not check the type of the second answer: if another
+        // client replaced the key by a shorter non-string value in between, the buffer has no
+        // NUL. So the terminator is searched only within the allocation.
+        // SAFETY: `owned.0` is the live malloc'd buffer, which malloc_usable_size bounds.
+        let capacity = unsafe { libc::malloc_usable_size(owned.0.cast::<c_void>()) };
+        // SAFETY: the buffer is readable for `capacity` bytes; strnlen reads no further.
+        let len = unsafe { libc::strnlen(owned.0, capacity) };
+        if len == capacity {
+            return Err(Error::WrongType {
+                expected: ValueType::String.name(),
+                found: "a value without a NUL terminator (changed while being read)",
+            });
+        }
+        // SAFETY: `len` bytes before the NUL lie within the allocation, alive until `owned`
+        // drops at the end of this function.
+        let bytes = unsafe { std::slice::from_raw_parts(owned.0.cast::<u8>(), len) };
+        std::str::from_utf8(bytes)
             .map(str::to_owned)
             .map_err(|_| Error::InvalidUtf8 {
                 what: "cmap string value",
