@@ -13,6 +13,32 @@
 //! | `quorum` | libquorum | the simple "are we quorate, who is in" view |
 //! | `cfg` | libcfg | node addresses and link status, shutdown, reload, killing a node |
 //!
+//! # Example
+//! Read a key, then follow a CPG group's messages, answering from inside the callback:
+//!
+//! ```no_run
+//! use corosync::cmap::Cmap;
+//! use corosync::cpg::{Cpg, GroupName, Guarantee};
+//! use corosync::DispatchFlags;
+//!
+//! # fn main() -> corosync::Result<()> {
+//! let node_id: u32 = Cmap::new()?.get("runtime.votequorum.this_node_id")?;
+//!
+//! let cpg = Cpg::builder()
+//!     .on_deliver(move |cpg, message| {
+//!         // `message.data()` borrows libcpg's buffer: nothing is copied or allocated.
+//!         if message.data() == b"who is there?" {
+//!             let _ = cpg.mcast(Guarantee::Agreed, format!("node {node_id}").as_bytes());
+//!         }
+//!     })
+//!     .build()?;
+//! cpg.join(&GroupName::new("roll-call")?)?;
+//! loop {
+//!     cpg.dispatch(DispatchFlags::Blocking)?;
+//! }
+//! # }
+//! ```
+//!
 //! # Handles
 //! Each module has one handle type that owns one IPC connection to the local daemon. It is
 //! not `Copy` or `Clone`; dropping it finalizes the connection exactly once, and `finalize`
