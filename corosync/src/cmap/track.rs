@@ -11,6 +11,7 @@ use corosync_sys as sys;
 use super::key::KeyBuf;
 use super::{Cmap, CmapLib, ValueRef};
 use crate::clist::c_bytes;
+use crate::cstr;
 use crate::error::cs_result;
 use crate::handle::run_callback;
 use crate::Result;
@@ -190,18 +191,14 @@ impl<'a> TrackEvent<'a> {
             // SAFETY: the key name is the `value` array of the message's cs_name_t, whose
             // CS_MAX_NAME_LENGTH bytes are all readable (the daemon zeroes what the name does
             // not use).
-            let all = unsafe {
-                std::slice::from_raw_parts(key.cast::<u8>(), sys::CS_MAX_NAME_LENGTH as usize)
-            };
-            let end = all.iter().position(|&b| b == 0).unwrap_or(all.len());
-            &all[..end]
+            cstr::from_c_array(unsafe {
+                std::slice::from_raw_parts(key, sys::CS_MAX_NAME_LENGTH as usize)
+            })
         };
         let key = match std::str::from_utf8(key_bytes) {
             Ok(key) => key,
-            Err(err) => {
-                // SAFETY: `valid_up_to` is the length of the longest valid UTF-8 beginning.
-                unsafe { std::str::from_utf8_unchecked(&key_bytes[..err.valid_up_to()]) }
-            }
+            // The longest valid UTF-8 beginning (always valid, so never empty by error).
+            Err(err) => std::str::from_utf8(&key_bytes[..err.valid_up_to()]).unwrap_or_default(),
         };
         // SAFETY: the caller guarantees the values' data.
         let (new_value, old_value) = unsafe { (value(new_value), value(old_value)) };
