@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use corosync::cfg::{Cfg, ShutdownReply};
 use corosync::{DispatchFlags, TrackFlags};
-use corosync_tests::{Cluster, Node};
+use corosync_testcluster::{Cluster, Node};
 
 const OURS: &str = env!("CARGO_BIN_EXE_cfgtool");
 const THEIRS: &str = "corosync-cfgtool";

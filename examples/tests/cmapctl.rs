@@ -27,7 +27,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use corosync::cmap::{Cmap, ValueRef};
-use corosync_tests::{Cluster, Node};
+use corosync_testcluster::{Cluster, Node};
 
 const C_TOOL: &str = "/usr/sbin/corosync-cmapctl";
 const OURS: &str = env!("CARGO_BIN_EXE_cmapctl");

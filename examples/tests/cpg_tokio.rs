@@ -8,7 +8,7 @@ use std::process::{Child, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use corosync::cpg::{Cpg, GroupName};
-use corosync_tests::{Cluster, Node};
+use corosync_testcluster::{Cluster, Node};
 
 const CPG_TOKIO: &str = env!("CARGO_BIN_EXE_cpg_tokio");
 

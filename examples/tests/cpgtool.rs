@@ -7,7 +7,7 @@ use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use corosync::cpg::{Cpg, GroupName};
-use corosync_tests::{Cluster, Node};
+use corosync_testcluster::{Cluster, Node};
 
 fn run(node: &Node, program: &str, args: &[&str]) -> Output {
     node.command(program)

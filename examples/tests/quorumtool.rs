@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use corosync::votequorum::Votequorum;
 use corosync::{NodeId, TrackFlags};
-use corosync_tests::{Cluster, Node};
+use corosync_testcluster::{Cluster, Node};
 
 const OURS: &str = env!("CARGO_BIN_EXE_quorumtool");
 const THEIRS: &str = "corosync-quorumtool";

@@ -9,7 +9,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use corosync_tests::{Cluster, Node};
+use corosync_testcluster::{Cluster, Node};
 
 const WATCH: &str = env!("CARGO_BIN_EXE_watch");
 /// How long to wait for one expected line (a membership change after a kill takes a few

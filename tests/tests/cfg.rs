@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use corosync::cfg::{Cfg, InterfaceStatus, ShutdownFlags, ShutdownReply};
 use corosync::{DispatchFlags, Dispatched, Error, NodeId, TrackFlags};
-use corosync_tests::{Cluster, Node};
+use corosync_testcluster::{Cluster, Node};
 
 const WAIT: Duration = Duration::from_secs(30);
 

@@ -26,7 +26,7 @@ use corosync::cmap::{
     Cmap, EventKind, KeyName, Map, TrackEvent, TrackType, Value, ValueRef, ValueType,
 };
 use corosync::{DispatchFlags, Dispatched, Error};
-use corosync_tests::{Cluster, Node};
+use corosync_testcluster::{Cluster, Node};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -397,7 +397,7 @@ fn values_errors_and_connections() {
     assert_eq!(procname, comm.trim_end());
     assert!(stats.get::<u64>("stats.ipcs.global.active").unwrap() >= 3);
     drop(extra);
-    corosync_tests::wait_until(
+    corosync_testcluster::wait_until(
         WAIT,
         "the dropped handle's connection leaves the stats",
         || connections(&stats) == before,
@@ -621,7 +621,7 @@ fn tracking_and_dispatch_flags() {
         .unwrap();
     other.set("test.two.x", 1u8).unwrap();
     assert!(
-        corosync_tests::wait_readable(&[cmap.as_fd()], Duration::from_secs(10)),
+        corosync_testcluster::wait_readable(&[cmap.as_fd()], Duration::from_secs(10)),
         "the cmap fd becomes readable"
     );
     assert_eq!(cmap.dispatch(DispatchFlags::All), Ok(Dispatched::Processed));

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use corosync::cpg::{Address, Cpg, FlowControl, GroupName, Guarantee, Reason};
 use corosync::{DispatchFlags, Dispatched, Error, NodeId};
-use corosync_tests::{Cluster, Node};
+use corosync_testcluster::{Cluster, Node};
 
 /// Set in the environment of a child copy of this test binary: the group it joins.
 const CHILD_ENV: &str = "COROSYNC_CPG_TEST_CHILD_GROUP";
@@ -189,7 +189,7 @@ fn pump(handles: &[&Cpg], timeout: Duration, what: &str, mut done: impl FnMut() 
         }
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         let fds: Vec<BorrowedFd<'_>> = handles.iter().map(|c| c.as_fd()).collect();
-        corosync_tests::wait_readable(&fds, Duration::from_millis(20));
+        corosync_testcluster::wait_readable(&fds, Duration::from_millis(20));
     }
 }
 
@@ -694,7 +694,7 @@ fn three_nodes_share_a_group() {
     node1.mcast(Guarantee::Agreed, b"two").unwrap();
     // Wait (without dispatching) until the message is there.
     assert!(
-        corosync_tests::wait_readable(&[node1.as_fd()], Duration::from_secs(10)),
+        corosync_testcluster::wait_readable(&[node1.as_fd()], Duration::from_secs(10)),
         "no event within 10 s"
     );
     assert_eq!(

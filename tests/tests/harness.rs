@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use corosync_tests::{Cluster, Node};
+use corosync_testcluster::{Cluster, Node};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -267,7 +267,7 @@ fn drop_removes_everything() {
         .spawn()
         .unwrap();
     let prefix = format!("qb-{}-{}-", t.pids[0], client.id());
-    corosync_tests::wait_until(WAIT, "the client to connect", || {
+    corosync_testcluster::wait_until(WAIT, "the client to connect", || {
         std::fs::read_dir("/dev/shm")
             .unwrap()
             .flatten()
@@ -513,14 +513,14 @@ fn stale_leftovers_are_removed() {
         .args(["netns", "exec", &ns, "sleep", "600"])
         .spawn()
         .unwrap();
-    corosync_tests::wait_until(WAIT, "the orphan to enter its namespace", || {
+    corosync_testcluster::wait_until(WAIT, "the orphan to enter its namespace", || {
         std::fs::read_link(format!("/proc/{}/exe", orphan.id()))
             .map(|p| p.ends_with("sleep"))
             .unwrap_or(false)
     })
     .unwrap();
 
-    corosync_tests::cleanup_stale().expect("clean up");
+    corosync_testcluster::cleanup_stale().expect("clean up");
     assert!(!netns_list().contains(&ns));
     assert!(!dir.exists());
     let status = orphan.wait().unwrap();

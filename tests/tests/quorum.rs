@@ -16,7 +16,7 @@ use std::time::Duration;
 use common::{ids, open_quorum_v1, pump_quorum, QuorumEvent, WAIT};
 use corosync::quorum::{Quorum, QuorumType};
 use corosync::{DispatchFlags, Dispatched, Error, NodeId, RingId, TrackFlags};
-use corosync_tests::{log_len, Cluster, EventLog, Node};
+use corosync_testcluster::{log_len, Cluster, EventLog, Node};
 
 /// A model v0 handle on `node` recording every notification.
 fn open_v0(node: &Node) -> (Quorum, EventLog<QuorumEvent>) {

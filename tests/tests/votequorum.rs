@@ -23,7 +23,7 @@ use common::{ids, open_quorum_v1, pump_quorum, QuorumEvent, WAIT};
 use corosync::quorum::Quorum;
 use corosync::votequorum::{InfoFlags, NodeState, Votequorum, QDEVICE_NAME_MAX, QDEVICE_NODE_ID};
 use corosync::{DispatchFlags, Dispatched, Error, NodeId, RingId, TrackFlags};
-use corosync_tests::{log_len, pump, Cluster, EventLog, Node, QuorumStatus};
+use corosync_testcluster::{log_len, pump, Cluster, EventLog, Node, QuorumStatus};
 
 /// An owned copy of one votequorum notification.
 #[derive(Debug, Clone, PartialEq)]

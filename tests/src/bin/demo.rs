@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use corosync_tests::{Cluster, Node};
+use corosync_testcluster::{Cluster, Node};
 
 fn main() {
     let bin_dir = PathBuf::from(

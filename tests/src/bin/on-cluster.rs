@@ -5,7 +5,7 @@
 
 use std::process::ExitCode;
 
-use corosync_tests::Cluster;
+use corosync_testcluster::Cluster;
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use corosync::quorum::Quorum;
 use corosync::{DispatchFlags, NodeId, RingId};
-use corosync_tests::{pump, EventLog, Node};
+use corosync_testcluster::{pump, EventLog, Node};
 
 /// How long the tests wait for a notification or a dispatch to come back.
 pub const WAIT: Duration = Duration::from_secs(30);

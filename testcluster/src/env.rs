@@ -68,10 +68,10 @@ fn check_privileges() -> Result<()> {
         return Ok(());
     }
     Err(HarnessError::new(format!(
-        "corosync-tests needs root (or the capabilities CAP_SYS_ADMIN and CAP_NET_ADMIN) to create \
+        "corosync-testcluster needs root (or the capabilities CAP_SYS_ADMIN and CAP_NET_ADMIN) to create \
          network namespaces, a bridge, veth pairs and bind mounts for its corosync daemons, but \
          this process has euid {euid} and effective capabilities {caps:#x}. Run the tests as root \
-         (e.g. `sudo -E cargo test -p corosync-tests`), or in a container with those capabilities."
+         (e.g. `sudo -E cargo test`), or in a container with those capabilities."
     )))
 }
 
@@ -99,7 +99,7 @@ fn locate_tools() -> Result<Tools> {
     for dir in ["/var/lib/corosync", "/run"] {
         if !Path::new(dir).is_dir() {
             return Err(HarnessError::new(format!(
-                "corosync-tests bind-mounts a private directory over {dir} for each daemon, but \
+                "corosync-testcluster bind-mounts a private directory over {dir} for each daemon, but \
                  {dir} does not exist; it is created by the corosync package: `{INSTALL_HINT}`"
             )));
         }
@@ -109,7 +109,7 @@ fn locate_tools() -> Result<Tools> {
 
 fn missing_programs(missing: &[String]) -> HarnessError {
     HarnessError::new(format!(
-        "corosync-tests cannot run real clusters: the program(s) {} were not found in PATH or in \
+        "corosync-testcluster cannot run real clusters: the program(s) {} were not found in PATH or in \
          {}. Install them with `{INSTALL_HINT}` (as root).",
         missing.join(", "),
         EXTRA_DIRS.join(":")

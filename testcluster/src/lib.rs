@@ -68,7 +68,7 @@
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use corosync_tests::Cluster;
+//! use corosync_testcluster::Cluster;
 //!
 //! let cluster = Cluster::start(3).expect("start a 3-node cluster");
 //! // What corosync itself says node 2 is:

@@ -343,8 +343,8 @@ impl Node {
     /// namespace cannot be entered (or the thread cannot be spawned).
     ///
     /// ```no_run
-    /// # fn main() -> Result<(), corosync_tests::HarnessError> {
-    /// let cluster = corosync_tests::Cluster::start(2)?;
+    /// # fn main() -> Result<(), corosync_testcluster::HarnessError> {
+    /// let cluster = corosync_testcluster::Cluster::start(2)?;
     /// let has_eth0 = cluster.node(2).in_namespace(|| {
     ///     // Open a client handle here (and return it): it talks to node 2's daemon.
     ///     std::fs::read_to_string("/proc/thread-self/net/dev").unwrap().contains("eth0")
@@ -394,7 +394,7 @@ impl Node {
             .append(true)
             .open(self.log_path())
         {
-            let _ = writeln!(file, "--- corosync-tests: {text} ---");
+            let _ = writeln!(file, "--- corosync-testcluster: {text} ---");
         }
     }
 

@@ -172,7 +172,7 @@ pub(crate) fn cleanup_stale_once(tools: &Tools) {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         if let Err(e) = cleanup_stale_with(tools) {
-            eprintln!("corosync-tests: warning: {e}");
+            eprintln!("corosync-testcluster: warning: {e}");
         }
     });
 }

@@ -127,7 +127,7 @@ impl ClusterBuilder {
     /// [`wait_for_quorum(true)`](ClusterBuilder::wait_for_quorum) is an error).
     ///
     /// ```no_run
-    /// use corosync_tests::Cluster;
+    /// use corosync_testcluster::Cluster;
     /// let cluster = Cluster::builder(2)
     ///     .without_quorum_provider()
     ///     .start()
@@ -271,7 +271,7 @@ impl Cluster {
     /// [`start`](ClusterBuilder::start).
     ///
     /// ```no_run
-    /// use corosync_tests::Cluster;
+    /// use corosync_testcluster::Cluster;
     /// let cluster = Cluster::builder(2)
     ///     .quorum_option("two_node", 1)
     ///     .totem_option("token", 2000)
@@ -783,7 +783,7 @@ impl Drop for Cluster {
     fn drop(&mut self) {
         if std::thread::panicking() && !self.nodes.is_empty() {
             eprintln!(
-                "corosync-tests: cluster {} dropped during a panic; daemon logs:\n{}",
+                "corosync-testcluster: cluster {} dropped during a panic; daemon logs:\n{}",
                 self.name,
                 self.logs()
             );
@@ -794,7 +794,7 @@ impl Drop for Cluster {
         for ns in self.namespaces.iter().rev() {
             if let Err(e) = netns::delete(self.tools, ns) {
                 eprintln!(
-                    "corosync-tests: warning: cleaning up cluster {}: {e}",
+                    "corosync-testcluster: warning: cleaning up cluster {}: {e}",
                     self.name
                 );
             }
@@ -802,7 +802,7 @@ impl Drop for Cluster {
         if let Err(e) = std::fs::remove_dir_all(&self.dir) {
             if e.kind() != std::io::ErrorKind::NotFound {
                 eprintln!(
-                    "corosync-tests: warning: cannot remove {}: {e}",
+                    "corosync-testcluster: warning: cannot remove {}: {e}",
                     self.dir.display()
                 );
             }
