@@ -458,6 +458,38 @@ impl Node {
         Ok(())
     }
 
+    /// Freezes the daemon with SIGSTOP for `duration`, then lets it go on with SIGCONT. A
+    /// pause longer than the token timeout makes the daemon record a missed scheduling
+    /// (`stats.schedmiss.*` in its stats map). Fails if the daemon is not running.
+    pub fn pause(&self, duration: Duration) -> Result<()> {
+        let daemon = self.lock_daemon();
+        let pid = match daemon.as_ref() {
+            Some(child) => child.id(),
+            None => {
+                return Err(HarnessError::new(format!(
+                    "corosync on node {} is not running",
+                    self.id
+                )))
+            }
+        };
+        let signal = |signal| {
+            // SAFETY: kill() has no memory-safety preconditions; `pid` is our unreaped child
+            // (the lock is held), so it cannot have been reused by another process.
+            unsafe { libc::kill(pid as libc::pid_t, signal) }
+        };
+        if signal(libc::SIGSTOP) != 0 {
+            return Err(HarnessError::new(format!(
+                "cannot stop corosync on node {}: {}",
+                self.id,
+                std::io::Error::last_os_error()
+            )));
+        }
+        std::thread::sleep(duration);
+        signal(libc::SIGCONT);
+        self.log_marker(&format!("daemon pid {pid} paused for {duration:?}"));
+        Ok(())
+    }
+
     /// Sends `signal` to the running daemon, waits up to `grace` for it to exit, then (if it
     /// is still there) kills it with SIGKILL; reaps it and removes what it left in /dev/shm.
     /// Fails if the daemon is not running.

@@ -148,6 +148,12 @@ handle_type! {
 /// request and a heap buffer.
 const STACK_VALUE_LEN: usize = 256;
 
+/// The longest value corosync's icmap stores (`ICMAP_MAX_VALUE_LEN` in exec/icmap.c).
+const MAX_VALUE_LEN: usize = 16 * 1024;
+
+/// The handle's info word (see `Handle::set_info`) for a handle on [`Map::Stats`].
+const MAP_STATS_INFO: u64 = 1;
+
 impl Cmap {
     /// Connects to the default map, [`Map::Icmap`] (`cmap_initialize`).
     ///
@@ -190,6 +196,9 @@ impl Cmap {
             // SAFETY: `raw` is writable.
             cs_result(unsafe { sys::cmap_initialize_map(&mut raw, map.to_raw()) }).map(|()| raw)
         })?;
+        if map == Map::Stats {
+            handle.set_info(MAP_STATS_INFO);
+        }
         Ok(Cmap { handle })
     }
 
@@ -198,7 +207,7 @@ impl Cmap {
     }
 
     /// Reads `key` as a `T` (see [`FromCmap`] for the types): numbers with the typed C
-    /// getters, strings with `cmap_get_string`, binary values and [`Value`] with `cmap_get`.
+    /// getters, strings, binary values and [`Value`] with one buffered `cmap_get`.
     ///
     /// Errors: [`Error::NotExist`] if there is no such key, [`Error::WrongType`] if it holds
     /// another type, [`Error::InvalidUtf8`] for a `String` that is not UTF-8, and the key
@@ -243,12 +252,14 @@ impl Cmap {
         self.with_value_raw(&KeyBuf::key(key)?, f)
     }
 
-    /// The type and length in bytes of the value stored under `key` (`cmap_get` without a
-    /// buffer). A string's length counts its terminating NUL, as corosync stores it.
+    /// The type and length in bytes of the value stored under `key`. A string's length
+    /// counts its terminating NUL, as corosync stores it.
     ///
-    /// Do not use it on the `stats.schedmiss.*` keys of the [`Map::Stats`] map: corosync
-    /// 3.1.7's daemon copies those values into the missing buffer and crashes. The other
-    /// calls of this crate always pass a buffer.
+    /// It reads the value into a buffer rather than sending libcmap's length-only request
+    /// (`cmap_get` with a NULL value): corosync 3.1.7's daemon crashes on that request for the
+    /// `stats.schedmiss.*` keys of the [`Map::Stats`] map (it copies the value into the
+    /// missing buffer). Only a value longer than 16 KiB, which only the [`Map::Icmap`] map can
+    /// hold and which answers the length-only request correctly, takes that request.
     ///
     /// ```no_run
     /// use corosync::cmap::ValueType;
@@ -262,10 +273,31 @@ impl Cmap {
     }
 
     pub(crate) fn info_raw(&self, key: &KeyBuf) -> Result<(ValueType, usize)> {
+        self.read_value(key, |value, len| (value.value_type(), len))
+    }
+
+    /// The map this handle was opened on.
+    fn map(&self) -> Map {
+        if self.handle.info() == MAP_STATS_INFO {
+            Map::Stats
+        } else {
+            Map::Icmap
+        }
+    }
+
+    /// `cmap_get` without a buffer: the type and length. Only for the icmap: the stats map
+    /// of corosync 3.1.7 crashes on this request for its `stats.schedmiss.*` keys.
+    fn length_only(&self, key: &KeyBuf) -> Result<usize> {
+        if self.map() == Map::Stats {
+            // Unreachable with 3.1.7 (no stats value is longer than the stack buffer, and the
+            // stats map never answers "buffer too small"); refused rather than risked.
+            return Err(Error::InvalidParam);
+        }
         let mut len: usize = 0;
         let mut raw_type: sys::cmap_value_types_t = 0;
         // SAFETY: the handle is live, the key is NUL-terminated; a NULL value asks only for
-        // the length and type, written to the two writable locations.
+        // the length and type, written to the two writable locations. The handle is on the
+        // icmap, whose daemon side handles a NULL value (checked above).
         cs_result(unsafe {
             sys::cmap_get(
                 self.raw(),
@@ -275,17 +307,22 @@ impl Cmap {
                 &mut raw_type,
             )
         })?;
-        Ok((ValueType::from_raw(raw_type)?, len))
+        Ok(len)
     }
 
-    /// One `cmap_get` into `buf`: `Ok(Some(..))` with the value, `Ok(None)` if `buf` was too
-    /// small (the daemon answers `CS_ERR_INVALID_PARAM`).
-    fn get_into<'b>(&self, key: &KeyBuf, buf: &'b mut [u8]) -> Result<Option<ValueRef<'b>>> {
+    /// One `cmap_get` into `buf`: `Ok(Some(..))` with the value and its stored length,
+    /// `Ok(None)` if `buf` was too small (the daemon answers `CS_ERR_INVALID_PARAM`).
+    fn get_into<'b>(
+        &self,
+        key: &KeyBuf,
+        buf: &'b mut [u8],
+    ) -> Result<Option<(ValueRef<'b>, usize)>> {
         let mut len = buf.len();
         let mut raw_type: sys::cmap_value_types_t = 0;
         // The daemon copies at most `len` bytes: the icmap refuses a longer value with
         // CS_ERR_INVALID_PARAM, and the stats map (which does not check) has no value longer
-        // than 32 bytes, below every buffer this is called with.
+        // than 16 bytes (numbers, and process names of at most TASK_COMM_LEN bytes), below
+        // every buffer this is called with.
         // SAFETY: the handle is live, the key is NUL-terminated, `buf` has `len` writable bytes.
         let code = unsafe {
             sys::cmap_get(
@@ -302,7 +339,7 @@ impl Cmap {
                     what: "cmap value length",
                     value: len as i64,
                 })?;
-                ValueRef::from_raw(raw_type, bytes).map(Some)
+                ValueRef::from_raw(raw_type, bytes).map(|value| Some((value, len)))
             }
             Err(Error::InvalidParam) => Ok(None),
             Err(err) => Err(err),
@@ -314,18 +351,30 @@ impl Cmap {
         key: &KeyBuf,
         f: impl FnOnce(ValueRef<'_>) -> R,
     ) -> Result<R> {
+        self.read_value(key, |value, _| f(value))
+    }
+
+    /// Reads the value of `key` with buffered requests only (never a length-only request
+    /// where it could crash the daemon, see [`Cmap::info`]) and lends it to `f` with its
+    /// stored length.
+    fn read_value<R>(&self, key: &KeyBuf, f: impl FnOnce(ValueRef<'_>, usize) -> R) -> Result<R> {
         let mut stack = [0u8; STACK_VALUE_LEN];
-        if let Some(value) = self.get_into(key, &mut stack)? {
-            return Ok(f(value));
+        if let Some((value, len)) = self.get_into(key, &mut stack)? {
+            return Ok(f(value, len));
         }
-        // Longer than the stack buffer (or it changed meanwhile): ask for the length, then
-        // read into a buffer of that size. The value may grow in between, so try again a
-        // few times.
+        // Longer than the stack buffer: every value the daemon accepts fits in
+        // ICMAP_MAX_VALUE_LEN.
+        let mut heap = vec![0u8; MAX_VALUE_LEN];
+        if let Some((value, len)) = self.get_into(key, &mut heap)? {
+            return Ok(f(value, len));
+        }
+        // Longer still (a daemon with a higher limit): ask for the length, then read into a
+        // buffer of that size. The value may grow in between, so try again a few times.
         for _ in 0..3 {
-            let (_, len) = self.info_raw(key)?;
+            let len = self.length_only(key)?;
             let mut heap = vec![0u8; len.max(1)];
-            if let Some(value) = self.get_into(key, &mut heap)? {
-                return Ok(f(value));
+            if let Some((value, len)) = self.get_into(key, &mut heap)? {
+                return Ok(f(value, len));
             }
         }
         Err(Error::InvalidParam)

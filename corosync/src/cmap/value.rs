@@ -1,7 +1,6 @@
 //! Value types and values: the owned [`Value`], the borrowed [`ValueRef`], and the sealed
 //! traits behind the generic [`Cmap::get`] and [`Cmap::set`].
 
-use std::ffi::{c_char, c_void};
 use std::fmt;
 
 use corosync_sys as sys;
@@ -413,8 +412,8 @@ pub(crate) mod sealed {
 /// A Rust type that [`Cmap::get`] can read: `i8`..`u64`, `f32`, `f64`, [`String`],
 /// `Vec<u8>` and [`Value`] (any type).
 ///
-/// Numbers and strings are read with the typed C getters (`cmap_get_uint32`,
-/// `cmap_get_string`, ...). A stored value of another type is [`Error::WrongType`]: nothing is
+/// Numbers are read with the typed C getters (`cmap_get_uint32`, ...), everything else with
+/// one buffered `cmap_get`. A stored value of another type is [`Error::WrongType`]: nothing is
 /// ever converted. This trait is sealed.
 ///
 /// ```no_run
@@ -508,50 +507,14 @@ numbers! {
     f64, Double, cmap_get_double, cmap_set_double;
 }
 
-/// Frees a string that libcmap allocated with `malloc`.
-struct MallocStr(*mut c_char);
-
-impl Drop for MallocStr {
-    fn drop(&mut self) {
-        // SAFETY: cmap_get_string allocated it with malloc and nothing else frees it.
-        unsafe { libc::free(self.0.cast::<c_void>()) }
-    }
-}
-
 impl sealed::Sealed for String {}
 
 impl FromCmap for String {
+    /// One buffered `cmap_get`, not `cmap_get_string`: that one first sends a length-only
+    /// request, which crashes corosync 3.1.7's daemon on the `stats.schedmiss.*` keys (see
+    /// [`Cmap::info`]), and it does not check the type of its second answer.
     fn get_from(cmap: &Cmap, key: &KeyBuf) -> Result<Self> {
-        let mut ptr: *mut c_char = std::ptr::null_mut();
-        // SAFETY: the handle is live, the key is NUL-terminated, `ptr` is writable.
-        let code = unsafe { sys::cmap_get_string(cmap.raw(), key.as_ptr(), &mut ptr) };
-        cs_result(code).map_err(|err| wrong_type(cmap, key, ValueType::String, err))?;
-        if ptr.is_null() {
-            return Err(Error::Library);
-        }
-        let owned = MallocStr(ptr);
-        // corosync stores strings with their NUL, but cmap_get_string asks twice (length and
-        // type, then the value) and does not check the type of the second answer: if another
-        // client replaced the key by a shorter non-string value in between, the buffer has no
-        // NUL. So the terminator is searched only within the allocation.
-        // SAFETY: `owned.0` is the live malloc'd buffer, which malloc_usable_size bounds.
-        let capacity = unsafe { libc::malloc_usable_size(owned.0.cast::<c_void>()) };
-        // SAFETY: the buffer is readable for `capacity` bytes; strnlen reads no further.
-        let len = unsafe { libc::strnlen(owned.0, capacity) };
-        if len == capacity {
-            return Err(Error::WrongType {
-                expected: ValueType::String.name(),
-                found: "a value without a NUL terminator (changed while being read)",
-            });
-        }
-        // SAFETY: `len` bytes before the NUL lie within the allocation, alive until `owned`
-        // drops at the end of this function.
-        let bytes = unsafe { std::slice::from_raw_parts(owned.0.cast::<u8>(), len) };
-        std::str::from_utf8(bytes)
-            .map(str::to_owned)
-            .map_err(|_| Error::InvalidUtf8 {
-                what: "cmap string value",
-            })
+        cmap.with_value_raw(key, |value| value.as_str().map(str::to_owned))?
     }
 }
 
