@@ -124,9 +124,17 @@ const MEMBERSHIP_MAX: usize = 384;
 /// its own header.
 const IOVEC_MAX: usize = 63;
 
-/// The largest message libcpg's IPC request can carry (`IPC_REQUEST_SIZE` in lib/util.h):
-/// the limit of `cpg_zcb_mcast_joined`.
-const IPC_REQUEST_SIZE: usize = 8192 * 128;
+/// The longest zero-copy message this crate sends: libcpg's `max_msg_size`
+/// (`IPC_REQUEST_SIZE - 1024`, 1 MiB minus 1 KiB), which
+/// [`max_atomic_msgsize`](Cpg::max_atomic_msgsize) reports.
+///
+/// `cpg_zcb_mcast_joined` itself accepts up to `IPC_REQUEST_SIZE` (1 MiB) and answers `CS_OK`,
+/// but the daemon cannot hand a message to its receivers when the deliver event (the message
+/// and a 160-byte header) does not fit their 1 MiB IPC event ring: probed on a 3-node cluster
+/// of corosync 3.1.7 with libqb 2.0.6, 1 048 392 bytes arrived everywhere and 1 048 393 bytes
+/// nowhere, with nothing logged, and the connection delivered nothing after it. Zero-copy
+/// messages are not fragmented, so the limit is the atomic size, with a margin of 840 bytes.
+pub(crate) const ZCB_MAX_LEN: usize = 8192 * 128 - 1024;
 
 library! {
     /// The marker for libcpg in the shared handle plumbing.
@@ -420,7 +428,8 @@ impl Cpg {
 
     /// Sends `data` to every member of the joined group (this handle included). Messages
     /// larger than [`max_atomic_msgsize`](Cpg::max_atomic_msgsize) are sent in fragments by
-    /// libcpg and delivered whole.
+    /// libcpg and delivered whole (checked up to 2 MiB on a 3-node cluster); only zero-copy
+    /// sends are limited to the atomic size (see [`Cpg::zcb_alloc`]).
     ///
     /// libcpg 3.1.7 queues the message to the daemon without waiting for an answer, so a
     /// message sent by a handle that has not joined a group is dropped by the daemon without

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use corosync_sys as sys;
 
-use super::{Cpg, Guarantee, IPC_REQUEST_SIZE};
+use super::{Cpg, Guarantee, ZCB_MAX_LEN};
 use crate::error::cs_result;
 use crate::{Error, Result};
 
@@ -48,8 +48,11 @@ impl Cpg {
     /// Allocates a zero-copy send buffer of `size` bytes, zero-filled (`cpg_zcb_alloc`).
     ///
     /// # Errors
-    /// [`Error::TooLong`] if `size` is more than 1 MiB (what `cpg_zcb_mcast_joined` can
-    /// send); a C error if the daemon refuses.
+    /// [`Error::TooLong`] if `size` is more than the largest message the daemon delivers
+    /// in one piece, [`max_atomic_msgsize`](Cpg::max_atomic_msgsize) (1 MiB minus 1 KiB):
+    /// zero-copy messages are not fragmented, and libcpg 3.1.7 accepts up to 1 MiB, but the
+    /// daemon silently drops a message it cannot fit into its receivers' event buffers (and
+    /// delivers nothing to them afterwards). A C error if the daemon refuses.
     ///
     /// ```no_run
     /// let cpg = corosync::cpg::Cpg::new()?;
@@ -59,11 +62,11 @@ impl Cpg {
     /// ```
     #[doc(alias = "cpg_zcb_alloc")]
     pub fn zcb_alloc(&self, size: usize) -> Result<ZeroCopyBuffer<'_>> {
-        if size > IPC_REQUEST_SIZE {
+        if size > ZCB_MAX_LEN {
             return Err(Error::TooLong {
                 what: "CPG zero-copy buffer",
                 length: size,
-                max: IPC_REQUEST_SIZE,
+                max: ZCB_MAX_LEN,
             });
         }
         let mut buffer: *mut c_void = std::ptr::null_mut();
