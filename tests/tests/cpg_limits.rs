@@ -73,7 +73,6 @@ fn largest_messages_arrive_whole_on_three_nodes_and_one_byte_more_is_refused() {
         .map(|id| {
             let seen: Seen = Arc::default();
             let log = seen.clone();
-            let group = group.clone();
             let cpg = cluster
                 .node(id)
                 .in_namespace(move || {
