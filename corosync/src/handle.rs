@@ -87,6 +87,16 @@ pub(crate) struct State<L: Library> {
     dispatching: Cell<bool>,
     panic: Cell<Option<Box<dyn Any + Send>>>,
     callbacks: UnsafeCell<L::Callbacks>,
+    /// Rust memory that C holds a pointer to besides the context (a cmap track's closure):
+    /// freed when C gives it back ([`Handle::reclaim`]) or, at the latest, right after
+    /// finalize, when the C library holds nothing of ours any more.
+    lent: Cell<Vec<Lent>>,
+}
+
+/// One allocation lent to C: `free(ptr)` releases it.
+struct Lent {
+    ptr: *const (),
+    free: unsafe fn(*const ()),
 }
 
 impl<L: Library> State<L> {
@@ -108,8 +118,9 @@ pub(crate) struct Handle<L: Library> {
 // A libqb client connection may be used from any thread as long as no two threads use it at
 // once: libqb keeps no thread-local state for it, and corosync's handle databases (hdb.h)
 // lock a mutex around every lookup.
-// SAFETY: the handle owns its state (`Callbacks: Send`, the panic payload is Send, the rest
-// is plain data); `!Sync` (`PhantomData<Cell<()>>`) rules out concurrent use.
+// SAFETY: the handle owns its state (`Callbacks: Send`, the panic payload is Send, the lent
+// pointers are owned allocations whose contents `lend`'s callers require to be Send, the
+// rest is plain data); `!Sync` (`PhantomData<Cell<()>>`) rules out concurrent use.
 unsafe impl<L: Library> Send for Handle<L> {}
 
 impl<L: Library> Handle<L> {
@@ -125,6 +136,7 @@ impl<L: Library> Handle<L> {
             dispatching: Cell::new(false),
             panic: Cell::new(None),
             callbacks: UnsafeCell::new(callbacks),
+            lent: Cell::new(Vec::new()),
         });
         let state = NonNull::from(Box::leak(state));
         let context = state.as_ptr().cast::<c_void>();
@@ -180,6 +192,37 @@ impl<L: Library> Handle<L> {
         self.state().info.get()
     }
 
+    /// Records that C now holds `ptr` (e.g. as a track's user data): `free(ptr)` is called
+    /// by [`Handle::reclaim`] or, at the latest, right after finalize, so nothing lent to C
+    /// outlives the C handle, also when C never gives it back (daemon gone, guard forgotten).
+    ///
+    /// # Safety
+    /// Calling `free(ptr)` once, at either of those points and from whichever thread then
+    /// owns the handle, must be sound (what `ptr` owns is `Send`).
+    pub(crate) unsafe fn lend(&self, ptr: *const (), free: unsafe fn(*const ())) {
+        let mut lent = self.state().lent.take();
+        lent.push(Lent { ptr, free });
+        self.state().lent.set(lent);
+    }
+
+    /// C has given back `ptr` (it will not use it again): frees it now. Returns whether it was
+    /// lent.
+    pub(crate) fn reclaim(&self, ptr: *const ()) -> bool {
+        let mut lent = self.state().lent.take();
+        let found = lent
+            .iter()
+            .position(|l| l.ptr == ptr)
+            .map(|i| lent.swap_remove(i));
+        self.state().lent.set(lent);
+        match found {
+            // SAFETY: `lend`'s caller promised that one `free(ptr)` here is sound, and the
+            // entry was removed, so it is not freed again after finalize.
+            Some(entry) => unsafe { (entry.free)(entry.ptr) },
+            None => return false,
+        }
+        true
+    }
+
     /// Runs the C dispatch; see [`DispatchFlags`] for what each value does.
     pub(crate) fn dispatch(&self, flags: DispatchFlags) -> Result<Dispatched> {
         let state = self.state();
@@ -226,7 +269,14 @@ impl<L: Library> Handle<L> {
         let result = cs_result(unsafe { L::finalize(self.raw()) });
         // SAFETY: after finalize the library calls no callback, so nothing else can reach
         // the state; it was leaked from a Box in `open`.
-        drop(unsafe { Box::from_raw(self.state.as_ptr()) });
+        let state = unsafe { Box::from_raw(self.state.as_ptr()) };
+        for entry in state.lent.take() {
+            // SAFETY: the C handle is finalized, so C holds none of these pointers any more
+            // (whether or not finalize reported an error: libraries destroy the handle either
+            // way, and no dispatch can call back), and each is freed once (`lend`'s contract).
+            unsafe { (entry.free)(entry.ptr) };
+        }
+        drop(state);
         result
     }
 }

@@ -707,7 +707,12 @@ fn tracking_and_dispatch_flags() {
     thread_local! {
         static GUARD: RefCell<Option<corosync::cmap::Track<'static>>> = const { RefCell::new(None) };
     }
-    let leaked: &'static Cmap = Box::leak(Box::new(open(node)));
+    // The `*mut` from Box::into_raw is kept to rebuild the Box at the end: turning the shared
+    // `&'static` back into a Box would be undefined behaviour.
+    let raw: *mut Cmap = Box::into_raw(Box::new(open(node)));
+    // SAFETY: `raw` is a live, aligned allocation from Box::into_raw; it is only read through
+    // shared references until Box::from_raw below, after the last use of `leaked`.
+    let leaked: &'static Cmap = unsafe { &*raw };
     let (seen, mut record) = recorder();
     let dropped_by = Arc::new(Mutex::new(String::new()));
     let note = dropped_by.clone();
@@ -741,9 +746,9 @@ fn tracking_and_dispatch_flags() {
         Ok(Dispatched::Processed)
     );
     assert!(take(&seen).is_empty());
-    // SAFETY: `leaked` came from Box::leak above, and nothing borrows it any more: its only
-    // track was dropped (the thread-local is empty again).
-    let reclaimed = unsafe { Box::from_raw(leaked as *const Cmap as *mut Cmap) };
+    // SAFETY: `raw` came from Box::into_raw above, and nothing borrows it any more: `leaked`
+    // is not used again and its only track was dropped (the thread-local is empty again).
+    let reclaimed = unsafe { Box::from_raw(raw) };
     assert!(GUARD.with(|slot| slot.borrow().is_none()));
     reclaimed.finalize().expect("finalize");
 

@@ -226,7 +226,8 @@ unsafe fn value<'a>(value: &sys::cmap_notify_value) -> Option<ValueRef<'a>> {
 }
 
 /// The heap slot that owns a track's closure. Its address is the `user_data` given to
-/// `cmap_track_add`; the [`Track`] guard holds one count, and a running callback another.
+/// `cmap_track_add`; the handle's ledger of memory lent to C (`Handle::lend`) holds one count
+/// while libcmap may call with it, and a running callback another.
 ///
 /// Only the thread that dispatches the handle touches the `RefCell` (the guard, which borrows
 /// the `!Sync` handle, lives on that thread too). The counts are atomic anyway, so that a
@@ -260,9 +261,9 @@ extern "C" fn notify<F>(
         let ptr = user_data.cast_const().cast::<TrackSlot<F>>();
         // `user_data` is the pointer `track` got from `Arc::into_raw` for a `TrackSlot<F>`
         // (this trampoline is instantiated for that F). libcmap calls with it only while the
-        // track is registered, and the guard releases its count only after cmap_track_delete
-        // succeeded. Taking a count of our own keeps the slot alive until this call ends,
-        // even if the closure drops its own guard.
+        // track is registered, and the handle's ledger releases its count only after
+        // cmap_track_delete succeeded or after finalize. Taking a count of our own keeps the
+        // slot alive until this call ends, even if the closure drops its own guard.
         // SAFETY: so `ptr` is a live `Arc<TrackSlot<F>>` allocation from `Arc::into_raw`.
         let slot = unsafe {
             Arc::increment_strong_count(ptr);
@@ -385,11 +386,13 @@ impl Cmap {
             unsafe { release::<F>(slot.cast()) };
             return Err(err);
         }
+        // SAFETY: the count from `into_raw` is released once, by `release::<F>`, when the
+        // track is deleted or the handle finalized; the closure is Send.
+        unsafe { self.handle.lend(slot.cast(), release::<F>) };
         Ok(Track {
             cmap: self,
             raw,
             slot: slot.cast(),
-            release: release::<F>,
         })
     }
 }
@@ -398,8 +401,9 @@ impl Cmap {
 /// (`cmap_track_delete`) and frees the closure; [`Track::delete`] does the same and reports
 /// the library's answer.
 ///
-/// If the delete fails (the daemon is gone), the closure is leaked rather than freed,
-/// because libcmap still holds its address.
+/// If the delete fails (the daemon is gone), libcmap may still hold the closure's address, so
+/// the closure is kept until the handle is finalized (dropped), and freed then. The same goes
+/// for a guard passed to [`std::mem::forget`].
 ///
 /// ```no_run
 /// use corosync::cmap::TrackType;
@@ -415,7 +419,6 @@ pub struct Track<'a> {
     cmap: &'a Cmap,
     raw: sys::cmap_track_handle_t,
     slot: *const (),
-    release: unsafe fn(*const ()),
 }
 
 impl Track<'_> {
@@ -433,15 +436,14 @@ impl Track<'_> {
         this.delete_once()
     }
 
-    /// Deletes the track and releases the guard's count of the slot.
+    /// Deletes the track and, if libcmap let go of it, frees the slot's lent count.
     fn delete_once(&mut self) -> Result<()> {
         // SAFETY: the handle is live (borrowed) and the track is deleted only here.
         let result = cs_result(unsafe { sys::cmap_track_delete(self.cmap.raw(), self.raw) });
         if result.is_ok() {
             // libcmap no longer calls with the slot's address (a callback running right now
-            // holds its own count).
-            // SAFETY: the guard owns this count and `delete_once` runs once.
-            unsafe { (self.release)(self.slot) };
+            // holds its own count). Otherwise the count stays lent until finalize.
+            self.cmap.handle.reclaim(self.slot);
         }
         result
     }
