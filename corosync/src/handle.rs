@@ -17,7 +17,7 @@
 //! the same connection (send a reply from a CPG deliver callback), but it cannot drop the
 //! handle, and re-entering `dispatch` is refused with [`Error::ReentrantDispatch`].
 
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::cell::{Cell, UnsafeCell};
 use std::ffi::{c_int, c_void};
 use std::marker::PhantomData;
@@ -25,6 +25,7 @@ use std::mem::ManuallyDrop;
 use std::os::fd::{BorrowedFd, RawFd};
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::ptr::NonNull;
+use std::sync::{Mutex, PoisonError};
 
 use corosync_sys as sys;
 
@@ -75,6 +76,40 @@ pub(crate) unsafe trait Library: Sized + 'static {
     /// # Safety
     /// Called only from a trampoline of this library, during its dispatch.
     unsafe fn context_get(raw: u64) -> *mut c_void;
+}
+
+/// Runs `f` holding library `L`'s process-wide lock. Every call that creates or destroys an
+/// entry of one of the library's handle databases runs under it: `*_initialize`,
+/// `*_finalize`, `cmap_track_add`/`cmap_track_delete`, `cpg_iteration_initialize`/
+/// `cpg_iteration_finalize`.
+///
+/// libqb's `qb_hdb_handle_create` (libqb 2.x, lib/hdb.c) finds an EMPTY slot (or grows the
+/// array by one) and only later marks it ACTIVE and writes its check value, with no lock or
+/// compare-and-swap between the two: two threads creating handles at once can take the same
+/// slot, the second overwriting the first's instance and check, and the first's call then
+/// fails (`CS_ERR_LIBRARY`, errno 0) and can leave the slot's reference count wrong. Every
+/// corosync client library keeps its handles in such a database, one static per library, so
+/// opening handles from several threads at once failed; see docs/upstream-notes.md. Calls on
+/// an existing handle only look entries up (atomically) and need no lock.
+pub(crate) fn with_library_lock<L: Library, R>(f: impl FnOnce() -> R) -> R {
+    // One lock per library: a slow initialize of one library (a daemon that does not answer)
+    // does not hold up the others. The table has at most one entry per library marker.
+    static LOCKS: Mutex<Vec<(TypeId, &'static Mutex<()>)>> = Mutex::new(Vec::new());
+    let lock = {
+        let mut locks = LOCKS.lock().unwrap_or_else(PoisonError::into_inner);
+        let id = TypeId::of::<L>();
+        match locks.iter().find(|(t, _)| *t == id) {
+            Some((_, lock)) => *lock,
+            None => {
+                let lock: &'static Mutex<()> = Box::leak(Box::new(Mutex::new(())));
+                locks.push((id, lock));
+                lock
+            }
+        }
+    };
+    // The guarded data is `()`: a panic while it was held leaves nothing inconsistent.
+    let _guard = lock.lock().unwrap_or_else(PoisonError::into_inner);
+    f()
 }
 
 /// The Rust side of one connection, boxed so that its address (the context) never moves.
@@ -140,7 +175,7 @@ impl<L: Library> Handle<L> {
         });
         let state = NonNull::from(Box::leak(state));
         let context = state.as_ptr().cast::<c_void>();
-        let raw = match init(context) {
+        let raw = match with_library_lock::<L, _>(|| init(context)) {
             Ok(raw) => raw,
             Err(err) => {
                 // SAFETY: the box was leaked above and nothing else points to it.
@@ -265,8 +300,10 @@ impl<L: Library> Handle<L> {
     /// # Safety
     /// Called once, and the handle is not used afterwards.
     unsafe fn release(&self) -> Result<()> {
-        // SAFETY: the caller guarantees this is the only finalize.
-        let result = cs_result(unsafe { L::finalize(self.raw()) });
+        let result = with_library_lock::<L, _>(|| {
+            // SAFETY: the caller guarantees this is the only finalize.
+            cs_result(unsafe { L::finalize(self.raw()) })
+        });
         // SAFETY: after finalize the library calls no callback, so nothing else can reach
         // the state; it was leaked from a Box in `open`.
         let state = unsafe { Box::from_raw(self.state.as_ptr()) };

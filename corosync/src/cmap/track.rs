@@ -13,7 +13,7 @@ use super::{Cmap, CmapLib, ValueRef};
 use crate::clist::c_bytes;
 use crate::cstr;
 use crate::error::cs_result;
-use crate::handle::run_callback;
+use crate::handle::{run_callback, with_library_lock};
 use crate::Result;
 
 bitflags::bitflags! {
@@ -368,18 +368,21 @@ impl Cmap {
             callback: RefCell::new(callback),
         }));
         let mut raw: sys::cmap_track_handle_t = 0;
-        // SAFETY: the handle is live, the key is NUL-terminated, `raw` is writable; the
-        // slot stays alive while the track is registered (see `notify`).
-        let code = unsafe {
-            sys::cmap_track_add(
-                self.raw(),
-                key.as_ptr(),
-                track_type.bits(),
-                Some(notify::<F>),
-                slot.cast_mut().cast(),
-                &mut raw,
-            )
-        };
+        // Creates an entry in libcmap's track handle database (see with_library_lock).
+        let code = with_library_lock::<CmapLib, _>(|| {
+            // SAFETY: the handle is live, the key is NUL-terminated, `raw` is writable; the
+            // slot stays alive while the track is registered (see `notify`).
+            unsafe {
+                sys::cmap_track_add(
+                    self.raw(),
+                    key.as_ptr(),
+                    track_type.bits(),
+                    Some(notify::<F>),
+                    slot.cast_mut().cast(),
+                    &mut raw,
+                )
+            }
+        });
         if let Err(err) = cs_result(code) {
             // The daemon did not register the track, so no event can name it.
             // SAFETY: the count from `into_raw` above is ours.
@@ -438,8 +441,10 @@ impl Track<'_> {
 
     /// Deletes the track and, if libcmap let go of it, frees the slot's lent count.
     fn delete_once(&mut self) -> Result<()> {
-        // SAFETY: the handle is live (borrowed) and the track is deleted only here.
-        let result = cs_result(unsafe { sys::cmap_track_delete(self.cmap.raw(), self.raw) });
+        let result = with_library_lock::<CmapLib, _>(|| {
+            // SAFETY: the handle is live (borrowed) and the track is deleted only here.
+            cs_result(unsafe { sys::cmap_track_delete(self.cmap.raw(), self.raw) })
+        });
         if result.is_ok() {
             // libcmap no longer calls with the slot's address (a callback running right now
             // holds its own count). Otherwise the count stays lent until finalize.

@@ -5,8 +5,9 @@ use std::iter::FusedIterator;
 
 use corosync_sys as sys;
 
-use super::{Cpg, GroupName};
+use super::{Cpg, CpgLib, GroupName};
 use crate::error::cs_result;
+use crate::handle::with_library_lock;
 use crate::{Error, NodeId, Result};
 
 /// One entry of an [`Iteration`]: a group and, except for [`Cpg::iter_groups`], one of its
@@ -108,18 +109,22 @@ impl Cpg {
     ) -> Result<Iteration<'_>> {
         let mut raw: sys::cpg_iteration_handle_t = 0;
         let group_ptr = group.map_or(std::ptr::null(), |g| g.as_raw() as *const sys::cpg_name);
-        // SAFETY: the handle is live, `group_ptr` is null or a valid name for the call, and
-        // `raw` is writable.
-        let code = unsafe { sys::cpg_iteration_initialize(self.raw(), kind, group_ptr, &mut raw) };
-        if let Err(err) = cs_result(code) {
-            if raw != 0 {
+        // Creates an entry in libcpg's iteration handle database (see with_library_lock).
+        let result = with_library_lock::<CpgLib, _>(|| {
+            // SAFETY: the handle is live, `group_ptr` is null or a valid name for the call,
+            // and `raw` is writable.
+            let code =
+                unsafe { sys::cpg_iteration_initialize(self.raw(), kind, group_ptr, &mut raw) };
+            let result = cs_result(code);
+            if result.is_err() && raw != 0 {
                 // libcpg keeps the iteration registered when the daemon refused it; release
                 // it (an unknown handle is refused harmlessly).
                 // SAFETY: `raw` is an iteration handle of this library or unknown to it.
                 let _ = unsafe { sys::cpg_iteration_finalize(raw) };
             }
-            return Err(err);
-        }
+            result
+        });
+        result?;
         Ok(Iteration {
             _cpg: self,
             raw,
@@ -211,8 +216,10 @@ impl FusedIterator for Iteration<'_> {}
 impl Drop for Iteration<'_> {
     fn drop(&mut self) {
         // An error means the connection is gone; libcpg frees its side with the handle.
-        // SAFETY: the iteration handle is live and finalized once.
-        let _ = unsafe { sys::cpg_iteration_finalize(self.raw) };
+        let _ = with_library_lock::<CpgLib, _>(|| {
+            // SAFETY: the iteration handle is live and finalized once.
+            unsafe { sys::cpg_iteration_finalize(self.raw) }
+        });
     }
 }
 
