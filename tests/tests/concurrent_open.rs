@@ -14,7 +14,7 @@ use corosync::cmap::{Cmap, TrackType};
 use corosync::cpg::Cpg;
 use corosync::quorum::Quorum;
 use corosync::votequorum::Votequorum;
-use corosync_tests::Cluster;
+use corosync_testcluster::Cluster;
 
 const THREADS: usize = 16;
 const CYCLES: usize = 125;

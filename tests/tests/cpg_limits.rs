@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use corosync::cpg::{Cpg, GroupName, Guarantee};
 use corosync::{DispatchFlags, Error};
-use corosync_tests::{wait_readable, Cluster};
+use corosync_testcluster::{wait_readable, Cluster};
 
 /// What one node's deliver callback saw: (first 8 bytes as a sequence number, length,
 /// whether every other byte matched the pattern).

@@ -7,7 +7,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::process::Stdio;
 
-use corosync_tests::Cluster;
+use corosync_testcluster::Cluster;
 
 #[test]
 fn mixed_workload_with_daemon_kills_under_valgrind() {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use corosync::cmap::{Cmap, Map, TrackType, Value, ValueRef, ValueType};
 use corosync::{DispatchFlags, Error};
-use corosync_tests::{Cluster, Node};
+use corosync_testcluster::{Cluster, Node};
 
 /// Fails the test if the daemon is gone or no longer answers on `stats`.
 fn assert_alive(node: &Node, stats: &Cmap, after: &str) {
