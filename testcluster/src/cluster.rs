@@ -2,9 +2,10 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::config::ConfigSpec;
+use crate::config::{self, ConfigSpec, Crypto, CryptoMode, KeySource, Section};
 use crate::env::{self, Tools};
 use crate::error::{HarnessError, Result};
 use crate::netns;
@@ -13,8 +14,13 @@ use crate::node::{Node, LOG_TAIL_LINES};
 /// Default time limit of the harness's own waits (start, restart, isolate, heal).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Largest number of nodes a cluster may have.
-pub const MAX_NODES: u32 = 16;
+/// Largest number of nodes a cluster may have: the largest the harness is tested with (32
+/// nodes need about 3.5 GB of memory and are quorate after about 25 s on a 2-core machine).
+pub const MAX_NODES: u32 = 32;
+
+/// The default private segment of a multi-node cluster: 10.213.0.0/24 (it exists only inside
+/// the cluster's namespaces; see [`ClusterBuilder::subnet`]).
+pub const DEFAULT_SUBNET: (Ipv4Addr, u8) = (Ipv4Addr::new(10, 213, 0, 0), 24);
 
 /// Interval between two polls of a condition.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
@@ -23,10 +29,33 @@ const POLL_INTERVAL: Duration = Duration::from_millis(100);
 const BRIDGE: &str = "br0";
 const NODE_IF: &str = "eth0";
 
-/// The address of node `id` on a multi-node cluster's private segment (10.213.0.0/24, which
-/// exists only inside the cluster's namespaces).
-fn segment_addr(id: u32) -> IpAddr {
-    IpAddr::V4(Ipv4Addr::new(10, 213, 0, id as u8))
+/// The address of node `id` on a multi-node cluster's private segment `net` (which exists only
+/// inside the cluster's namespaces).
+fn segment_addr(net: Ipv4Addr, id: u32) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::from(u32::from(net) + id))
+}
+
+/// Checks a subnet for `n` nodes (addresses net+1 ..= net+n, no network or broadcast address).
+fn check_subnet(net: Ipv4Addr, len: u8, n: u32) -> Result<()> {
+    if !(8..=30).contains(&len) {
+        return Err(HarnessError::new(format!(
+            "subnet {net}/{len}: the prefix length must be 8 to 30"
+        )));
+    }
+    let host_bits = 32 - u32::from(len);
+    let host_mask = (1u32 << host_bits) - 1;
+    if u32::from(net) & host_mask != 0 {
+        return Err(HarnessError::new(format!(
+            "subnet {net}/{len} has host bits set; give the network address"
+        )));
+    }
+    if n > host_mask - 1 {
+        return Err(HarnessError::new(format!(
+            "subnet {net}/{len} has room for {} nodes, not {n}",
+            host_mask - 1
+        )));
+    }
+    Ok(())
 }
 
 /// What one poll of a condition found.
@@ -91,12 +120,26 @@ pub struct ClusterBuilder {
     wait_for_quorum: Option<bool>,
     timeout: Duration,
     stopped: Vec<u32>,
+    /// `None`: as [`config::CRYPTO_ENV`] says.
+    crypto: Option<Crypto>,
+    prefix: String,
+    subnet: (Ipv4Addr, u8),
+    tool_dir: Option<PathBuf>,
 }
 
 impl ClusterBuilder {
     /// Sets (or replaces) `key: value` in the `totem` section, e.g. `("token", "3000")`.
-    /// The defaults are `version: 2`, `cluster_name: harness`, `transport: knet`,
-    /// `crypto_cipher: none`, `crypto_hash: none` and `token: 1000`.
+    /// The defaults are `version: 2`, `cluster_name: harness`, `transport: knet` and `token:
+    /// 1000`; `crypto_cipher`, `crypto_hash` and `keyfile` are set by
+    /// [`crypto`](ClusterBuilder::crypto) when the cluster starts.
+    ///
+    /// ```no_run
+    /// let cluster = corosync_testcluster::Cluster::builder(1)
+    ///     .totem_option("max_messages", 50)
+    ///     .start()
+    ///     .unwrap();
+    /// assert_eq!(cluster.node(1).cmap_get("totem.max_messages").unwrap(), "50");
+    /// ```
     pub fn totem_option(mut self, key: &str, value: impl ToString) -> Self {
         self.spec.totem.set(key, &value.to_string());
         self
@@ -104,7 +147,19 @@ impl ClusterBuilder {
 
     /// Sets (or replaces) `key: value` in the `quorum` section, e.g. `("two_node", 1)` or
     /// `("wait_for_all", 1)`. The default section has only `provider: corosync_votequorum`
-    /// (see [`without_quorum_provider`](ClusterBuilder::without_quorum_provider)).
+    /// (see [`without_quorum_provider`](ClusterBuilder::without_quorum_provider)); the
+    /// common options have their own methods: [`two_node`](ClusterBuilder::two_node),
+    /// [`wait_for_all`](ClusterBuilder::wait_for_all),
+    /// [`last_man_standing`](ClusterBuilder::last_man_standing),
+    /// [`auto_tie_breaker`](ClusterBuilder::auto_tie_breaker).
+    ///
+    /// ```no_run
+    /// let cluster = corosync_testcluster::Cluster::builder(3)
+    ///     .quorum_option("expected_votes", 3)
+    ///     .start()
+    ///     .unwrap();
+    /// assert_eq!(cluster.node(1).quorum_status().unwrap().expected_votes, 3);
+    /// ```
     pub fn quorum_option(mut self, key: &str, value: impl ToString) -> Self {
         self.spec.quorum.set(key, &value.to_string());
         self
@@ -143,22 +198,209 @@ impl ClusterBuilder {
     /// Sets (or replaces) `key: value` in the `logging` section, e.g. `("debug", "on")`.
     /// The defaults log to stderr only (captured in each node's log file) with hires
     /// timestamps.
+    ///
+    /// ```no_run
+    /// let cluster = corosync_testcluster::Cluster::builder(1)
+    ///     .logging_option("debug", "on")
+    ///     .start()
+    ///     .unwrap();
+    /// assert!(cluster.node(1).log().contains("debug"));
+    /// ```
     pub fn logging_option(mut self, key: &str, value: impl ToString) -> Self {
         self.spec.logging.set(key, &value.to_string());
         self
     }
 
     /// Sets `totem.cluster_name` (default `harness`).
+    ///
+    /// ```no_run
+    /// let cluster = corosync_testcluster::Cluster::builder(1).cluster_name("db").start().unwrap();
+    /// assert_eq!(cluster.cluster_name(), "db");
+    /// ```
     pub fn cluster_name(self, name: &str) -> Self {
         self.totem_option("cluster_name", name)
     }
 
     /// Appends raw text to every node's corosync.conf (e.g. a whole extra section).
+    ///
+    /// ```no_run
+    /// let cluster = corosync_testcluster::Cluster::builder(1)
+    ///     .extra_config("resources {\n    system {\n    }\n}\n")
+    ///     .start()
+    ///     .unwrap();
+    /// assert!(cluster.node(1).config().unwrap().contains("resources {"));
+    /// ```
     pub fn extra_config(mut self, text: &str) -> Self {
         self.spec.extra.push_str(text);
         if !self.spec.extra.ends_with('\n') {
             self.spec.extra.push('\n');
         }
+        self
+    }
+
+    /// The totem token timeout (`token`, default 1 s). Membership changes after a kill settle
+    /// after token + consensus.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// let cluster = corosync_testcluster::Cluster::builder(2)
+    ///     .token(Duration::from_millis(3000))
+    ///     .consensus(Duration::from_millis(3600))
+    ///     .start()
+    ///     .unwrap();
+    /// assert_eq!(cluster.node(1).cmap_get("totem.token").unwrap(), "3000");
+    /// ```
+    pub fn token(self, timeout: Duration) -> Self {
+        self.totem_option("token", timeout.as_millis())
+    }
+
+    /// The totem consensus timeout (`consensus`; corosync's default is 1.2 × token).
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// let cluster = corosync_testcluster::Cluster::builder(1)
+    ///     .consensus(Duration::from_millis(1500))
+    ///     .start()
+    ///     .unwrap();
+    /// assert_eq!(cluster.node(1).cmap_get("totem.consensus").unwrap(), "1500");
+    /// ```
+    pub fn consensus(self, timeout: Duration) -> Self {
+        self.totem_option("consensus", timeout.as_millis())
+    }
+
+    /// Encryption of the cluster traffic. Without this call the cluster follows
+    /// [`CRYPTO_ENV`](crate::CRYPTO_ENV): `auto` (the default) encrypts with aes256/sha256 and
+    /// a harness-made key exactly when the daemon refuses to run unencrypted (upstream
+    /// corosync main), `on` always, `off` never.
+    ///
+    /// The key is written to `<cluster dir>/authkey` (mode 0400) and named by `keyfile:`.
+    ///
+    /// ```no_run
+    /// use corosync_testcluster::{Cluster, Crypto, KeySource};
+    /// let cluster = Cluster::builder(2)
+    ///     .crypto(Crypto::aes256_sha256().key(KeySource::Keygen))
+    ///     .start()
+    ///     .unwrap();
+    /// assert_eq!(cluster.crypto().cipher(), Some("aes256"));
+    /// ```
+    pub fn crypto(mut self, crypto: Crypto) -> Self {
+        self.crypto = Some(crypto);
+        self
+    }
+
+    /// `two_node: 1` (or 0) in the quorum section: a 2-node cluster stays quorate with one
+    /// node (and `wait_for_all` is on by default).
+    ///
+    /// ```no_run
+    /// let cluster = corosync_testcluster::Cluster::builder(2).two_node(true).start().unwrap();
+    /// assert!(cluster.node(1).quorum_status().unwrap().flags.iter().any(|f| f == "2Node"));
+    /// ```
+    pub fn two_node(self, on: bool) -> Self {
+        self.quorum_option("two_node", u8::from(on))
+    }
+
+    /// `wait_for_all: 1` (or 0): after start, quorum needs all nodes seen once.
+    ///
+    /// ```no_run
+    /// let cluster = corosync_testcluster::Cluster::builder(3).wait_for_all(true).start().unwrap();
+    /// assert!(cluster.node(1).quorum_status().unwrap().flags.iter().any(|f| f == "WaitForAll"));
+    /// ```
+    pub fn wait_for_all(self, on: bool) -> Self {
+        self.quorum_option("wait_for_all", u8::from(on))
+    }
+
+    /// `last_man_standing: 1` (or 0): expected votes are recalculated after nodes leave (after
+    /// `last_man_standing_window`, set it with [`quorum_option`](ClusterBuilder::quorum_option)).
+    ///
+    /// ```no_run
+    /// let cluster = corosync_testcluster::Cluster::builder(3)
+    ///     .last_man_standing(true)
+    ///     .start()
+    ///     .unwrap();
+    /// assert!(cluster.node(1).quorum_status().unwrap().flags.iter().any(|f| f == "LastManStanding"));
+    /// ```
+    pub fn last_man_standing(self, on: bool) -> Self {
+        self.quorum_option("last_man_standing", u8::from(on))
+    }
+
+    /// `auto_tie_breaker: 1` (or 0): in an even split, the half with the lowest node id stays
+    /// quorate.
+    ///
+    /// ```no_run
+    /// let cluster = corosync_testcluster::Cluster::builder(2)
+    ///     .auto_tie_breaker(true)
+    ///     .start()
+    ///     .unwrap();
+    /// assert!(cluster.node(1).quorum_status().unwrap().flags.iter().any(|f| f == "AutoTieBreaker"));
+    /// ```
+    pub fn auto_tie_breaker(self, on: bool) -> Self {
+        self.quorum_option("auto_tie_breaker", u8::from(on))
+    }
+
+    /// Adds a `uidgid { uid: UID gid: GID }` section: client programs running as that user or
+    /// group may use the daemon's IPC (by default only root may).
+    ///
+    /// ```no_run
+    /// let cluster = corosync_testcluster::Cluster::builder(1).uidgid(1000, 1000).start().unwrap();
+    /// assert!(cluster.node(1).config().unwrap().contains("uidgid {\n    uid: 1000\n    gid: 1000\n}"));
+    /// ```
+    pub fn uidgid(mut self, uid: u32, gid: u32) -> Self {
+        let mut section = Section::default();
+        section.set("uid", &uid.to_string());
+        section.set("gid", &gid.to_string());
+        self.spec.sections.push(("uidgid".to_string(), section));
+        self
+    }
+
+    /// The prefix of the cluster's namespace and directory names (default
+    /// [`PREFIX`](crate::PREFIX), `cst`): the cluster is named `<prefix><pid>x<seq>`. 1 to 12
+    /// ASCII letters, digits or `-`, not ending with a digit. Leftovers of dead processes are
+    /// cleaned up per prefix.
+    ///
+    /// ```no_run
+    /// let cluster = corosync_testcluster::Cluster::builder(1).prefix("myapp").start().unwrap();
+    /// assert!(cluster.name().starts_with("myapp"));
+    /// ```
+    pub fn prefix(mut self, prefix: &str) -> Self {
+        self.prefix = prefix.to_string();
+        self
+    }
+
+    /// The private IPv4 segment of a multi-node cluster (default 10.213.0.0/24,
+    /// [`DEFAULT_SUBNET`]): node k gets address net + k. It exists only inside the cluster's
+    /// namespaces, so parallel clusters may use the same subnet. A one-node cluster uses
+    /// 127.0.0.1 instead.
+    ///
+    /// ```no_run
+    /// use std::net::Ipv4Addr;
+    /// let cluster = corosync_testcluster::Cluster::builder(2)
+    ///     .subnet(Ipv4Addr::new(192, 168, 77, 0), 24)
+    ///     .start()
+    ///     .unwrap();
+    /// assert_eq!(cluster.node(2).addr().to_string(), "192.168.77.2");
+    /// ```
+    pub fn subnet(mut self, net: Ipv4Addr, prefix_len: u8) -> Self {
+        self.subnet = (net, prefix_len);
+        self
+    }
+
+    /// A directory holding `corosync` and its tools (`corosync-cmapctl`,
+    /// `corosync-quorumtool`, `corosync-cpgtool`, `corosync-cfgtool`, `corosync-keygen`),
+    /// searched before `PATH`, e.g. the `sbin` of another corosync build. The default is the
+    /// environment variable [`TOOL_DIR_ENV`](crate::TOOL_DIR_ENV) if set; then the programs
+    /// are looked up in `PATH`, then in /usr/local/sbin, /usr/sbin and /sbin. (A build in
+    /// another prefix usually needs `LD_LIBRARY_PATH=PREFIX/lib` too; the harness passes its
+    /// environment on to the daemons and tools.)
+    ///
+    /// ```no_run
+    /// let cluster = corosync_testcluster::Cluster::builder(1)
+    ///     .tool_dir("/opt/corosync-main/sbin")
+    ///     .start()
+    ///     .unwrap();
+    /// println!("{}", cluster.daemon_version());
+    /// ```
+    pub fn tool_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.tool_dir = Some(dir.into());
         self
     }
 
@@ -169,6 +411,15 @@ impl ClusterBuilder {
     ///
     /// A cluster [`without_quorum_provider`](ClusterBuilder::without_quorum_provider) never
     /// waits for quorum; `wait_for_quorum(true)` makes its `start` fail.
+    ///
+    /// ```no_run
+    /// let cluster = corosync_testcluster::Cluster::builder(3)
+    ///     .stopped(&[2, 3])
+    ///     .wait_for_quorum(false)
+    ///     .start()
+    ///     .unwrap();
+    /// assert!(!cluster.node(1).is_quorate().unwrap());
+    /// ```
     pub fn wait_for_quorum(mut self, wait: bool) -> Self {
         self.wait_for_quorum = Some(wait);
         self
@@ -182,6 +433,15 @@ impl ClusterBuilder {
 
     /// Time limit of the harness's own waits: start, restart, isolate and heal (default
     /// [`DEFAULT_TIMEOUT`], 30 s).
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// let cluster = corosync_testcluster::Cluster::builder(3)
+    ///     .timeout(Duration::from_secs(60))
+    ///     .start()
+    ///     .unwrap();
+    /// # drop(cluster);
+    /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -191,6 +451,11 @@ impl ClusterBuilder {
     /// daemon is not started by [`start`](ClusterBuilder::start); start them later with
     /// [`Cluster::start_node`]. Quorum counts them as expected votes, so usually combine this
     /// with `wait_for_quorum(false)` unless the started nodes are a majority.
+    ///
+    /// ```no_run
+    /// let cluster = corosync_testcluster::Cluster::builder(3).stopped(&[3]).start().unwrap();
+    /// cluster.start_node(3).unwrap();
+    /// ```
     pub fn stopped(mut self, ids: &[u32]) -> Self {
         self.stopped.extend_from_slice(ids);
         self
@@ -200,12 +465,16 @@ impl ClusterBuilder {
     /// daemons and waits until every started node sees all started nodes as members (and, by
     /// default, is quorate). On failure everything created so far is removed again and the
     /// error includes the daemons' logs.
-    pub fn start(self) -> Result<Cluster> {
-        if self.nodes == 0 || self.nodes > MAX_NODES {
-            return Err(HarnessError::new(format!(
-                "a cluster needs 1 to {MAX_NODES} nodes, not {}",
-                self.nodes
-            )));
+    ///
+    /// ```no_run
+    /// let cluster = corosync_testcluster::Cluster::builder(3).start().expect("3 nodes");
+    /// assert_eq!(cluster.node(3).members().unwrap(), vec![1, 2, 3]);
+    /// ```
+    pub fn start(mut self) -> Result<Cluster> {
+        check_node_count(self.nodes)?;
+        check_prefix(&self.prefix)?;
+        if self.nodes > 1 {
+            check_subnet(self.subnet.0, self.subnet.1, self.nodes)?;
         }
         if let Some(bad) = self.stopped.iter().find(|&&id| id == 0 || id > self.nodes) {
             return Err(HarnessError::new(format!(
@@ -221,13 +490,19 @@ impl ClusterBuilder {
             ));
         }
         let wait_for_quorum = provider && self.wait_for_quorum.unwrap_or(true);
-        let tools = env::tools()?;
-        netns::cleanup_stale_once(tools);
+        let tool_dir = self.tool_dir.clone().or_else(env::tool_dir_from_env);
+        let tools = Arc::new(env::locate_tools(tool_dir)?);
+        let crypto = match self.crypto.take() {
+            Some(crypto) => crypto,
+            None => default_crypto(&tools)?,
+        };
+        netns::cleanup_stale_once(&tools, &self.prefix);
         let n = self.nodes;
-        let mut cluster = Cluster::create(tools, n, &self)?;
+        let mut cluster = Cluster::create(tools, n, &self, crypto)?;
         let started: Vec<u32> = (1..=n).filter(|id| !self.stopped.contains(id)).collect();
         let result = cluster
-            .setup(&self)
+            .write_key()
+            .and_then(|()| cluster.setup(&self))
             .and_then(|()| {
                 for &id in &started {
                     cluster.node(id).spawn_daemon()?;
@@ -260,14 +535,16 @@ pub struct Cluster {
     nodes: Vec<Node>,
     /// Namespaces created so far (removed on drop).
     namespaces: Vec<String>,
-    tools: &'static Tools,
+    tools: Arc<Tools>,
     timeout: Duration,
     quorum_provider: bool,
+    crypto: Crypto,
+    subnet: (Ipv4Addr, u8),
 }
 
 impl Cluster {
-    /// A builder for an `n`-node cluster (1 to 16 nodes; the harness is tested with 1 to 5)
-    /// with the default configuration; customise it and call
+    /// A builder for an `n`-node cluster (1 to [`MAX_NODES`], 32) with the default
+    /// configuration; customise it and call
     /// [`start`](ClusterBuilder::start).
     ///
     /// ```no_run
@@ -286,18 +563,32 @@ impl Cluster {
             wait_for_quorum: None,
             timeout: DEFAULT_TIMEOUT,
             stopped: Vec::new(),
+            crypto: None,
+            prefix: netns::PREFIX.to_string(),
+            subnet: DEFAULT_SUBNET,
+            tool_dir: None,
         }
     }
 
     /// Starts an `n`-node cluster with the default configuration and waits until every node
     /// sees all `n` members and is quorate: `Cluster::builder(n).start()`.
+    ///
+    /// ```no_run
+    /// let cluster = corosync_testcluster::Cluster::start(2).unwrap();
+    /// assert!(cluster.node(2).is_quorate().unwrap());
+    /// ```
     pub fn start(n: u32) -> Result<Cluster> {
         Cluster::builder(n).start()
     }
 
     /// Allocates the name and directory; nothing else yet.
-    fn create(tools: &'static Tools, n: u32, builder: &ClusterBuilder) -> Result<Cluster> {
-        let name = netns::new_cluster_name();
+    fn create(
+        tools: Arc<Tools>,
+        n: u32,
+        builder: &ClusterBuilder,
+        crypto: Crypto,
+    ) -> Result<Cluster> {
+        let name = netns::new_cluster_name(&builder.prefix);
         let dir = std::env::temp_dir().join(&name);
         if dir.exists() {
             // Left over by an earlier process that had our pid.
@@ -311,14 +602,14 @@ impl Cluster {
                 let addr = if n == 1 {
                     IpAddr::V4(Ipv4Addr::LOCALHOST)
                 } else {
-                    segment_addr(id)
+                    segment_addr(builder.subnet.0, id)
                 };
                 Node::new(
                     id,
                     addr,
                     format!("{name}n{id}"),
                     dir.join(format!("n{id}")),
-                    tools,
+                    Arc::clone(&tools),
                     quorum_provider,
                 )
             })
@@ -339,12 +630,32 @@ impl Cluster {
             tools,
             timeout: builder.timeout,
             quorum_provider,
+            crypto,
+            subnet: builder.subnet,
         })
+    }
+
+    /// Writes the key of an encrypted cluster into its directory.
+    fn write_key(&self) -> Result<()> {
+        match self.crypto.key_source() {
+            Some(source) => {
+                let keygen = self
+                    .tools
+                    .tool_dir
+                    .as_deref()
+                    .map(|d| d.join("corosync-keygen"))
+                    .filter(|p| p.exists())
+                    .or_else(|| env::find_program(std::ffi::OsStr::new("corosync-keygen")));
+                config::write_key(source, &self.key_path(), keygen.as_deref())
+            }
+            None => Ok(()),
+        }
     }
 
     /// Creates the namespaces and links, and writes the configuration files.
     fn setup(&mut self, builder: &ClusterBuilder) -> Result<()> {
-        let t = self.tools;
+        let t = Arc::clone(&self.tools);
+        let t = &*t;
         for i in 0..self.nodes.len() {
             let ns = self.nodes[i].netns().to_string();
             netns::add(t, &ns)?;
@@ -377,7 +688,7 @@ impl Cluster {
                     ],
                 )?;
                 netns::ip_in(t, &br, &["link", "set", &port, "master", BRIDGE, "up"])?;
-                let cidr = format!("{}/24", node.addr());
+                let cidr = format!("{}/{}", node.addr(), self.subnet.1);
                 netns::ip_in(t, node.netns(), &["addr", "add", &cidr, "dev", NODE_IF])?;
                 netns::ip_in(t, node.netns(), &["link", "set", NODE_IF, "up"])?;
             }
@@ -387,7 +698,20 @@ impl Cluster {
             .iter()
             .map(|n| (n.id(), n.name().to_string(), n.addr()))
             .collect();
-        let text = builder.spec.render(&list);
+        let mut spec = builder.spec.clone();
+        match (self.crypto.cipher(), self.crypto.hash()) {
+            (Some(cipher), Some(hash)) => {
+                spec.totem.set("crypto_cipher", cipher);
+                spec.totem.set("crypto_hash", hash);
+                spec.totem
+                    .set("keyfile", &self.key_path().to_string_lossy());
+            }
+            _ => {
+                spec.totem.set("crypto_cipher", "none");
+                spec.totem.set("crypto_hash", "none");
+            }
+        }
+        let text = spec.render(&list);
         for node in &self.nodes {
             std::fs::create_dir_all(node.dir()).map_err(|e| {
                 HarnessError::new(format!("cannot create {}: {e}", node.dir().display()))
@@ -449,8 +773,59 @@ impl Cluster {
     }
 
     /// The `totem.cluster_name` in the configuration (default `harness`).
+    ///
+    /// ```no_run
+    /// let cluster = corosync_testcluster::Cluster::start(1).unwrap();
+    /// assert_eq!(cluster.cluster_name(), "harness");
+    /// ```
     pub fn cluster_name(&self) -> &str {
         &self.cluster_name
+    }
+
+    /// The encryption the cluster runs with (see [`ClusterBuilder::crypto`]).
+    ///
+    /// ```no_run
+    /// let cluster = corosync_testcluster::Cluster::start(1).unwrap();
+    /// println!("encrypted: {}", cluster.crypto().is_on());
+    /// ```
+    pub fn crypto(&self) -> &Crypto {
+        &self.crypto
+    }
+
+    /// The path of the cluster's key file, `<dir>/authkey` (present when
+    /// [`crypto`](Cluster::crypto) is on).
+    ///
+    /// ```no_run
+    /// use corosync_testcluster::{Cluster, Crypto};
+    /// let cluster = Cluster::builder(1).crypto(Crypto::aes256_sha256()).start().unwrap();
+    /// assert!(cluster.key_path().exists());
+    /// ```
+    pub fn key_path(&self) -> PathBuf {
+        self.dir.join("authkey")
+    }
+
+    /// The version of the corosync daemon the cluster runs, as `corosync -v` prints it (e.g.
+    /// `3.1.7`).
+    ///
+    /// ```no_run
+    /// let cluster = corosync_testcluster::Cluster::start(1).unwrap();
+    /// assert!(cluster.daemon_version().starts_with('3'));
+    /// ```
+    pub fn daemon_version(&self) -> String {
+        env::daemon_info(&self.tools.corosync)
+            .map(|i| i.version)
+            .unwrap_or_else(|_| "unknown".to_string())
+    }
+
+    /// The path of the `corosync` program the cluster runs (found through the tool directory,
+    /// `PATH`, then the sbin directories).
+    ///
+    /// ```no_run
+    /// let cluster = corosync_testcluster::Cluster::start(1).unwrap();
+    /// println!("{}", cluster.corosync_path().display());
+    /// ```
+    pub fn corosync_path(&self) -> &Path {
+        &self.tools.corosync
     }
 
     /// The cluster's directory, `<temp_dir>/cst<pid>x<seq>`, with one subdirectory `n<id>`
@@ -608,7 +983,7 @@ impl Cluster {
         };
         let port = format!("vb{}", self.node(id).id());
         netns::ip_in(
-            self.tools,
+            &self.tools,
             br,
             &["link", "set", &port, if up { "up" } else { "down" }],
         )
@@ -775,6 +1150,55 @@ impl Cluster {
     }
 }
 
+/// Fails for a node count of 0 or above [`MAX_NODES`].
+fn check_node_count(n: u32) -> Result<()> {
+    if n == 0 {
+        return Err(HarnessError::new(
+            "a cluster needs at least 1 node; 0 nodes were asked for",
+        ));
+    }
+    if n > MAX_NODES {
+        return Err(HarnessError::new(format!(
+            "{n} nodes were asked for, but the harness is tested with up to {MAX_NODES} nodes per \
+             cluster (each node is a corosync daemon of about 100 MB; 32 nodes need about 3.5 GB)"
+        )));
+    }
+    Ok(())
+}
+
+/// Fails unless `prefix` is 1 to 12 ASCII letters, digits or `-`, not ending with a digit (the
+/// pid follows it).
+fn check_prefix(prefix: &str) -> Result<()> {
+    let ok = (1..=12).contains(&prefix.len())
+        && prefix
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && !prefix.ends_with(|c: char| c.is_ascii_digit());
+    if ok {
+        Ok(())
+    } else {
+        Err(HarnessError::new(format!(
+            "prefix {prefix:?}: a prefix is 1 to 12 ASCII letters, digits or '-', and does not \
+             end with a digit"
+        )))
+    }
+}
+
+/// The crypto of a cluster whose builder did not choose: per [`config::CRYPTO_ENV`].
+fn default_crypto(tools: &Tools) -> Result<Crypto> {
+    Ok(match CryptoMode::from_env()? {
+        CryptoMode::On => Crypto::aes256_sha256(),
+        CryptoMode::Off => Crypto::off(),
+        CryptoMode::Auto => {
+            if env::daemon_info(&tools.corosync)?.enforces_encryption {
+                Crypto::aes256_sha256().key(KeySource::Random)
+            } else {
+                Crypto::off()
+            }
+        }
+    })
+}
+
 impl Drop for Cluster {
     /// Kills every daemon (SIGKILL, by pid, reaped), deletes every namespace of the cluster
     /// (their interfaces go with them) and removes the cluster's directory. When the thread
@@ -792,7 +1216,7 @@ impl Drop for Cluster {
             node.kill_quietly();
         }
         for ns in self.namespaces.iter().rev() {
-            if let Err(e) = netns::delete(self.tools, ns) {
+            if let Err(e) = netns::delete(&self.tools, ns) {
                 eprintln!(
                     "corosync-testcluster: warning: cleaning up cluster {}: {e}",
                     self.name
@@ -807,5 +1231,50 @@ impl Drop for Cluster {
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod unit {
+    use super::{check_node_count, check_prefix, check_subnet, segment_addr};
+    use std::net::Ipv4Addr;
+
+    #[test]
+    fn node_counts() {
+        assert!(check_node_count(0)
+            .unwrap_err()
+            .message()
+            .contains("at least 1 node"));
+        assert!(check_node_count(1).is_ok());
+        assert!(check_node_count(32).is_ok());
+        let e = check_node_count(33).unwrap_err();
+        assert!(e.message().contains("up to 32 nodes"), "{e}");
+    }
+
+    #[test]
+    fn prefixes() {
+        assert!(check_prefix("cst").is_ok());
+        assert!(check_prefix("my-app").is_ok());
+        assert!(check_prefix("").is_err());
+        assert!(check_prefix("abc1").is_err());
+        assert!(check_prefix("a/b").is_err());
+        assert!(check_prefix("abcdefghijklm").is_err());
+    }
+
+    #[test]
+    fn subnets() {
+        let net = Ipv4Addr::new(10, 213, 0, 0);
+        assert!(check_subnet(net, 24, 32).is_ok());
+        assert!(check_subnet(net, 30, 2).is_ok());
+        assert!(check_subnet(net, 30, 3)
+            .unwrap_err()
+            .message()
+            .contains("room for 2"));
+        assert!(check_subnet(Ipv4Addr::new(10, 213, 0, 1), 24, 2).is_err());
+        assert!(check_subnet(net, 31, 1).is_err());
+        assert_eq!(
+            segment_addr(Ipv4Addr::new(192, 168, 1, 0), 5).to_string(),
+            "192.168.1.5"
+        );
     }
 }

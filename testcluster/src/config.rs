@@ -1,6 +1,9 @@
 //! Generation of corosync.conf.
 
 use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use crate::error::{HarnessError, Result};
 
 /// An ordered list of `key: value` lines in which setting an existing key replaces its value.
 #[derive(Debug, Clone, Default)]
@@ -46,6 +49,8 @@ pub(crate) struct ConfigSpec {
     pub(crate) totem: Section,
     pub(crate) logging: Section,
     pub(crate) quorum: Section,
+    /// Further named sections (e.g. `uidgid`), rendered after the nodelist in this order.
+    pub(crate) sections: Vec<(String, Section)>,
     /// Raw text appended at the end of the file.
     pub(crate) extra: String,
 }
@@ -71,6 +76,7 @@ impl ConfigSpec {
             totem,
             logging,
             quorum,
+            sections: Vec::new(),
             extra: String::new(),
         }
     }
@@ -91,6 +97,11 @@ impl ConfigSpec {
             ));
         }
         out.push_str("}\n");
+        for (name, section) in &self.sections {
+            out.push('\n');
+            section.render(name, &mut out);
+            out.push_str("}\n");
+        }
         if !self.extra.is_empty() {
             out.push('\n');
             out.push_str(&self.extra);
@@ -102,15 +113,231 @@ impl ConfigSpec {
     }
 }
 
+/// Environment variable that chooses the default [`Crypto`] of every cluster: `on`
+/// (aes256/sha256 with a key the harness makes), `off` (`crypto_cipher: none`) or `auto` (the
+/// default: on exactly when the daemon refuses to run unencrypted, as upstream corosync main
+/// built with `enforce_encryption` does). [`ClusterBuilder::crypto`](crate::ClusterBuilder::crypto)
+/// overrides it for one cluster.
+pub const CRYPTO_ENV: &str = "COROSYNC_TESTCLUSTER_CRYPTO";
+
+/// Where the key of an encrypted cluster comes from.
+///
+/// ```
+/// use corosync_testcluster::{Crypto, KeySource};
+/// let crypto = Crypto::aes256_sha256().key(KeySource::Keygen);
+/// assert_eq!(crypto.key_source(), Some(&KeySource::Keygen));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// 256 random bytes from the operating system, written by the harness (no tool needed;
+    /// the default).
+    Random,
+    /// A key made by `corosync-keygen -k FILE`, as an administrator would make it.
+    Keygen,
+    /// An existing key file, copied into the cluster's directory.
+    File(PathBuf),
+}
+
+/// The encryption of the cluster's network traffic (`crypto_cipher`, `crypto_hash` and
+/// `keyfile` in the totem section).
+///
+/// Upstream corosync main refuses `crypto_cipher: none` unless built with
+/// `--enable-unencrypted`; Debian 12's 3.1.7 accepts both. By default a cluster follows
+/// [`CRYPTO_ENV`] (`auto` unless set: encrypted exactly when the daemon requires it).
+///
+/// ```
+/// use corosync_testcluster::Crypto;
+/// assert_eq!(Crypto::off().cipher(), None);
+/// let c = Crypto::new("aes128", "sha1");
+/// assert_eq!(c.cipher(), Some("aes128"));
+/// assert_eq!(c.hash(), Some("sha1"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Crypto {
+    /// `None`: unencrypted.
+    settings: Option<(String, String, KeySource)>,
+}
+
+impl Crypto {
+    /// No encryption: `crypto_cipher: none`, `crypto_hash: none`.
+    ///
+    /// ```
+    /// assert!(!corosync_testcluster::Crypto::off().is_on());
+    /// ```
+    pub fn off() -> Crypto {
+        Crypto { settings: None }
+    }
+
+    /// `crypto_cipher: aes256`, `crypto_hash: sha256`, with a random key made by the harness.
+    ///
+    /// ```
+    /// assert!(corosync_testcluster::Crypto::aes256_sha256().is_on());
+    /// ```
+    pub fn aes256_sha256() -> Crypto {
+        Crypto::new("aes256", "sha256")
+    }
+
+    /// Any cipher and hash that corosync's knet transport knows (e.g. `aes128`/`sha1`), with
+    /// a random key made by the harness.
+    ///
+    /// ```
+    /// let c = corosync_testcluster::Crypto::new("aes192", "sha512");
+    /// assert_eq!(c.hash(), Some("sha512"));
+    /// ```
+    pub fn new(cipher: &str, hash: &str) -> Crypto {
+        Crypto {
+            settings: Some((cipher.to_string(), hash.to_string(), KeySource::Random)),
+        }
+    }
+
+    /// Replaces where the key comes from (no effect on [`Crypto::off`]).
+    ///
+    /// ```
+    /// use corosync_testcluster::{Crypto, KeySource};
+    /// let c = Crypto::aes256_sha256().key(KeySource::File("/etc/corosync/authkey".into()));
+    /// assert!(matches!(c.key_source(), Some(KeySource::File(_))));
+    /// ```
+    pub fn key(mut self, source: KeySource) -> Crypto {
+        if let Some(settings) = self.settings.as_mut() {
+            settings.2 = source;
+        }
+        self
+    }
+
+    /// Whether traffic is encrypted.
+    ///
+    /// ```
+    /// assert!(corosync_testcluster::Crypto::new("aes256", "sha384").is_on());
+    /// ```
+    pub fn is_on(&self) -> bool {
+        self.settings.is_some()
+    }
+
+    /// The cipher, `None` when off.
+    ///
+    /// ```
+    /// assert_eq!(corosync_testcluster::Crypto::aes256_sha256().cipher(), Some("aes256"));
+    /// ```
+    pub fn cipher(&self) -> Option<&str> {
+        self.settings.as_ref().map(|s| s.0.as_str())
+    }
+
+    /// The hash, `None` when off.
+    ///
+    /// ```
+    /// assert_eq!(corosync_testcluster::Crypto::aes256_sha256().hash(), Some("sha256"));
+    /// ```
+    pub fn hash(&self) -> Option<&str> {
+        self.settings.as_ref().map(|s| s.1.as_str())
+    }
+
+    /// Where the key comes from, `None` when off.
+    ///
+    /// ```
+    /// use corosync_testcluster::{Crypto, KeySource};
+    /// assert_eq!(Crypto::aes256_sha256().key_source(), Some(&KeySource::Random));
+    /// ```
+    pub fn key_source(&self) -> Option<&KeySource> {
+        self.settings.as_ref().map(|s| &s.2)
+    }
+}
+
+/// What [`CRYPTO_ENV`] asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CryptoMode {
+    On,
+    Off,
+    Auto,
+}
+
+impl CryptoMode {
+    pub(crate) fn from_env() -> Result<CryptoMode> {
+        match std::env::var(CRYPTO_ENV) {
+            Err(_) => Ok(CryptoMode::Auto),
+            Ok(v) => CryptoMode::parse(&v),
+        }
+    }
+
+    pub(crate) fn parse(text: &str) -> Result<CryptoMode> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "on" | "1" | "yes" => Ok(CryptoMode::On),
+            "off" | "0" | "no" => Ok(CryptoMode::Off),
+            "auto" | "" => Ok(CryptoMode::Auto),
+            other => Err(HarnessError::new(format!(
+                "{CRYPTO_ENV}={other:?}: expected on, off or auto"
+            ))),
+        }
+    }
+}
+
+/// Minimum and written length of a harness-made key (knet wants 1024 to 32768 bits).
+pub(crate) const KEY_BYTES: usize = 256;
+
+/// Writes the cluster's key to `path` (mode 0400) from `source`.
+pub(crate) fn write_key(source: &KeySource, path: &Path, keygen: Option<&Path>) -> Result<()> {
+    use std::io::Read;
+    use std::os::unix::fs::PermissionsExt;
+    match source {
+        KeySource::Random => {
+            let mut key = vec![0u8; KEY_BYTES];
+            std::fs::File::open("/dev/urandom")
+                .and_then(|mut f| f.read_exact(&mut key))
+                .map_err(|e| HarnessError::new(format!("cannot read /dev/urandom: {e}")))?;
+            std::fs::write(path, &key)
+                .map_err(|e| HarnessError::new(format!("cannot write {}: {e}", path.display())))?;
+        }
+        KeySource::Keygen => {
+            let keygen = keygen.ok_or_else(|| {
+                HarnessError::new(format!(
+                    "KeySource::Keygen needs corosync-keygen, which was not found in the tool \
+                     directory, PATH or the sbin directories: `{}`",
+                    crate::env::INSTALL_HINT
+                ))
+            })?;
+            crate::env::run(std::process::Command::new(keygen).arg("-k").arg(path))?;
+        }
+        KeySource::File(from) => {
+            std::fs::copy(from, path).map_err(|e| {
+                HarnessError::new(format!(
+                    "cannot copy the key {} to {}: {e}",
+                    from.display(),
+                    path.display()
+                ))
+            })?;
+        }
+    }
+    let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    if len < 128 {
+        return Err(HarnessError::new(format!(
+            "the key {} has {len} bytes; corosync needs at least 128",
+            path.display()
+        )));
+    }
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o400))
+        .map_err(|e| HarnessError::new(format!("cannot chmod {}: {e}", path.display())))
+}
+
 #[cfg(test)]
 mod unit {
-    use super::ConfigSpec;
+    use super::{ConfigSpec, CryptoMode};
+
+    #[test]
+    fn crypto_env_values() {
+        assert_eq!(CryptoMode::parse("on").unwrap(), CryptoMode::On);
+        assert_eq!(CryptoMode::parse("OFF").unwrap(), CryptoMode::Off);
+        assert_eq!(CryptoMode::parse("auto").unwrap(), CryptoMode::Auto);
+        let e = CryptoMode::parse("maybe").unwrap_err();
+        assert!(e.message().contains("COROSYNC_TESTCLUSTER_CRYPTO"), "{e}");
+    }
 
     #[test]
     fn renders_and_overrides() {
         let mut spec = ConfigSpec::new("demo");
         spec.totem.set("token", "3000");
         spec.quorum.set("two_node", "1");
+        let mut uidgid = super::Section::default();
+        uidgid.set("uid", "1000");
+        spec.sections.push(("uidgid".into(), uidgid));
         let text = spec.render(&[
             (1, "node1".into(), "10.1.0.1".parse().unwrap()),
             (2, "node2".into(), "10.1.0.2".parse().unwrap()),
@@ -121,6 +348,10 @@ mod unit {
         assert!(text.contains("cluster_name: demo"));
         assert!(text.contains("nodeid: 2\n        ring0_addr: 10.1.0.2"));
         assert!(text.contains("    provider: corosync_votequorum\n"));
+        assert!(
+            text.ends_with("}\n\nuidgid {\n    uid: 1000\n}\n"),
+            "{text}"
+        );
     }
 
     #[test]

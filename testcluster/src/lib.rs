@@ -36,6 +36,7 @@
 //! A cluster is named `cst<pid>x<seq>` (pid of the test process, sequence number within it),
 //! so clusters of parallel tests and of parallel processes never collide.
 //!
+//! * A cluster may be named with another prefix ([`ClusterBuilder::prefix`]).
 //! * Node `k` lives in network namespace `cst<pid>x<seq>n<k>`. Its daemon runs as
 //!   `ip netns exec NS unshare --mount --propagation private sh -c 'mount --bind DIR/run /run
 //!   && mount --bind DIR/lib /var/lib/corosync && exec corosync -f -c DIR/corosync.conf'`, so
@@ -43,15 +44,28 @@
 //!   connections need), and the spawned pid is the daemon's pid ([`Node::pid`]).
 //! * A one-node cluster uses 127.0.0.1 on its namespace's loopback. With two or more nodes, a
 //!   namespace `cst<pid>x<seq>b` holds a bridge `br0`; a veth pair `vb<k>` / `eth0` links it to
-//!   each node, whose `eth0` has address `10.213.0.<k>/24`. No interface of the host is
+//!   each node, whose `eth0` has address `10.213.0.<k>/24` (or the k-th address of the
+//!   [`ClusterBuilder::subnet`]). No interface of the host is
 //!   touched and the addresses exist only inside these namespaces.
 //! * The directory `<temp_dir>/cst<pid>x<seq>/n<k>/` holds node k's `corosync.conf`,
 //!   `corosync.log` (the daemon's stdout and stderr, appended across restarts) and its private
 //!   `run/` and `lib/`.
-//! * The generated corosync.conf has totem version 2, knet transport, crypto none, `token:
-//!   1000` (membership changes settle within a few seconds), logging to stderr only, quorum
-//!   provider `corosync_votequorum` (or none, see below) and a nodelist with `name: node<k>`,
-//!   `nodeid: <k>`, `ring0_addr`. [`ClusterBuilder`] adds or replaces options.
+//! * The generated corosync.conf has totem version 2, knet transport, `token: 1000`
+//!   (membership changes settle within a few seconds), crypto as [`CRYPTO_ENV`] says (by
+//!   default off, or aes256/sha256 with a key in `<dir>/authkey` when the daemon refuses to
+//!   run unencrypted, as upstream main does), logging to stderr only, quorum provider
+//!   `corosync_votequorum` (or none, see below) and a nodelist with `name: node<k>`, `nodeid:
+//!   <k>`, `ring0_addr`. [`ClusterBuilder`] adds or replaces options: timeouts, crypto,
+//!   quorum options, `uidgid`, the name prefix, the subnet, the tool directory.
+//!
+//! # Which corosync
+//!
+//! The harness runs `corosync` and observes it with `corosync-quorumtool` and
+//! `corosync-cmapctl`, found in the directory [`TOOL_DIR_ENV`]
+//! (`COROSYNC_TESTCLUSTER_TOOL_DIR`) or [`ClusterBuilder::tool_dir`] names, else through
+//! `PATH`, else in /usr/local/sbin, /usr/sbin and /sbin. So
+//! `PATH=PREFIX/sbin:$PATH LD_LIBRARY_PATH=PREFIX/lib cargo test` tests against another
+//! corosync build; [`Node::command`] resolves corosync's other tools the same way.
 //!
 //! Leftovers of a run that crashed (namespaces and directories whose `<pid>` is dead, and
 //! daemons still running in them) are removed when a process starts its first cluster
@@ -98,8 +112,11 @@ mod netns;
 mod node;
 mod status;
 
-pub use cluster::{wait_until, Cluster, ClusterBuilder, DEFAULT_TIMEOUT, MAX_NODES};
-pub use env::check_environment;
+pub use cluster::{
+    wait_until, Cluster, ClusterBuilder, DEFAULT_SUBNET, DEFAULT_TIMEOUT, MAX_NODES,
+};
+pub use config::{Crypto, KeySource, CRYPTO_ENV};
+pub use env::{check_environment, TOOL_DIR_ENV};
 pub use error::{HarnessError, Result};
 pub use events::{log_len, pump, wait_readable, EventLog};
 pub use netns::{cleanup_stale, PREFIX};

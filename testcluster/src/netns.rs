@@ -10,7 +10,7 @@ use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Mutex, Once};
+use std::sync::Mutex;
 
 use crate::env::{self, Tools};
 use crate::error::{HarnessError, Result};
@@ -25,16 +25,16 @@ pub(crate) const NETNS_DIR: &str = "/run/netns";
 /// bind-mounts /run/netns onto itself, and concurrent first calls could stack two such mounts.
 static NETNS_LOCK: Mutex<()> = Mutex::new(());
 
-/// A fresh unique cluster name for this process: `cst<pid>x<seq>`.
-pub(crate) fn new_cluster_name() -> String {
+/// A fresh unique cluster name for this process: `<prefix><pid>x<seq>`.
+pub(crate) fn new_cluster_name(prefix: &str) -> String {
     static SEQ: AtomicU32 = AtomicU32::new(1);
     let seq = SEQ.fetch_add(1, Ordering::Relaxed);
-    format!("{PREFIX}{}x{seq}", std::process::id())
+    format!("{prefix}{}x{seq}", std::process::id())
 }
 
-/// The pid encoded in a harness name (`cst<pid>x...`), if `name` is one.
-pub(crate) fn owner_pid(name: &str) -> Option<u32> {
-    let rest = name.strip_prefix(PREFIX)?;
+/// The pid encoded in a harness name (`<prefix><pid>x...`), if `name` is one.
+pub(crate) fn owner_pid(prefix: &str, name: &str) -> Option<u32> {
+    let rest = name.strip_prefix(prefix)?;
     let (pid, _) = rest.split_once('x')?;
     if pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -117,9 +117,9 @@ pub(crate) fn ip_in(tools: &Tools, ns: &str, args: &[&str]) -> Result<String> {
     env::run(Command::new(&tools.ip).arg("-n").arg(ns).args(args))
 }
 
-fn cleanup_stale_with(tools: &Tools) -> Result<usize> {
+fn cleanup_stale_with(tools: &Tools, prefix: &str) -> Result<usize> {
     let me = std::process::id();
-    let stale = |name: &str| match owner_pid(name) {
+    let stale = |name: &str| match owner_pid(prefix, name) {
         Some(pid) => pid != me && !env::pid_exists(pid),
         None => false,
     };
@@ -163,18 +163,32 @@ fn cleanup_stale_with(tools: &Tools) -> Result<usize> {
 ///
 /// Starting the first cluster of a process does this once automatically; there is no need to
 /// call it unless you want to clean up without starting a cluster.
+///
+/// This covers the default prefix [`PREFIX`]; clusters started with another
+/// [`prefix`](crate::ClusterBuilder::prefix) are cleaned up when the first cluster with that
+/// prefix starts.
+///
+/// ```no_run
+/// let removed = corosync_testcluster::cleanup_stale().expect("clean up");
+/// println!("removed {removed} leftovers");
+/// ```
 pub fn cleanup_stale() -> Result<usize> {
-    cleanup_stale_with(env::tools()?)
+    let tools = env::locate_tools(env::tool_dir_from_env())?;
+    cleanup_stale_with(&tools, PREFIX)
 }
 
-/// Runs [`cleanup_stale`] once per process (errors are reported on stderr, not fatal).
-pub(crate) fn cleanup_stale_once(tools: &Tools) {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        if let Err(e) = cleanup_stale_with(tools) {
-            eprintln!("corosync-testcluster: warning: {e}");
-        }
-    });
+/// Runs [`cleanup_stale`] once per process and prefix (errors are reported on stderr, not
+/// fatal).
+pub(crate) fn cleanup_stale_once(tools: &Tools, prefix: &str) {
+    static DONE: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let mut done = DONE.lock().unwrap_or_else(|e| e.into_inner());
+    if done.iter().any(|p| p == prefix) {
+        return;
+    }
+    done.push(prefix.to_string());
+    if let Err(e) = cleanup_stale_with(tools, prefix) {
+        eprintln!("corosync-testcluster: warning: {e}");
+    }
 }
 
 /// Opens a namespace file for [`setns`].
@@ -209,12 +223,14 @@ mod unit {
 
     #[test]
     fn parses_owner_pid() {
-        assert_eq!(owner_pid("cst123x4n1"), Some(123));
-        assert_eq!(owner_pid("cst123x4"), Some(123));
-        assert_eq!(owner_pid("cst123x4b"), Some(123));
-        assert_eq!(owner_pid("cstx4"), None);
-        assert_eq!(owner_pid("cst12a3x4"), None);
-        assert_eq!(owner_pid("other"), None);
-        assert_eq!(owner_pid("cst123"), None);
+        assert_eq!(owner_pid("cst", "cst123x4n1"), Some(123));
+        assert_eq!(owner_pid("cst", "cst123x4"), Some(123));
+        assert_eq!(owner_pid("cst", "cst123x4b"), Some(123));
+        assert_eq!(owner_pid("cst", "cstx4"), None);
+        assert_eq!(owner_pid("cst", "cst12a3x4"), None);
+        assert_eq!(owner_pid("cst", "other"), None);
+        assert_eq!(owner_pid("cst", "cst123"), None);
+        assert_eq!(owner_pid("my-app", "my-app77x1n2"), Some(77));
+        assert_eq!(owner_pid("my-app", "cst77x1n2"), None);
     }
 }

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::env::{self, Tools};
@@ -42,7 +42,7 @@ pub struct Node {
     addr: IpAddr,
     netns: String,
     dir: PathBuf,
-    tools: &'static Tools,
+    tools: Arc<Tools>,
     /// Whether the cluster's corosync.conf names a quorum provider.
     quorum_provider: bool,
     daemon: Mutex<Option<Child>>,
@@ -56,7 +56,7 @@ impl Node {
         addr: IpAddr,
         netns: String,
         dir: PathBuf,
-        tools: &'static Tools,
+        tools: Arc<Tools>,
         quorum_provider: bool,
     ) -> Node {
         Node {
@@ -210,14 +210,15 @@ impl Node {
 
     /// A [`Command`] that runs `program` inside the node's network namespace
     /// (`ip netns exec <netns> <program>`). Add arguments, then run it as usual. A bare program
-    /// name is looked up in `PATH` and in the sbin directories first (corosync's tools live in
-    /// /usr/sbin).
+    /// name is looked up like the harness's own tools: corosync's programs in the tool
+    /// directory first ([`ClusterBuilder::tool_dir`](crate::ClusterBuilder::tool_dir)), then
+    /// every name in `PATH`, then in /usr/local/sbin, /usr/sbin and /sbin.
     ///
     /// Clients run this way reach this node's daemon, e.g.
     /// `node.command("corosync-cmapctl").args(["-g", "runtime.votequorum.this_node_id"])`.
     pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
         let program = program.as_ref();
-        let resolved = env::find_program(program).unwrap_or_else(|| PathBuf::from(program));
+        let resolved = self.tools.program(program);
         let mut cmd = Command::new(&self.tools.ip);
         cmd.arg("netns").arg("exec").arg(&self.netns).arg(resolved);
         cmd
@@ -429,7 +430,7 @@ impl Node {
                 .open(&log_path)
                 .map_err(|e| HarnessError::new(format!("cannot open {}: {e}", log_path.display())))
         };
-        let t = self.tools;
+        let t = &*self.tools;
         let script = r#""$1" --bind "$2" /run && "$1" --bind "$3" /var/lib/corosync && exec "$4" -f -c "$5""#;
         let mut cmd = Command::new(&t.ip);
         cmd.args(["netns", "exec", &self.netns])

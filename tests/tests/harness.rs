@@ -461,7 +461,19 @@ fn cluster_without_quorum_provider() {
 #[test]
 fn invalid_requests_fail_without_starting_anything() {
     let err = Cluster::start(0).expect_err("0 nodes");
-    assert!(err.message().contains("1 to"), "{err}");
+    assert!(err.message().contains("at least 1 node"), "{err}");
+    let err = Cluster::start(corosync_testcluster::MAX_NODES + 1).expect_err("33 nodes");
+    assert!(err.message().contains("up to 32 nodes"), "{err}");
+    let err = Cluster::builder(3)
+        .subnet(std::net::Ipv4Addr::new(10, 9, 0, 0), 31)
+        .start()
+        .expect_err("a /31 has no room");
+    assert!(err.message().contains("prefix length"), "{err}");
+    let err = Cluster::builder(1)
+        .prefix("bad/prefix")
+        .start()
+        .expect_err("bad prefix");
+    assert!(err.message().contains("prefix"), "{err}");
     let err = Cluster::builder(2)
         .stopped(&[3])
         .start()
@@ -525,4 +537,145 @@ fn stale_leftovers_are_removed() {
     assert!(!dir.exists());
     let status = orphan.wait().unwrap();
     assert!(!status.success(), "the orphan was killed: {status}");
+}
+
+/// The path of a program as the harness finds it (PATH, then the sbin directories).
+fn which(program: &str) -> PathBuf {
+    let path = std::env::var("PATH").unwrap_or_default();
+    let found = path
+        .split(':')
+        .chain(["/usr/local/sbin", "/usr/sbin", "/sbin"])
+        .map(|dir| PathBuf::from(dir).join(program))
+        .find(|p| p.is_file());
+    found.unwrap_or_else(|| panic!("{program} is not installed: apt-get install -y corosync"))
+}
+
+#[test]
+fn crypto_timeouts_quorum_options_and_uidgid_reach_the_daemons() {
+    use corosync_testcluster::{Crypto, KeySource};
+    let cluster = Cluster::builder(2)
+        .crypto(Crypto::aes256_sha256().key(KeySource::Keygen))
+        .token(Duration::from_millis(1200))
+        .consensus(Duration::from_millis(1500))
+        .two_node(true)
+        .auto_tie_breaker(false)
+        .wait_for_all(true)
+        .last_man_standing(true)
+        .uidgid(4321, 4322)
+        .start()
+        .expect("start an encrypted 2-node cluster");
+    assert_eq!(cluster.crypto().cipher(), Some("aes256"));
+    let key = std::fs::metadata(cluster.key_path()).expect("the key file exists");
+    assert!(key.len() >= 128, "key of {} bytes", key.len());
+    for node in cluster.nodes() {
+        assert_eq!(node.cmap_get("totem.crypto_cipher").unwrap(), "aes256");
+        assert_eq!(node.cmap_get("totem.crypto_hash").unwrap(), "sha256");
+        assert_eq!(node.cmap_get("totem.token").unwrap(), "1200");
+        assert_eq!(node.cmap_get("totem.consensus").unwrap(), "1500");
+        assert_eq!(node.cmap_get("uidgid.config.uid.4321").unwrap(), "1");
+        assert_eq!(node.cmap_get("uidgid.config.gid.4322").unwrap(), "1");
+        let status = node.quorum_status().unwrap();
+        for flag in ["2Node", "WaitForAll", "LastManStanding"] {
+            assert!(
+                status.flags.iter().any(|f| f == flag),
+                "{flag} in {status:?}"
+            );
+        }
+        assert!(
+            !status.flags.iter().any(|f| f == "AutoTieBreaker"),
+            "{status:?}"
+        );
+    }
+    // With two_node, the survivor of a kill stays quorate.
+    cluster.kill(2).unwrap();
+    cluster.wait_members(1, &[1], WAIT).unwrap();
+    assert!(cluster.node(1).is_quorate().unwrap());
+}
+
+#[test]
+fn harness_made_key_auto_tie_breaker_and_crypto_off() {
+    use corosync_testcluster::Crypto;
+    let encrypted = Cluster::builder(2)
+        .crypto(Crypto::new("aes128", "sha1"))
+        .auto_tie_breaker(true)
+        .start()
+        .expect("start a 2-node cluster with a harness-made key");
+    assert_eq!(
+        encrypted.node(2).cmap_get("totem.crypto_cipher").unwrap(),
+        "aes128"
+    );
+    let status = encrypted.node(1).quorum_status().unwrap();
+    assert!(
+        status.flags.iter().any(|f| f == "AutoTieBreaker"),
+        "{status:?}"
+    );
+    // Isolating node 2 splits 1:1; the tie breaker keeps the lowest id (node 1) quorate.
+    encrypted.isolate(2).unwrap();
+    encrypted.wait_quorate(1, true, WAIT).unwrap();
+    encrypted.wait_quorate(2, false, WAIT).unwrap();
+
+    let plain = Cluster::builder(1).crypto(Crypto::off()).start().unwrap();
+    assert_eq!(
+        plain.node(1).cmap_get("totem.crypto_cipher").unwrap(),
+        "none"
+    );
+    assert!(!plain.key_path().exists());
+}
+
+#[test]
+fn prefix_subnet_and_tool_dir() {
+    // A tool directory that holds links to the installed corosync programs: the harness
+    // must run the daemon and its observers from there.
+    let dir = std::env::temp_dir().join(format!("tooldir-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for program in [
+        "corosync",
+        "corosync-cmapctl",
+        "corosync-quorumtool",
+        "corosync-keygen",
+    ] {
+        let link = dir.join(program);
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(which(program), &link).unwrap();
+    }
+    let cluster = Cluster::builder(3)
+        .prefix("tcfg-")
+        .subnet(std::net::Ipv4Addr::new(192, 168, 77, 16), 28)
+        .tool_dir(&dir)
+        .start()
+        .expect("start with prefix, subnet and tool dir");
+    let result = std::panic::catch_unwind(|| {
+        assert!(cluster
+            .name()
+            .starts_with(&format!("tcfg-{}x", std::process::id())));
+        assert!(cluster.dir().ends_with(cluster.name()));
+        assert_eq!(cluster.node(3).addr().to_string(), "192.168.77.19");
+        assert_eq!(
+            cluster
+                .node(1)
+                .cmap_get("nodelist.node.1.ring0_addr")
+                .unwrap(),
+            "192.168.77.18"
+        );
+        let namespaces = netns_list();
+        for node in cluster.nodes() {
+            assert!(node.netns().starts_with("tcfg-"));
+            assert!(namespaces.contains(&node.netns().to_string()));
+        }
+        assert_eq!(cluster.corosync_path(), dir.join("corosync"));
+        let pid = cluster.node(1).pid().unwrap();
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+        let argv0 = cmdline.split(|&b| b == 0).next().unwrap();
+        assert_eq!(argv0, dir.join("corosync").as_os_str().as_encoded_bytes());
+        assert!(
+            cluster.daemon_version().starts_with('3'),
+            "{}",
+            cluster.daemon_version()
+        );
+    });
+    drop(cluster);
+    std::fs::remove_dir_all(&dir).unwrap();
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
 }
