@@ -109,10 +109,12 @@
 mod clist;
 mod cstr;
 mod error;
+mod event_loop;
 mod handle;
 mod types;
 
 pub use error::{Error, Result};
+pub use event_loop::Reconnected;
 pub use types::{DispatchFlags, Dispatched, NodeId, RingId, TrackFlags};
 
 /// The corosync release whose headers this build was generated from, e.g. `"3.1.7"`.

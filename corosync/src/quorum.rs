@@ -42,8 +42,8 @@
 //!
 //! # fn main() -> corosync::Result<()> {
 //! let quorum = Quorum::builder()
-//!     .on_quorum(|_, n| println!("ring {}: quorate {} with {:?}", n.ring_id, n.quorate, n.members))
-//!     .on_nodelist(|_, n| println!("joined {:?}, left {:?}", n.joined, n.left))
+//!     .on_quorum(|_, n| println!("ring {}: quorate {} with {:?}", n.ring_id(), n.is_quorate(), n.members()))
+//!     .on_nodelist(|_, n| println!("joined {:?}, left {:?}", n.joined(), n.left()))
 //!     .build()?;
 //! println!("quorate now: {}", quorum.is_quorate()?);
 //! quorum.track_start(TrackFlags::CHANGES)?;
@@ -113,19 +113,16 @@ impl From<u32> for QuorumType {
 /// ```no_run
 /// # fn main() -> corosync::Result<()> {
 /// let quorum = corosync::quorum::Quorum::builder()
-///     .on_quorum(|_, n| println!("{}: quorate {}, {} members", n.ring_id, n.quorate, n.members.len()))
+///     .on_quorum(|_, n| println!("{}: quorate {}, {} members", n.ring_id(), n.is_quorate(), n.members().len()))
 ///     .build()?;
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct QuorumNotification<'a> {
-    /// Whether the partition is quorate.
-    pub quorate: bool,
-    /// The ring id of the membership.
-    pub ring_id: RingId,
-    /// The member node ids, borrowed from the library's buffer.
-    pub members: &'a [NodeId],
+    pub(crate) quorate: bool,
+    pub(crate) ring_id: RingId,
+    pub(crate) members: &'a [NodeId],
 }
 
 /// A model v1 node-list notification: the members of a new membership, who joined and who
@@ -135,21 +132,17 @@ pub struct QuorumNotification<'a> {
 /// ```no_run
 /// # fn main() -> corosync::Result<()> {
 /// let quorum = corosync::quorum::Quorum::builder()
-///     .on_nodelist(|_, n| println!("{}: +{:?} -{:?}", n.ring_id, n.joined, n.left))
+///     .on_nodelist(|_, n| println!("{}: +{:?} -{:?}", n.ring_id(), n.joined(), n.left()))
 ///     .build()?;
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct NodeListNotification<'a> {
-    /// The ring id of the membership.
-    pub ring_id: RingId,
-    /// The member node ids, borrowed from the library's buffer.
-    pub members: &'a [NodeId],
-    /// The nodes that joined with this membership.
-    pub joined: &'a [NodeId],
-    /// The nodes that left with this membership.
-    pub left: &'a [NodeId],
+    pub(crate) ring_id: RingId,
+    pub(crate) members: &'a [NodeId],
+    pub(crate) joined: &'a [NodeId],
+    pub(crate) left: &'a [NodeId],
 }
 
 /// A model v0 quorum notification (`quorum_notification_fn_t`): like
@@ -158,19 +151,378 @@ pub struct NodeListNotification<'a> {
 /// ```no_run
 /// # fn main() -> corosync::Result<()> {
 /// let quorum = corosync::quorum::Quorum::new_v0(|_, n| {
-///     println!("ring seq {:x}: quorate {} with {:?}", n.ring_seq, n.quorate, n.members)
+///     println!("ring seq {:x}: quorate {} with {:?}", n.ring_seq(), n.is_quorate(), n.members())
 /// })?;
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct QuorumNotificationV0<'a> {
+    pub(crate) quorate: bool,
+    pub(crate) ring_seq: u64,
+    pub(crate) members: &'a [NodeId],
+}
+
+impl<'a> QuorumNotification<'a> {
     /// Whether the partition is quorate.
-    pub quorate: bool,
+    ///
+    /// ```no_run
+    /// # let n: corosync::quorum::QuorumNotification<'_> = unimplemented!();
+    /// println!("{:?}", n.is_quorate());
+    /// ```
+    pub fn is_quorate(&self) -> bool {
+        self.quorate
+    }
+
+    /// The ring id of the membership.
+    ///
+    /// ```no_run
+    /// # let n: corosync::quorum::QuorumNotification<'_> = unimplemented!();
+    /// println!("{:?}", n.ring_id());
+    /// ```
+    pub fn ring_id(&self) -> RingId {
+        self.ring_id
+    }
+
+    /// The member node ids.
+    ///
+    /// ```no_run
+    /// # let n: corosync::quorum::QuorumNotification<'_> = unimplemented!();
+    /// println!("{:?}", n.members());
+    /// ```
+    pub fn members(&self) -> &'a [NodeId] {
+        self.members
+    }
+
+    /// Copies the notification out of the library's buffer.
+    ///
+    /// ```no_run
+    /// # let n: corosync::quorum::QuorumNotification<'_> = unimplemented!();
+    /// let kept = n.into_owned();
+    /// ```
+    pub fn into_owned(self) -> OwnedQuorumNotification {
+        OwnedQuorumNotification {
+            quorate: self.quorate,
+            ring_id: self.ring_id,
+            members: self.members.to_vec(),
+        }
+    }
+}
+
+/// [`QuorumNotification`] owning its lists: what [`QuorumNotification::into_owned`] makes and what [`Event::Quorum`] carries. It has the
+/// accessors of [`QuorumNotification`].
+///
+/// ```no_run
+/// use corosync::quorum::{Event, Quorum};
+/// let quorum = Quorum::pull()?;
+/// quorum.track_start(corosync::TrackFlags::CHANGES)?;
+/// if let Some(Event::Quorum(n)) = quorum.next_event(None)? {
+///     println!("{:?}", n);
+/// }
+/// # Ok::<(), corosync::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct OwnedQuorumNotification {
+    quorate: bool,
+    ring_id: RingId,
+    members: Vec<NodeId>,
+}
+
+impl OwnedQuorumNotification {
+    /// Whether the partition is quorate.
+    ///
+    /// ```no_run
+    /// # let n: corosync::quorum::OwnedQuorumNotification = unimplemented!();
+    /// println!("{:?}", n.is_quorate());
+    /// ```
+    pub fn is_quorate(&self) -> bool {
+        self.quorate
+    }
+
+    /// The ring id of the membership.
+    ///
+    /// ```no_run
+    /// # let n: corosync::quorum::OwnedQuorumNotification = unimplemented!();
+    /// println!("{:?}", n.ring_id());
+    /// ```
+    pub fn ring_id(&self) -> RingId {
+        self.ring_id
+    }
+
+    /// The member node ids.
+    ///
+    /// ```no_run
+    /// # let n: corosync::quorum::OwnedQuorumNotification = unimplemented!();
+    /// println!("{:?}", n.members());
+    /// ```
+    pub fn members(&self) -> &[NodeId] {
+        &self.members
+    }
+}
+
+impl From<QuorumNotification<'_>> for OwnedQuorumNotification {
+    fn from(view: QuorumNotification<'_>) -> OwnedQuorumNotification {
+        view.into_owned()
+    }
+}
+
+impl<'a> NodeListNotification<'a> {
+    /// The ring id of the membership.
+    ///
+    /// ```no_run
+    /// # let n: corosync::quorum::NodeListNotification<'_> = unimplemented!();
+    /// println!("{:?}", n.ring_id());
+    /// ```
+    pub fn ring_id(&self) -> RingId {
+        self.ring_id
+    }
+
+    /// The member node ids.
+    ///
+    /// ```no_run
+    /// # let n: corosync::quorum::NodeListNotification<'_> = unimplemented!();
+    /// println!("{:?}", n.members());
+    /// ```
+    pub fn members(&self) -> &'a [NodeId] {
+        self.members
+    }
+
+    /// The nodes that joined with this membership.
+    ///
+    /// ```no_run
+    /// # let n: corosync::quorum::NodeListNotification<'_> = unimplemented!();
+    /// println!("{:?}", n.joined());
+    /// ```
+    pub fn joined(&self) -> &'a [NodeId] {
+        self.joined
+    }
+
+    /// The nodes that left with this membership.
+    ///
+    /// ```no_run
+    /// # let n: corosync::quorum::NodeListNotification<'_> = unimplemented!();
+    /// println!("{:?}", n.left());
+    /// ```
+    pub fn left(&self) -> &'a [NodeId] {
+        self.left
+    }
+
+    /// Copies the notification out of the library's buffer.
+    ///
+    /// ```no_run
+    /// # let n: corosync::quorum::NodeListNotification<'_> = unimplemented!();
+    /// let kept = n.into_owned();
+    /// ```
+    pub fn into_owned(self) -> OwnedNodeListNotification {
+        OwnedNodeListNotification {
+            ring_id: self.ring_id,
+            members: self.members.to_vec(),
+            joined: self.joined.to_vec(),
+            left: self.left.to_vec(),
+        }
+    }
+}
+
+/// [`NodeListNotification`] owning its lists: what [`NodeListNotification::into_owned`] makes and what [`Event::NodeList`] carries. It has the
+/// accessors of [`NodeListNotification`].
+///
+/// ```no_run
+/// use corosync::quorum::{Event, Quorum};
+/// let quorum = Quorum::pull()?;
+/// quorum.track_start(corosync::TrackFlags::CHANGES)?;
+/// if let Some(Event::NodeList(n)) = quorum.next_event(None)? {
+///     println!("{:?}", n);
+/// }
+/// # Ok::<(), corosync::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct OwnedNodeListNotification {
+    ring_id: RingId,
+    members: Vec<NodeId>,
+    joined: Vec<NodeId>,
+    left: Vec<NodeId>,
+}
+
+impl OwnedNodeListNotification {
+    /// The ring id of the membership.
+    ///
+    /// ```no_run
+    /// # let n: corosync::quorum::OwnedNodeListNotification = unimplemented!();
+    /// println!("{:?}", n.ring_id());
+    /// ```
+    pub fn ring_id(&self) -> RingId {
+        self.ring_id
+    }
+
+    /// The member node ids.
+    ///
+    /// ```no_run
+    /// # let n: corosync::quorum::OwnedNodeListNotification = unimplemented!();
+    /// println!("{:?}", n.members());
+    /// ```
+    pub fn members(&self) -> &[NodeId] {
+        &self.members
+    }
+
+    /// The nodes that joined with this membership.
+    ///
+    /// ```no_run
+    /// # let n: corosync::quorum::OwnedNodeListNotification = unimplemented!();
+    /// println!("{:?}", n.joined());
+    /// ```
+    pub fn joined(&self) -> &[NodeId] {
+        &self.joined
+    }
+
+    /// The nodes that left with this membership.
+    ///
+    /// ```no_run
+    /// # let n: corosync::quorum::OwnedNodeListNotification = unimplemented!();
+    /// println!("{:?}", n.left());
+    /// ```
+    pub fn left(&self) -> &[NodeId] {
+        &self.left
+    }
+}
+
+impl From<NodeListNotification<'_>> for OwnedNodeListNotification {
+    fn from(view: NodeListNotification<'_>) -> OwnedNodeListNotification {
+        view.into_owned()
+    }
+}
+
+impl<'a> QuorumNotificationV0<'a> {
+    /// Whether the partition is quorate.
+    ///
+    /// ```no_run
+    /// # let n: corosync::quorum::QuorumNotificationV0<'_> = unimplemented!();
+    /// println!("{:?}", n.is_quorate());
+    /// ```
+    pub fn is_quorate(&self) -> bool {
+        self.quorate
+    }
+
     /// The sequence number of the membership's ring id.
-    pub ring_seq: u64,
-    /// The member node ids, borrowed from the library's buffer.
-    pub members: &'a [NodeId],
+    ///
+    /// ```no_run
+    /// # let n: corosync::quorum::QuorumNotificationV0<'_> = unimplemented!();
+    /// println!("{:?}", n.ring_seq());
+    /// ```
+    pub fn ring_seq(&self) -> u64 {
+        self.ring_seq
+    }
+
+    /// The member node ids.
+    ///
+    /// ```no_run
+    /// # let n: corosync::quorum::QuorumNotificationV0<'_> = unimplemented!();
+    /// println!("{:?}", n.members());
+    /// ```
+    pub fn members(&self) -> &'a [NodeId] {
+        self.members
+    }
+
+    /// Copies the notification out of the library's buffer.
+    ///
+    /// ```no_run
+    /// # let n: corosync::quorum::QuorumNotificationV0<'_> = unimplemented!();
+    /// let kept = n.into_owned();
+    /// ```
+    pub fn into_owned(self) -> OwnedQuorumNotificationV0 {
+        OwnedQuorumNotificationV0 {
+            quorate: self.quorate,
+            ring_seq: self.ring_seq,
+            members: self.members.to_vec(),
+        }
+    }
+}
+
+/// [`QuorumNotificationV0`] owning its lists: what [`QuorumNotificationV0::into_owned`] makes. It has the
+/// accessors of [`QuorumNotificationV0`].
+///
+/// ```no_run
+/// use corosync::quorum::{Event, Quorum};
+/// let quorum = Quorum::pull()?;
+/// quorum.track_start(corosync::TrackFlags::CHANGES)?;
+/// if let Some(Event::Quorum(n)) = quorum.next_event(None)? {
+///     println!("{:?}", n);
+/// }
+/// # Ok::<(), corosync::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct OwnedQuorumNotificationV0 {
+    quorate: bool,
+    ring_seq: u64,
+    members: Vec<NodeId>,
+}
+
+impl OwnedQuorumNotificationV0 {
+    /// Whether the partition is quorate.
+    ///
+    /// ```no_run
+    /// # let n: corosync::quorum::OwnedQuorumNotificationV0 = unimplemented!();
+    /// println!("{:?}", n.is_quorate());
+    /// ```
+    pub fn is_quorate(&self) -> bool {
+        self.quorate
+    }
+
+    /// The sequence number of the membership's ring id.
+    ///
+    /// ```no_run
+    /// # let n: corosync::quorum::OwnedQuorumNotificationV0 = unimplemented!();
+    /// println!("{:?}", n.ring_seq());
+    /// ```
+    pub fn ring_seq(&self) -> u64 {
+        self.ring_seq
+    }
+
+    /// The member node ids.
+    ///
+    /// ```no_run
+    /// # let n: corosync::quorum::OwnedQuorumNotificationV0 = unimplemented!();
+    /// println!("{:?}", n.members());
+    /// ```
+    pub fn members(&self) -> &[NodeId] {
+        &self.members
+    }
+}
+
+impl From<QuorumNotificationV0<'_>> for OwnedQuorumNotificationV0 {
+    fn from(view: QuorumNotificationV0<'_>) -> OwnedQuorumNotificationV0 {
+        view.into_owned()
+    }
+}
+
+/// One event of a [`Quorum`] handle, owned: what [`Quorum::next_event`] returns.
+///
+/// ```no_run
+/// use corosync::quorum::{Event, Quorum};
+/// let quorum = Quorum::pull()?;
+/// quorum.track_start(corosync::TrackFlags::CHANGES)?;
+/// while let Some(event) = quorum.next_event(None)? {
+///     match event {
+///         Event::Quorum(n) => println!("quorate: {}", n.is_quorate()),
+///         Event::NodeList(n) => println!("joined {:?}, left {:?}", n.joined(), n.left()),
+///         Event::Reconnected(_) => println!("reconnected: call track_start again"),
+///         _ => {}
+///     }
+/// }
+/// # Ok::<(), corosync::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// A model v1 quorum notification.
+    Quorum(OwnedQuorumNotification),
+    /// A model v1 node-list notification.
+    NodeList(OwnedNodeListNotification),
+    /// The handle was reconnected ([`Quorum::reconnect`]): events may have been missed, and
+    /// tracking must be started again.
+    Reconnected(crate::Reconnected),
 }
 
 type QuorumFn = Box<dyn FnMut(&Quorum, QuorumNotification<'_>) + Send>;
@@ -318,7 +670,7 @@ handle_type! {
 /// ```no_run
 /// # fn main() -> corosync::Result<()> {
 /// let quorum = corosync::quorum::Quorum::builder()
-///     .on_quorum(|_, n| println!("quorate: {}", n.quorate))
+///     .on_quorum(|_, n| println!("quorate: {}", n.is_quorate()))
 ///     .build()?;
 /// # Ok(()) }
 /// ```
@@ -343,7 +695,7 @@ impl Builder {
     /// ```no_run
     /// # fn main() -> corosync::Result<()> {
     /// let quorum = corosync::quorum::Quorum::builder()
-    ///     .on_quorum(|_, n| println!("{}: {:?}", n.ring_id, n.members))
+    ///     .on_quorum(|_, n| println!("{}: {:?}", n.ring_id(), n.members()))
     ///     .build()?;
     /// # Ok(()) }
     /// ```
@@ -360,7 +712,7 @@ impl Builder {
     /// ```no_run
     /// # fn main() -> corosync::Result<()> {
     /// let quorum = corosync::quorum::Quorum::builder()
-    ///     .on_nodelist(|_, n| println!("left: {:?}", n.left))
+    ///     .on_nodelist(|_, n| println!("left: {:?}", n.left()))
     ///     .build()?;
     /// # Ok(()) }
     /// ```
@@ -418,7 +770,7 @@ impl Quorum {
     /// ```no_run
     /// # fn main() -> corosync::Result<()> {
     /// let quorum = corosync::quorum::Quorum::builder()
-    ///     .on_nodelist(|_, n| println!("joined: {:?}", n.joined))
+    ///     .on_nodelist(|_, n| println!("joined: {:?}", n.joined()))
     ///     .build()?;
     /// # Ok(()) }
     /// ```
@@ -431,7 +783,7 @@ impl Quorum {
     ///
     /// ```no_run
     /// # fn main() -> corosync::Result<()> {
-    /// let quorum = corosync::quorum::Quorum::new_v0(|_, n| println!("quorate: {}", n.quorate))?;
+    /// let quorum = corosync::quorum::Quorum::new_v0(|_, n| println!("quorate: {}", n.is_quorate()))?;
     /// # Ok(()) }
     /// ```
     pub fn new_v0<F>(on_quorum: F) -> Result<Quorum>

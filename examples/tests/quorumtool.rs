@@ -267,7 +267,7 @@ fn output_equals_corosync_quorumtool() {
             let ring = Arc::new(Mutex::new(None));
             let sink = ring.clone();
             let vq = Votequorum::builder()
-                .on_nodelist(move |_, n| *sink.lock().unwrap() = Some(n.ring_id))
+                .on_nodelist(move |_, n| *sink.lock().unwrap() = Some(n.ring_id()))
                 .build()
                 .expect("open votequorum");
             (vq, ring)

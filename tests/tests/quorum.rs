@@ -26,9 +26,9 @@ fn open_v0(node: &Node) -> (Quorum, EventLog<QuorumEvent>) {
         .in_namespace(move || {
             Quorum::new_v0(move |_, n| {
                 l.lock().unwrap().push(QuorumEvent::QuorumV0 {
-                    quorate: n.quorate,
-                    ring_seq: n.ring_seq,
-                    members: ids(n.members),
+                    quorate: n.is_quorate(),
+                    ring_seq: n.ring_seq(),
+                    members: ids(n.members()),
                 })
             })
         })

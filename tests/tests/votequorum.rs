@@ -53,10 +53,10 @@ fn open_vq(node: &Node) -> (Votequorum, EventLog<VqEvent>) {
             Votequorum::builder()
                 .on_quorum(move |_, n| {
                     l1.lock().unwrap().push(VqEvent::Quorum {
-                        context: n.context,
-                        quorate: n.quorate,
+                        context: n.context(),
+                        quorate: n.is_quorate(),
                         nodes: n
-                            .nodes
+                            .nodes()
                             .iter()
                             .map(|x| (x.node_id().get(), x.state()))
                             .collect(),
@@ -64,15 +64,15 @@ fn open_vq(node: &Node) -> (Votequorum, EventLog<VqEvent>) {
                 })
                 .on_nodelist(move |_, n| {
                     l2.lock().unwrap().push(VqEvent::NodeList {
-                        context: n.context,
-                        ring_id: n.ring_id,
-                        members: ids(n.members),
+                        context: n.context(),
+                        ring_id: n.ring_id(),
+                        members: ids(n.members()),
                     })
                 })
                 .on_expected_votes(move |_, n| {
                     l3.lock().unwrap().push(VqEvent::Expected {
-                        context: n.context,
-                        expected_votes: n.expected_votes,
+                        context: n.context(),
+                        expected_votes: n.expected_votes(),
                     })
                 })
                 .build()
@@ -729,7 +729,7 @@ fn two_node_flag_and_dispatch_flags() {
                 .on_nodelist(move |_, _| {
                     seen.fetch_add(1, Ordering::SeqCst);
                 })
-                .on_quorum(|_, n| panic!("stop at the quorum notification {}", n.context))
+                .on_quorum(|_, n| panic!("stop at the quorum notification {}", n.context()))
                 .build()
         })
         .unwrap()

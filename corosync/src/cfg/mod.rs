@@ -83,6 +83,7 @@
 //! # Ok(()) }
 //! ```
 
+mod event;
 mod shutdown;
 mod status;
 
@@ -98,6 +99,7 @@ use crate::error::cs_result;
 use crate::handle::{handle_type, run_callback, Handle, Library};
 use crate::{Error, NodeId, Result, TrackFlags};
 
+pub use event::Event;
 pub use shutdown::{ShutdownFlags, ShutdownReply};
 pub use status::InterfaceStatus;
 use status::{decode_node_address, RingStatusArrays};

@@ -91,7 +91,7 @@ mod value;
 
 pub use iter::{Iter, IterValues};
 pub use key::{KeyName, KEY_NAME_MAX_LEN, KEY_NAME_MIN_LEN};
-pub use track::{EventKind, Track, TrackEvent, TrackType};
+pub use track::{Event, EventKind, OwnedTrackEvent, Track, TrackEvent, TrackId, TrackType};
 pub use value::{FromCmap, ToCmap, Value, ValueRef, ValueType};
 
 use key::KeyBuf;

@@ -84,8 +84,10 @@ impl EventKind {
 /// })?;
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub struct TrackEvent<'a> {
+    track: TrackId,
     kind: EventKind,
     key_bytes: &'a [u8],
     key: &'a str,
@@ -94,6 +96,23 @@ pub struct TrackEvent<'a> {
 }
 
 impl<'a> TrackEvent<'a> {
+    /// Which track reported the change: the [`Track::id`] of the guard
+    /// [`Cmap::track`] returned.
+    ///
+    /// ```no_run
+    /// # use corosync::cmap::TrackType;
+    /// # fn main() -> corosync::Result<()> {
+    /// # let cmap = corosync::cmap::Cmap::new()?;
+    /// let t = cmap.track("example.", TrackType::ADD | TrackType::PREFIX, |_, event| {
+    ///     println!("track {:?}: {}", event.track(), event.key());
+    /// })?;
+    /// println!("this is track {:?}", t.id());
+    /// # Ok(()) }
+    /// ```
+    pub fn track(&self) -> TrackId {
+        self.track
+    }
+
     /// What happened to the key.
     ///
     /// ```no_run
@@ -180,6 +199,7 @@ impl<'a> TrackEvent<'a> {
     /// `key` points to libcmap's `cs_name_t` value array (`CS_MAX_NAME_LENGTH` bytes) and the
     /// values' `data` to `len` readable bytes (or are null), all valid for `'a`.
     unsafe fn from_c(
+        track: sys::cmap_track_handle_t,
         event: i32,
         key: *const c_char,
         new_value: &sys::cmap_notify_value,
@@ -203,6 +223,7 @@ impl<'a> TrackEvent<'a> {
         // SAFETY: the caller guarantees the values' data.
         let (new_value, old_value) = unsafe { (value(new_value), value(old_value)) };
         TrackEvent {
+            track: TrackId(track),
             kind: EventKind::from_raw(event),
             key_bytes,
             key,
@@ -248,7 +269,7 @@ unsafe fn release<F>(ptr: *const ()) {
 /// The C callback of every track whose closure has type `F`.
 extern "C" fn notify<F>(
     handle: sys::cmap_handle_t,
-    _track: sys::cmap_track_handle_t,
+    track: sys::cmap_track_handle_t,
     event: i32,
     key: *const c_char,
     new_value: sys::cmap_notify_value,
@@ -271,7 +292,7 @@ extern "C" fn notify<F>(
         };
         // SAFETY: libcmap passes the key and values of the message in its dispatch buffer,
         // valid during this call.
-        let event = unsafe { TrackEvent::from_c(event, key, &new_value, &old_value) };
+        let event = unsafe { TrackEvent::from_c(track, event, key, &new_value, &old_value) };
         // Never busy: dispatch is not re-entrant, so the closure cannot be running.
         if let Ok(mut callback) = slot.callback.try_borrow_mut() {
             (*callback)(cmap, &event);
@@ -425,6 +446,23 @@ pub struct Track<'a> {
 }
 
 impl Track<'_> {
+    /// The track's id, which every [`TrackEvent`] and [`OwnedTrackEvent`] of this track
+    /// carries (C: its `cmap_track_handle_t`).
+    ///
+    /// ```no_run
+    /// use corosync::cmap::{Cmap, Event, TrackType};
+    /// # fn main() -> corosync::Result<()> {
+    /// let cmap = Cmap::pull()?;
+    /// let token = cmap.track_events("totem.token", TrackType::MODIFY)?;
+    /// if let Some(Event::Track(event)) = cmap.next_event(None)? {
+    ///     assert_eq!(event.track(), token.id());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn id(&self) -> TrackId {
+        TrackId(self.raw)
+    }
+
     /// Stops tracking now and reports the library's answer.
     ///
     /// ```no_run
@@ -465,5 +503,248 @@ impl fmt::Debug for Track<'_> {
         f.debug_struct("Track")
             .field("track_handle", &self.raw)
             .finish_non_exhaustive()
+    }
+}
+/// Which track an event comes from: the [`Track::id`] of its guard, unique among the live
+/// tracks of one handle.
+///
+/// ```no_run
+/// use corosync::cmap::{Cmap, TrackType};
+/// # fn main() -> corosync::Result<()> {
+/// let cmap = Cmap::pull()?;
+/// let a = cmap.track_events("a.", TrackType::all())?;
+/// let b = cmap.track_events("b.", TrackType::all())?;
+/// assert_ne!(a.id(), b.id());
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TrackId(u64);
+
+impl TrackId {
+    /// The C track handle (`cmap_track_handle_t`).
+    ///
+    /// ```no_run
+    /// # let id: corosync::cmap::TrackId = unimplemented!();
+    /// println!("track handle {:#x}", id.raw());
+    /// ```
+    pub fn raw(self) -> u64 {
+        self.0
+    }
+}
+
+/// A notify value kept by an [`OwnedTrackEvent`]: numbers as they are, strings and bytes
+/// copied (a string is kept even if it is not UTF-8, like the view keeps it).
+#[derive(Debug, Clone, PartialEq)]
+enum KeptValue {
+    Number(ValueRef<'static>),
+    String(Vec<u8>),
+    Binary(Vec<u8>),
+}
+
+impl KeptValue {
+    fn keep(value: ValueRef<'_>) -> KeptValue {
+        match value {
+            ValueRef::String(bytes) => KeptValue::String(bytes.to_vec()),
+            ValueRef::Binary(bytes) => KeptValue::Binary(bytes.to_vec()),
+            ValueRef::I8(v) => KeptValue::Number(ValueRef::I8(v)),
+            ValueRef::U8(v) => KeptValue::Number(ValueRef::U8(v)),
+            ValueRef::I16(v) => KeptValue::Number(ValueRef::I16(v)),
+            ValueRef::U16(v) => KeptValue::Number(ValueRef::U16(v)),
+            ValueRef::I32(v) => KeptValue::Number(ValueRef::I32(v)),
+            ValueRef::U32(v) => KeptValue::Number(ValueRef::U32(v)),
+            ValueRef::I64(v) => KeptValue::Number(ValueRef::I64(v)),
+            ValueRef::U64(v) => KeptValue::Number(ValueRef::U64(v)),
+            ValueRef::Float(v) => KeptValue::Number(ValueRef::Float(v)),
+            ValueRef::Double(v) => KeptValue::Number(ValueRef::Double(v)),
+        }
+    }
+
+    fn view(&self) -> ValueRef<'_> {
+        match self {
+            KeptValue::Number(v) => *v,
+            KeptValue::String(bytes) => ValueRef::String(bytes),
+            KeptValue::Binary(bytes) => ValueRef::Binary(bytes),
+        }
+    }
+}
+
+impl TrackEvent<'_> {
+    /// Copies the event out of libcmap's buffer.
+    ///
+    /// ```no_run
+    /// # use corosync::cmap::TrackType;
+    /// # fn main() -> corosync::Result<()> {
+    /// # let cmap = corosync::cmap::Cmap::new()?;
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// let _t = cmap.track("example.", TrackType::all(), move |_, event| {
+    ///     let _ = tx.send(event.into_owned());
+    /// })?;
+    /// # Ok(()) }
+    /// ```
+    pub fn into_owned(self) -> OwnedTrackEvent {
+        OwnedTrackEvent {
+            track: self.track,
+            kind: self.kind,
+            key_bytes: self.key_bytes.to_vec(),
+            key_len: self.key.len(),
+            new_value: self.new_value.map(KeptValue::keep),
+            old_value: self.old_value.map(KeptValue::keep),
+        }
+    }
+}
+
+/// A change of a tracked key that owns its key and values: what
+/// [`TrackEvent::into_owned`] makes and what [`Event::Track`] carries. It has the accessors of
+/// [`TrackEvent`], including [`track`](OwnedTrackEvent::track), which says which track
+/// reported it.
+///
+/// ```no_run
+/// use corosync::cmap::{Cmap, Event, TrackType};
+/// # fn main() -> corosync::Result<()> {
+/// let cmap = Cmap::pull()?;
+/// let _t = cmap.track_events("example.", TrackType::all())?;
+/// cmap.set("example.x", 1u32)?;
+/// if let Some(Event::Track(event)) = cmap.next_event(None)? {
+///     println!("{:?} {} = {:?}", event.kind(), event.key(), event.new_value());
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct OwnedTrackEvent {
+    track: TrackId,
+    kind: EventKind,
+    key_bytes: Vec<u8>,
+    /// The length of the valid UTF-8 beginning of `key_bytes` ([`TrackEvent::key`]).
+    key_len: usize,
+    new_value: Option<KeptValue>,
+    old_value: Option<KeptValue>,
+}
+
+impl OwnedTrackEvent {
+    /// Which track reported the change.
+    ///
+    /// ```no_run
+    /// # let event: corosync::cmap::OwnedTrackEvent = unimplemented!();
+    /// println!("{:?}", event.track());
+    /// ```
+    pub fn track(&self) -> TrackId {
+        self.track
+    }
+
+    /// What happened to the key.
+    ///
+    /// ```no_run
+    /// # let event: corosync::cmap::OwnedTrackEvent = unimplemented!();
+    /// println!("{:?}", event.kind());
+    /// ```
+    pub fn kind(&self) -> EventKind {
+        self.kind
+    }
+
+    /// The key that changed; see [`TrackEvent::key`].
+    ///
+    /// ```no_run
+    /// # let event: corosync::cmap::OwnedTrackEvent = unimplemented!();
+    /// println!("{}", event.key());
+    /// ```
+    pub fn key(&self) -> &str {
+        // The view checked this prefix when the event was copied.
+        std::str::from_utf8(&self.key_bytes[..self.key_len]).unwrap_or_default()
+    }
+
+    /// The key's bytes as the daemon sent them.
+    ///
+    /// ```no_run
+    /// # let event: corosync::cmap::OwnedTrackEvent = unimplemented!();
+    /// println!("{:?}", event.key_bytes());
+    /// ```
+    pub fn key_bytes(&self) -> &[u8] {
+        &self.key_bytes
+    }
+
+    /// The value after the change: `None` for [`EventKind::Delete`].
+    ///
+    /// ```no_run
+    /// # let event: corosync::cmap::OwnedTrackEvent = unimplemented!();
+    /// println!("{:?}", event.new_value());
+    /// ```
+    pub fn new_value(&self) -> Option<ValueRef<'_>> {
+        self.new_value.as_ref().map(KeptValue::view)
+    }
+
+    /// The value before the change: `None` for [`EventKind::Add`].
+    ///
+    /// ```no_run
+    /// # let event: corosync::cmap::OwnedTrackEvent = unimplemented!();
+    /// println!("{:?}", event.old_value());
+    /// ```
+    pub fn old_value(&self) -> Option<ValueRef<'_>> {
+        self.old_value.as_ref().map(KeptValue::view)
+    }
+}
+
+impl From<TrackEvent<'_>> for OwnedTrackEvent {
+    fn from(view: TrackEvent<'_>) -> OwnedTrackEvent {
+        view.into_owned()
+    }
+}
+
+/// One event of a [`Cmap`] handle, owned: what [`Cmap::next_event`] returns.
+///
+/// ```no_run
+/// use corosync::cmap::{Cmap, Event, TrackType};
+/// # fn main() -> corosync::Result<()> {
+/// let cmap = Cmap::pull()?;
+/// let _t = cmap.track_events("totem.", TrackType::all() )?;
+/// match cmap.next_event(None)? {
+///     Some(Event::Track(change)) => println!("{} changed", change.key()),
+///     Some(Event::Reconnected(_)) => println!("reconnected: track again"),
+///     _ => {}
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Event {
+    /// A tracked key changed.
+    Track(OwnedTrackEvent),
+    /// The handle was reconnected ([`Cmap::reconnect`]): events may have been missed, and
+    /// the daemon knows none of the old tracks any more.
+    Reconnected(crate::Reconnected),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn track_events_become_owned() {
+        let key = b"a.b\xffc";
+        let view = TrackEvent {
+            track: TrackId(7),
+            kind: EventKind::Modify,
+            key_bytes: key,
+            key: "a.b",
+            new_value: Some(ValueRef::String(b"new\xfe")),
+            old_value: Some(ValueRef::U32(3)),
+        };
+        let owned = OwnedTrackEvent::from(view);
+        assert_eq!(owned.track(), view.track());
+        assert_eq!(owned.kind(), view.kind());
+        assert_eq!(owned.key(), view.key());
+        assert_eq!(owned.key_bytes(), view.key_bytes());
+        assert_eq!(owned.new_value(), view.new_value());
+        assert_eq!(owned.old_value(), view.old_value());
+        let deleted = TrackEvent {
+            new_value: None,
+            old_value: Some(ValueRef::Binary(&[1, 2])),
+            ..view
+        }
+        .into_owned();
+        assert_eq!(deleted.new_value(), None);
+        assert_eq!(deleted.old_value(), Some(ValueRef::Binary(&[1, 2])));
+        fn check<T: Send + Clone + std::fmt::Debug + PartialEq + 'static>() {}
+        check::<Event>();
     }
 }

@@ -195,7 +195,8 @@ impl fmt::Debug for Address {
 ///     .build()?;
 /// # Ok::<(), corosync::Error>(())
 /// ```
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Message<'a> {
     pub(crate) group: &'a GroupName,
     pub(crate) node_id: NodeId,
@@ -268,7 +269,8 @@ impl<'a> Message<'a> {
 ///     .build()?;
 /// # Ok::<(), corosync::Error>(())
 /// ```
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ConfigChange<'a> {
     pub(crate) group: &'a GroupName,
     pub(crate) members: &'a [Address],
@@ -344,7 +346,8 @@ impl<'a> ConfigChange<'a> {
 ///     .build()?;
 /// # Ok::<(), corosync::Error>(())
 /// ```
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TotemConfigChange<'a> {
     pub(crate) ring_id: RingId,
     pub(crate) members: &'a [NodeId],
@@ -374,6 +377,293 @@ impl<'a> TotemConfigChange<'a> {
     pub fn members(&self) -> &'a [NodeId] {
         self.members
     }
+}
+
+impl Message<'_> {
+    /// Copies the message out of libcpg's buffer.
+    ///
+    /// ```no_run
+    /// let mut kept = Vec::new();
+    /// let cpg = corosync::cpg::Cpg::builder()
+    ///     .on_deliver(move |_cpg, msg| kept.push(msg.into_owned()))
+    ///     .build()?;
+    /// # Ok::<(), corosync::Error>(())
+    /// ```
+    pub fn into_owned(self) -> OwnedMessage {
+        OwnedMessage {
+            group: *self.group,
+            node_id: self.node_id,
+            pid: self.pid,
+            data: self.data.to_vec(),
+        }
+    }
+}
+
+/// A delivered message that owns its bytes: what [`Message::into_owned`] makes and what
+/// [`Event::Message`] carries. It has the accessors of [`Message`].
+///
+/// ```no_run
+/// use corosync::cpg::{Cpg, Event, GroupName};
+/// let cpg = Cpg::pull()?;
+/// cpg.join(&GroupName::new("demo")?)?;
+/// if let Some(Event::Message(msg)) = cpg.next_event(None)? {
+///     println!("{} bytes from node {}", msg.data().len(), msg.node_id());
+/// }
+/// # Ok::<(), corosync::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct OwnedMessage {
+    group: GroupName,
+    node_id: NodeId,
+    pid: u32,
+    data: Vec<u8>,
+}
+
+impl OwnedMessage {
+    /// The group the message was sent to.
+    ///
+    /// ```no_run
+    /// # let msg: corosync::cpg::OwnedMessage = unimplemented!();
+    /// println!("in {}", msg.group());
+    /// ```
+    pub fn group(&self) -> &GroupName {
+        &self.group
+    }
+
+    /// The sender's node.
+    ///
+    /// ```no_run
+    /// # let msg: corosync::cpg::OwnedMessage = unimplemented!();
+    /// println!("from node {}", msg.node_id());
+    /// ```
+    pub fn node_id(&self) -> NodeId {
+        self.node_id
+    }
+
+    /// The sender's process id on its node.
+    ///
+    /// ```no_run
+    /// # let msg: corosync::cpg::OwnedMessage = unimplemented!();
+    /// println!("from pid {}", msg.pid());
+    /// ```
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// The message's bytes.
+    ///
+    /// ```no_run
+    /// # let msg: corosync::cpg::OwnedMessage = unimplemented!();
+    /// println!("{:?}", msg.data());
+    /// ```
+    pub fn data(&self) -> &[u8] {
+        &self.data
+    }
+
+    /// The message's bytes, taken out of the event without a copy.
+    ///
+    /// ```no_run
+    /// # let msg: corosync::cpg::OwnedMessage = unimplemented!();
+    /// let bytes: Vec<u8> = msg.into_data();
+    /// ```
+    pub fn into_data(self) -> Vec<u8> {
+        self.data
+    }
+}
+
+impl From<Message<'_>> for OwnedMessage {
+    fn from(view: Message<'_>) -> OwnedMessage {
+        view.into_owned()
+    }
+}
+
+impl ConfigChange<'_> {
+    /// Copies the change out of libcpg's buffer.
+    ///
+    /// ```no_run
+    /// let mut kept = Vec::new();
+    /// let cpg = corosync::cpg::Cpg::builder()
+    ///     .on_confchg(move |_cpg, change| kept.push(change.into_owned()))
+    ///     .build()?;
+    /// # Ok::<(), corosync::Error>(())
+    /// ```
+    pub fn into_owned(self) -> OwnedConfigChange {
+        OwnedConfigChange {
+            group: *self.group,
+            members: self.members.to_vec(),
+            left: self.left.to_vec(),
+            joined: self.joined.to_vec(),
+        }
+    }
+}
+
+/// A group membership change that owns its lists: what [`ConfigChange::into_owned`] makes
+/// and what [`Event::ConfigChange`] carries. It has the accessors of [`ConfigChange`].
+///
+/// ```no_run
+/// use corosync::cpg::{Cpg, Event, GroupName};
+/// let cpg = Cpg::pull()?;
+/// cpg.join(&GroupName::new("demo")?)?;
+/// if let Some(Event::ConfigChange(change)) = cpg.next_event(None)? {
+///     println!("{} members, {} joined", change.members().len(), change.joined().len());
+/// }
+/// # Ok::<(), corosync::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct OwnedConfigChange {
+    group: GroupName,
+    members: Vec<Address>,
+    left: Vec<Address>,
+    joined: Vec<Address>,
+}
+
+impl OwnedConfigChange {
+    /// The group whose membership changed.
+    ///
+    /// ```no_run
+    /// # let change: corosync::cpg::OwnedConfigChange = unimplemented!();
+    /// println!("{}", change.group());
+    /// ```
+    pub fn group(&self) -> &GroupName {
+        &self.group
+    }
+
+    /// The members after the change.
+    ///
+    /// ```no_run
+    /// # let change: corosync::cpg::OwnedConfigChange = unimplemented!();
+    /// println!("{} members", change.members().len());
+    /// ```
+    pub fn members(&self) -> &[Address] {
+        &self.members
+    }
+
+    /// The processes that left, each with its reason.
+    ///
+    /// ```no_run
+    /// # let change: corosync::cpg::OwnedConfigChange = unimplemented!();
+    /// for gone in change.left() {
+    ///     println!("node {} pid {}: {}", gone.node_id(), gone.pid(), gone.reason());
+    /// }
+    /// ```
+    pub fn left(&self) -> &[Address] {
+        &self.left
+    }
+
+    /// The processes that joined.
+    ///
+    /// ```no_run
+    /// # let change: corosync::cpg::OwnedConfigChange = unimplemented!();
+    /// println!("{} joined", change.joined().len());
+    /// ```
+    pub fn joined(&self) -> &[Address] {
+        &self.joined
+    }
+}
+
+impl From<ConfigChange<'_>> for OwnedConfigChange {
+    fn from(view: ConfigChange<'_>) -> OwnedConfigChange {
+        view.into_owned()
+    }
+}
+
+impl TotemConfigChange<'_> {
+    /// Copies the change out of libcpg's buffer.
+    ///
+    /// ```no_run
+    /// let mut kept = Vec::new();
+    /// let cpg = corosync::cpg::Cpg::builder()
+    ///     .on_totem_confchg(move |_cpg, ring| kept.push(ring.into_owned()))
+    ///     .build()?;
+    /// # Ok::<(), corosync::Error>(())
+    /// ```
+    pub fn into_owned(self) -> OwnedTotemConfigChange {
+        OwnedTotemConfigChange {
+            ring_id: self.ring_id,
+            members: self.members.to_vec(),
+        }
+    }
+}
+
+/// A totem membership change that owns its node list: what
+/// [`TotemConfigChange::into_owned`] makes and what [`Event::TotemConfigChange`] carries. It
+/// has the accessors of [`TotemConfigChange`].
+///
+/// ```no_run
+/// use corosync::cpg::{Cpg, Event};
+/// let cpg = Cpg::pull()?;
+/// if let Some(Event::TotemConfigChange(ring)) = cpg.next_event(None)? {
+///     println!("ring {}: {:?}", ring.ring_id(), ring.members());
+/// }
+/// # Ok::<(), corosync::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct OwnedTotemConfigChange {
+    ring_id: RingId,
+    members: Vec<NodeId>,
+}
+
+impl OwnedTotemConfigChange {
+    /// The ring id of the new membership.
+    ///
+    /// ```no_run
+    /// # let ring: corosync::cpg::OwnedTotemConfigChange = unimplemented!();
+    /// println!("{}", ring.ring_id());
+    /// ```
+    pub fn ring_id(&self) -> RingId {
+        self.ring_id
+    }
+
+    /// The nodes of the new membership.
+    ///
+    /// ```no_run
+    /// # let ring: corosync::cpg::OwnedTotemConfigChange = unimplemented!();
+    /// println!("{:?}", ring.members());
+    /// ```
+    pub fn members(&self) -> &[NodeId] {
+        &self.members
+    }
+}
+
+impl From<TotemConfigChange<'_>> for OwnedTotemConfigChange {
+    fn from(view: TotemConfigChange<'_>) -> OwnedTotemConfigChange {
+        view.into_owned()
+    }
+}
+
+/// One event of a [`Cpg`](super::Cpg) handle, owned: what
+/// [`Cpg::next_event`](super::Cpg::next_event) returns.
+///
+/// ```no_run
+/// use corosync::cpg::{Cpg, Event, GroupName};
+/// let cpg = Cpg::pull()?;
+/// cpg.join(&GroupName::new("demo")?)?;
+/// while let Some(event) = cpg.next_event(None)? {
+///     match event {
+///         Event::Message(msg) => println!("{:?}", msg.data()),
+///         Event::ConfigChange(change) => println!("{} members", change.members().len()),
+///         Event::TotemConfigChange(ring) => println!("ring {}", ring.ring_id()),
+///         Event::Reconnected(_) => println!("reconnected: events may have been missed"),
+///         _ => {}
+///     }
+/// }
+/// # Ok::<(), corosync::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// A message delivered to the joined group.
+    Message(OwnedMessage),
+    /// Processes joined or left the joined group.
+    ConfigChange(OwnedConfigChange),
+    /// The totem membership changed.
+    TotemConfigChange(OwnedTotemConfigChange),
+    /// The handle was reconnected ([`Cpg::reconnect`](super::Cpg::reconnect)): events may
+    /// have been missed, and the new connection is in no group until it joins again.
+    Reconnected(crate::Reconnected),
 }
 
 #[cfg(test)]
@@ -407,5 +697,58 @@ mod tests {
         assert_eq!(list.as_ptr().cast::<sys::cpg_address>(), raw.as_ptr());
         assert_eq!(list[0], Address::new(NodeId::from(1), 10, Reason::Join));
         assert_eq!(list[1].reason(), Reason::Other(77));
+    }
+
+    #[test]
+    fn views_become_owned_events() {
+        let group = GroupName::new("g").unwrap();
+        let data = [1u8, 2, 3];
+        let msg = Message {
+            group: &group,
+            node_id: NodeId::from(2),
+            pid: 77,
+            data: &data,
+        };
+        let owned = OwnedMessage::from(msg);
+        assert_eq!(
+            (owned.group(), owned.node_id(), owned.pid(), owned.data()),
+            (msg.group(), msg.node_id(), msg.pid(), msg.data())
+        );
+        assert_eq!(owned.clone().into_data(), vec![1, 2, 3]);
+
+        let members = [Address::new(NodeId::from(1), 5, Reason::Undefined)];
+        let joined = [Address::new(NodeId::from(1), 5, Reason::Join)];
+        let change = ConfigChange {
+            group: &group,
+            members: &members,
+            left: &[],
+            joined: &joined,
+        };
+        let owned = change.into_owned();
+        assert_eq!(owned.group(), &group);
+        assert_eq!(owned.members(), change.members());
+        assert_eq!(owned.left(), change.left());
+        assert_eq!(owned.joined(), change.joined());
+
+        let nodes = [NodeId::from(1), NodeId::from(3)];
+        let ring = TotemConfigChange {
+            ring_id: RingId {
+                node_id: NodeId::from(1),
+                seq: 9,
+            },
+            members: &nodes,
+        };
+        let owned = OwnedTotemConfigChange::from(ring);
+        assert_eq!(owned.ring_id(), ring.ring_id());
+        assert_eq!(owned.members(), ring.members());
+    }
+
+    #[test]
+    fn events_are_send_and_clone() {
+        fn check<T: Send + Clone + std::fmt::Debug + PartialEq + 'static>() {}
+        check::<Event>();
+        check::<OwnedMessage>();
+        check::<OwnedConfigChange>();
+        check::<OwnedTotemConfigChange>();
     }
 }

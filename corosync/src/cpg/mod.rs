@@ -94,7 +94,10 @@ use std::time::{Duration, Instant};
 
 use corosync_sys as sys;
 
-pub use event::{Address, ConfigChange, Message, Reason, TotemConfigChange};
+pub use event::{
+    Address, ConfigChange, Event, Message, OwnedConfigChange, OwnedMessage, OwnedTotemConfigChange,
+    Reason, TotemConfigChange,
+};
 pub use iter::{GroupMember, Iteration};
 pub use name::GroupName;
 pub use zcb::ZeroCopyBuffer;

@@ -44,8 +44,8 @@
 //!
 //! # fn main() -> corosync::Result<()> {
 //! let vq = Votequorum::builder()
-//!     .on_quorum(|_vq, n| println!("quorate: {}, {} nodes", n.quorate, n.nodes.len()))
-//!     .on_nodelist(|_vq, n| println!("ring {}: members {:?}", n.ring_id, n.members))
+//!     .on_quorum(|_vq, n| println!("quorate: {}, {} nodes", n.is_quorate(), n.nodes().len()))
+//!     .on_nodelist(|_vq, n| println!("ring {}: members {:?}", n.ring_id(), n.members()))
 //!     .build()?;
 //! let info = vq.info(None)?;
 //! println!("node {} has {} of {} votes needed", info.node_id, info.total_votes, info.quorum);
@@ -71,7 +71,10 @@ use crate::error::cs_result;
 use crate::handle::{handle_type, library, run_callback, Handle};
 use crate::{Error, NodeId, Result, RingId, TrackFlags};
 
-pub use event::{ExpectedVotesNotification, NodeListNotification, QuorumNotification};
+pub use event::{
+    Event, ExpectedVotesNotification, NodeListNotification, OwnedNodeListNotification,
+    OwnedQuorumNotification, QuorumNotification,
+};
 pub use info::{Info, InfoFlags};
 pub use node::{Node, NodeState};
 
@@ -240,7 +243,7 @@ handle_type! {
 /// ```no_run
 /// # fn main() -> corosync::Result<()> {
 /// let vq = corosync::votequorum::Votequorum::builder()
-///     .on_expected_votes(|_, n| println!("expected votes: {}", n.expected_votes))
+///     .on_expected_votes(|_, n| println!("expected votes: {}", n.expected_votes()))
 ///     .build()?;
 /// # Ok(()) }
 /// ```
@@ -269,7 +272,7 @@ impl Builder {
     /// ```no_run
     /// # fn main() -> corosync::Result<()> {
     /// let vq = corosync::votequorum::Votequorum::builder()
-    ///     .on_quorum(|_, n| println!("quorate: {}", n.quorate))
+    ///     .on_quorum(|_, n| println!("quorate: {}", n.is_quorate()))
     ///     .build()?;
     /// # Ok(()) }
     /// ```
@@ -280,7 +283,7 @@ impl Builder {
     /// ```compile_fail
     /// let seen = Vec::<bool>::new();
     /// let vq = corosync::votequorum::Votequorum::builder()
-    ///     .on_quorum(|_, n| drop(seen.len() + usize::from(n.quorate)))
+    ///     .on_quorum(|_, n| drop(seen.len() + usize::from(n.is_quorate())))
     ///     .build();
     /// ```
     ///
@@ -290,7 +293,7 @@ impl Builder {
     /// use corosync::votequorum::Node;
     /// let mut kept: &[Node] = &[];
     /// let vq = corosync::votequorum::Votequorum::builder()
-    ///     .on_quorum(move |_, n| kept = n.nodes)
+    ///     .on_quorum(move |_, n| kept = n.nodes())
     ///     .build();
     /// ```
     pub fn on_quorum<F>(mut self, f: F) -> Self
@@ -306,7 +309,7 @@ impl Builder {
     /// ```no_run
     /// # fn main() -> corosync::Result<()> {
     /// let vq = corosync::votequorum::Votequorum::builder()
-    ///     .on_nodelist(|_, n| println!("members of {}: {:?}", n.ring_id, n.members))
+    ///     .on_nodelist(|_, n| println!("members of {}: {:?}", n.ring_id(), n.members()))
     ///     .build()?;
     /// # Ok(()) }
     /// ```
@@ -324,7 +327,7 @@ impl Builder {
     /// ```no_run
     /// # fn main() -> corosync::Result<()> {
     /// let vq = corosync::votequorum::Votequorum::builder()
-    ///     .on_expected_votes(|_, n| println!("expected votes: {}", n.expected_votes))
+    ///     .on_expected_votes(|_, n| println!("expected votes: {}", n.expected_votes()))
     ///     .build()?;
     /// # Ok(()) }
     /// ```
@@ -378,7 +381,7 @@ impl Votequorum {
     /// ```no_run
     /// # fn main() -> corosync::Result<()> {
     /// let vq = corosync::votequorum::Votequorum::builder()
-    ///     .on_quorum(|_, n| println!("quorate: {}", n.quorate))
+    ///     .on_quorum(|_, n| println!("quorate: {}", n.is_quorate()))
     ///     .build()?;
     /// # Ok(()) }
     /// ```
@@ -472,7 +475,7 @@ impl Votequorum {
     /// # fn main() -> corosync::Result<()> {
     /// use corosync::TrackFlags;
     /// let vq = corosync::votequorum::Votequorum::builder()
-    ///     .on_quorum(|_, n| assert_eq!(n.context, 7))
+    ///     .on_quorum(|_, n| assert_eq!(n.context(), 7))
     ///     .build()?;
     /// vq.track_start(7, TrackFlags::CHANGES)?;
     /// # Ok(()) }

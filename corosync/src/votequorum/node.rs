@@ -146,6 +146,12 @@ impl PartialEq for Node {
 
 impl Eq for Node {}
 
+impl std::hash::Hash for Node {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (self.0.nodeid, self.0.state).hash(state);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,7 +29,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let quorum = Quorum::builder()
         .on_quorum(move |_, notification| {
             // One small copy for the program's own use; the crate lends a borrowed slice.
-            let _ = sender.send((notification.quorate, notification.members.to_vec()));
+            let _ = sender.send((notification.is_quorate(), notification.members().to_vec()));
         })
         .build()?;
     quorum.track_start(TrackFlags::CURRENT)?;

@@ -229,9 +229,9 @@ impl Tool {
         let quorum = Quorum::new_v0(move |_, n| {
             let mut shared = sink.lock().unwrap();
             shared.called = true;
-            shared.quorate = n.quorate;
-            shared.ring_seq = n.ring_seq;
-            shared.view_list = n.members.iter().map(|id| id.get()).collect();
+            shared.quorate = n.is_quorate();
+            shared.ring_seq = n.ring_seq();
+            shared.view_list = n.members().iter().map(|id| id.get()).collect();
         });
         let Ok(quorum) = quorum else {
             eprintln!("Cannot initialize QUORUM service");
@@ -258,7 +258,7 @@ impl Tool {
         let votequorum = Votequorum::builder()
             .on_nodelist(move |_, n| {
                 let mut shared = sink.lock().unwrap();
-                shared.ring_id_rep_node = n.ring_id.node_id.get();
+                shared.ring_id_rep_node = n.ring_id().node_id.get();
                 shared.vq_called = true;
             })
             .build();

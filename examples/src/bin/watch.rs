@@ -235,19 +235,23 @@ fn run(options: &Options) -> Result<(), String> {
     let quorum = Quorum::builder()
         .on_quorum(move |_, n| {
             on_quorum.line(|out| {
-                let quorate = if n.quorate { "yes" } else { "no" };
-                write!(out, "quorum: quorate={quorate} ring={} members=", n.ring_id)?;
-                write_ids(out, n.members)
+                let quorate = if n.is_quorate() { "yes" } else { "no" };
+                write!(
+                    out,
+                    "quorum: quorate={quorate} ring={} members=",
+                    n.ring_id()
+                )?;
+                write_ids(out, n.members())
             })
         })
         .on_nodelist(move |_, n| {
             on_nodelist.line(|out| {
-                write!(out, "nodelist: ring={} members=", n.ring_id)?;
-                write_ids(out, n.members)?;
+                write!(out, "nodelist: ring={} members=", n.ring_id())?;
+                write_ids(out, n.members())?;
                 out.write_all(b" joined=")?;
-                write_ids(out, n.joined)?;
+                write_ids(out, n.joined())?;
                 out.write_all(b" left=")?;
-                write_ids(out, n.left)
+                write_ids(out, n.left())
             })
         })
         .build()
@@ -256,7 +260,7 @@ fn run(options: &Options) -> Result<(), String> {
     let on_expected = output.clone();
     let votequorum = Votequorum::builder()
         .on_expected_votes(move |_, n| {
-            on_expected.line(|out| write!(out, "expected-votes: {}", n.expected_votes))
+            on_expected.line(|out| write!(out, "expected-votes: {}", n.expected_votes()))
         })
         .build()
         .map_err(|e| format!("cannot connect to votequorum: {e}"))?;

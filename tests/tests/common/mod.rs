@@ -55,17 +55,17 @@ pub fn open_quorum_v1(node: &Node) -> (Quorum, EventLog<QuorumEvent>) {
             Quorum::builder()
                 .on_quorum(move |_, n| {
                     l1.lock().unwrap().push(QuorumEvent::Quorum {
-                        quorate: n.quorate,
-                        ring_id: n.ring_id,
-                        members: ids(n.members),
+                        quorate: n.is_quorate(),
+                        ring_id: n.ring_id(),
+                        members: ids(n.members()),
                     })
                 })
                 .on_nodelist(move |_, n| {
                     l2.lock().unwrap().push(QuorumEvent::NodeList {
-                        ring_id: n.ring_id,
-                        members: ids(n.members),
-                        joined: ids(n.joined),
-                        left: ids(n.left),
+                        ring_id: n.ring_id(),
+                        members: ids(n.members()),
+                        joined: ids(n.joined()),
+                        left: ids(n.left()),
                     })
                 })
                 .build()
