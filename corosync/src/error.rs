@@ -102,6 +102,19 @@ macro_rules! cs_errors {
             /// return, and the outer dispatch call goes on.
             #[error("dispatch called from inside a callback of the same handle")]
             ReentrantDispatch,
+            /// `next_event` or `try_next_event` was called on a handle that was not opened
+            /// in pull mode (with its library's `pull()`): its events go to closures.
+            #[error("next_event on a handle that was not opened with pull()")]
+            NotPullMode,
+            /// A system call this crate makes for its own event loop failed (`ppoll`,
+            /// `eventfd`).
+            #[error("{what} failed: {}", std::io::Error::from_raw_os_error(*errno))]
+            System {
+                /// The system call.
+                what: &'static str,
+                /// Its errno.
+                errno: i32,
+            },
         }
 
         impl Error {
@@ -207,6 +220,23 @@ cs_errors! {
 }
 
 impl Error {
+    /// Whether the daemon went away: the connection is dead, and only a new one (the
+    /// handle's `reconnect`, once the daemon is back) can work again.
+    ///
+    /// True for [`Error::Library`], what every library answers once the daemon of a
+    /// connection was killed or stopped (libqb reports the closed socket; checked against
+    /// real daemons for all five libraries, see `tests/tests/reconnect.rs`), and for
+    /// [`Error::BadHandle`], which a library answers for a connection it has already torn
+    /// down. Every other error leaves the connection usable.
+    ///
+    /// ```
+    /// assert!(corosync::Error::Library.is_disconnected());
+    /// assert!(!corosync::Error::TryAgain.is_disconnected());
+    /// ```
+    pub fn is_disconnected(&self) -> bool {
+        matches!(self, Error::Library | Error::BadHandle)
+    }
+
     /// Whether trying the same call again later may succeed: true for
     /// [`Error::TryAgain`], which corosync returns under flow control or while the cluster
     /// is synchronising.

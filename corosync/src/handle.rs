@@ -18,19 +18,22 @@
 //! handle, and re-entering `dispatch` is refused with [`Error::ReentrantDispatch`].
 
 use std::any::{Any, TypeId};
-use std::cell::{Cell, UnsafeCell};
+use std::cell::{Cell, OnceCell, RefCell, UnsafeCell};
+use std::collections::VecDeque;
 use std::ffi::{c_int, c_void};
 use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
-use std::os::fd::{BorrowedFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd, RawFd};
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::ptr::NonNull;
 use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use corosync_sys as sys;
 
 use crate::error::cs_result;
-use crate::{DispatchFlags, Dispatched, Error, Result};
+use crate::event_loop::{poll_readable, Stopper};
+use crate::{DispatchFlags, Dispatched, Error, Reconnected, Result, Stopped};
 
 /// What the shared handle needs to know about one C library.
 ///
@@ -45,6 +48,11 @@ pub(crate) unsafe trait Library: Sized + 'static {
     type Public;
     /// The closures (and any other Rust state) the trampolines reach through the context.
     type Callbacks: Send;
+    /// The library's owned event, which a handle in pull mode queues.
+    type Event: Send;
+
+    /// The event that tells a handle in pull mode that it was reconnected.
+    fn reconnected(gap: Reconnected) -> Self::Event;
 
     /// Finalizes `raw`.
     ///
@@ -111,11 +119,21 @@ pub(crate) fn with_library_lock<L: Library, R>(f: impl FnOnce() -> R) -> R {
     let _guard = lock.lock().unwrap_or_else(PoisonError::into_inner);
     f()
 }
+/// Opens a C connection for a handle: the library's initialize, given the handle's context
+/// and the word [`Handle::info`] returns (to store what initialize reports, e.g. libquorum's
+/// quorum type). Kept for [`Handle::reconnect`].
+pub(crate) type Connect = Box<dyn FnMut(*mut c_void, &Cell<u64>) -> Result<u64> + Send>;
 
 /// The Rust side of one connection, boxed so that its address (the context) never moves.
 pub(crate) struct State<L: Library> {
     raw: u64,
     fd: RawFd,
+    /// How to open the C connection again (see [`Handle::reconnect`]).
+    connect: Connect,
+    /// The queue of a handle in pull mode (`None` otherwise); see [`Handle::next_event`].
+    events: Option<RefCell<VecDeque<L::Event>>>,
+    /// The handle's stopper, made on first use.
+    stopper: OnceCell<Stopper>,
     /// One word a library module learns when connecting and reads later through `&self`
     /// (libquorum's quorum type); 0 unless set.
     info: Cell<u64>,
@@ -159,14 +177,18 @@ pub(crate) struct Handle<L: Library> {
 unsafe impl<L: Library> Send for Handle<L> {}
 
 impl<L: Library> Handle<L> {
-    /// Connects: `init` gets the context pointer and returns the C handle.
+    /// Connects: `connect` gets the context pointer and returns the C handle; it is kept to
+    /// connect again in [`Handle::reconnect`].
     pub(crate) fn open(
         callbacks: L::Callbacks,
-        init: impl FnOnce(*mut c_void) -> Result<u64>,
+        connect: impl FnMut(*mut c_void, &Cell<u64>) -> Result<u64> + Send + 'static,
     ) -> Result<Self> {
         let state = Box::new(State::<L> {
             raw: 0,
             fd: -1,
+            connect: Box::new(connect),
+            events: None,
+            stopper: OnceCell::new(),
             info: Cell::new(0),
             dispatching: Cell::new(false),
             panic: Cell::new(None),
@@ -174,30 +196,57 @@ impl<L: Library> Handle<L> {
             lent: Cell::new(Vec::new()),
         });
         let state = NonNull::from(Box::leak(state));
-        let context = state.as_ptr().cast::<c_void>();
-        let raw = match with_library_lock::<L, _>(|| init(context)) {
-            Ok(raw) => raw,
+        // SAFETY: no reference to the state exists yet; we are its only user.
+        match unsafe { Self::connect(state) } {
+            Ok((raw, fd)) => {
+                // SAFETY: as above; no callback can run before dispatch.
+                unsafe {
+                    (*state.as_ptr()).raw = raw;
+                    (*state.as_ptr()).fd = fd;
+                }
+                Ok(Handle {
+                    state,
+                    _not_sync: PhantomData,
+                })
+            }
             Err(err) => {
                 // SAFETY: the box was leaked above and nothing else points to it.
                 drop(unsafe { Box::from_raw(state.as_ptr()) });
-                return Err(err);
+                Err(err)
             }
-        };
-        // SAFETY: no reference to the state exists yet; we are its only user.
-        unsafe { (*state.as_ptr()).raw = raw };
-        // From here on Drop finalizes `raw` and frees the state.
-        let handle = Handle {
-            state,
-            _not_sync: PhantomData,
-        };
-        // SAFETY: `raw` is live; the context is the boxed state, which lives until Drop.
-        cs_result(unsafe { L::context_set(raw, context) })?;
+        }
+    }
+
+    /// Opens a C connection with the state's `connect`, sets its context to the state and
+    /// gets its fd; on failure nothing of the new connection is left open.
+    ///
+    /// # Safety
+    /// No reference to the state is alive (no dispatch or callback is running).
+    unsafe fn connect(state: NonNull<State<L>>) -> Result<(u64, RawFd)> {
+        let context = state.as_ptr().cast::<c_void>();
+        // SAFETY: the caller guarantees exclusive access.
+        let this = unsafe { &mut *state.as_ptr() };
+        let raw = with_library_lock::<L, _>(|| (this.connect)(context, &this.info))?;
         let mut fd: c_int = -1;
-        // SAFETY: `raw` is live and `fd` is a writable c_int.
-        cs_result(unsafe { L::fd_get(raw, &mut fd) })?;
-        // SAFETY: still the only user of the state: no callback can run before dispatch.
-        unsafe { (*state.as_ptr()).fd = fd };
-        Ok(handle)
+        // SAFETY: `raw` is live; the context is the boxed state, which outlives the
+        // connection (it is freed only after finalize); `fd` is a writable c_int.
+        let result = cs_result(unsafe { L::context_set(raw, context) })
+            .and_then(|()| cs_result(unsafe { L::fd_get(raw, &mut fd) }));
+        match result {
+            Ok(()) => Ok((raw, fd)),
+            Err(err) => {
+                // SAFETY: `raw` was just opened and is not stored anywhere.
+                with_library_lock::<L, _>(|| unsafe { L::finalize(raw) });
+                Err(err)
+            }
+        }
+    }
+
+    /// Puts the handle in pull mode: the crate's own closures queue owned events, which
+    /// [`Handle::next_event`] hands out. Called right after `open`.
+    pub(crate) fn enable_pull(&mut self) {
+        // SAFETY: `&mut self`: no dispatch or callback is running.
+        unsafe { (*self.state.as_ptr()).events = Some(RefCell::new(VecDeque::new())) };
     }
 
     fn state(&self) -> &State<L> {
@@ -217,12 +266,7 @@ impl<L: Library> Handle<L> {
         unsafe { BorrowedFd::borrow_raw(self.state().fd) }
     }
 
-    /// Stores the word that [`Handle::info`] returns.
-    pub(crate) fn set_info(&self, info: u64) {
-        self.state().info.set(info);
-    }
-
-    /// The word stored with [`Handle::set_info`] (0 if none).
+    /// The word the connect closure stored (0 if none).
     pub(crate) fn info(&self) -> u64 {
         self.state().info.get()
     }
@@ -269,15 +313,7 @@ impl<L: Library> Handle<L> {
             // SAFETY: the handle is live and its context is `context`.
             cs_result(unsafe { L::dispatch(state.raw, context, flags as sys::cs_dispatch_flags_t) })
         };
-        let result = match flags {
-            DispatchFlags::Blocking => loop {
-                let result = call(DispatchFlags::One);
-                if result.is_err() || state.has_panic() {
-                    break result;
-                }
-            },
-            _ => call(flags),
-        };
+        let result = call(flags);
         state.dispatching.set(false);
         if let Some(payload) = state.panic.take() {
             resume_unwind(payload);
@@ -286,6 +322,123 @@ impl<L: Library> Handle<L> {
             (DispatchFlags::OneNonBlocking, Err(Error::TryAgain)) => Ok(Dispatched::NothingPending),
             (_, result) => result.map(|()| Dispatched::Processed),
         }
+    }
+
+    /// Waits up to `timeout` (`None`: without limit) for the connection's fd to become
+    /// readable; false when the timeout passed.
+    pub(crate) fn wait_readable(&self, timeout: Option<Duration>) -> Result<bool> {
+        Ok(poll_readable(&[self.fd()], timeout)?.any())
+    }
+
+    /// The handle's stopper, made on first use.
+    pub(crate) fn stopper(&self) -> Result<Stopper> {
+        let state = self.state();
+        if let Some(stopper) = state.stopper.get() {
+            return Ok(stopper.clone());
+        }
+        let stopper = Stopper::new()?;
+        Ok(state.stopper.get_or_init(|| stopper).clone())
+    }
+
+    /// Dispatches events as they come until the handle's stopper is used (or an error).
+    pub(crate) fn dispatch_blocking(&self) -> Result<Stopped> {
+        if self.state().dispatching.get() {
+            return Err(Error::ReentrantDispatch);
+        }
+        let stopper = self.stopper()?;
+        loop {
+            if stopper.take() {
+                return Ok(Stopped::new());
+            }
+            let ready = poll_readable(&[self.fd(), stopper.as_fd()], None)?;
+            if !ready.is_ready(0) {
+                continue;
+            }
+            // One event at a time, so that a stop requested by a callback ends the loop
+            // before the next event.
+            while !stopper.is_requested() {
+                if self.dispatch(DispatchFlags::OneNonBlocking)? == Dispatched::NothingPending {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Queues an event of a handle in pull mode (called by the crate's own closures).
+    pub(crate) fn push_event(&self, event: L::Event) {
+        if let Some(queue) = &self.state().events {
+            queue.borrow_mut().push_back(event);
+        }
+    }
+
+    /// Whether the handle is in pull mode.
+    pub(crate) fn is_pull(&self) -> bool {
+        self.state().events.is_some()
+    }
+
+    /// The queue of a handle in pull mode, or the error for a handle that is not.
+    fn queue(&self) -> Result<&RefCell<VecDeque<L::Event>>> {
+        self.state().events.as_ref().ok_or(Error::NotPullMode)
+    }
+
+    /// The next queued event; when none is queued, dispatches one event at a time (waiting
+    /// up to `timeout` for the fd) until the crate's closures queue one.
+    pub(crate) fn next_event(&self, timeout: Option<Duration>) -> Result<Option<L::Event>> {
+        let queue = self.queue()?;
+        let deadline = timeout.map(|timeout| Instant::now() + timeout);
+        loop {
+            if let Some(event) = queue.borrow_mut().pop_front() {
+                return Ok(Some(event));
+            }
+            let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if !self.wait_readable(remaining)? {
+                return Ok(None);
+            }
+            let dispatched = self.dispatch(DispatchFlags::OneNonBlocking)?;
+            let out_of_time = remaining == Some(Duration::ZERO);
+            if out_of_time && dispatched == Dispatched::NothingPending {
+                return Ok(queue.borrow_mut().pop_front());
+            }
+        }
+    }
+
+    /// The next queued event, or one event dispatched without waiting; `None` when nothing
+    /// is pending.
+    pub(crate) fn try_next_event(&self) -> Result<Option<L::Event>> {
+        let queue = self.queue()?;
+        loop {
+            if let Some(event) = queue.borrow_mut().pop_front() {
+                return Ok(Some(event));
+            }
+            if self.dispatch(DispatchFlags::OneNonBlocking)? == Dispatched::NothingPending {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Replaces the C connection by a new one made with the same `connect`, keeping the
+    /// state (closures, queue, stopper); the old connection is finalized.
+    pub(crate) fn reconnect(&mut self) -> Result<Reconnected> {
+        // SAFETY: `&mut self`: no dispatch or callback is running, so nothing else reaches
+        // the state.
+        let (raw, fd) = unsafe { Self::connect(self.state)? };
+        // SAFETY: as above.
+        let state = unsafe { &mut *self.state.as_ptr() };
+        let old = std::mem::replace(&mut state.raw, raw);
+        state.fd = fd;
+        // The old connection is dead or unwanted; its answer changes nothing.
+        // SAFETY: `old` was live and is finalized once, here; the handle now uses `raw`.
+        with_library_lock::<L, _>(|| unsafe { L::finalize(old) });
+        // What was lent to the old connection (the closures of forgotten cmap tracks: a live
+        // guard borrows the handle, which `&mut self` rules out) is no longer used by C.
+        for entry in state.lent.take() {
+            // SAFETY: the old C handle is finalized, so C holds none of these pointers any
+            // more, and each is freed once (`lend`'s contract).
+            unsafe { (entry.free)(entry.ptr) };
+        }
+        let gap = Reconnected::new();
+        self.push_event(L::reconnected(gap));
+        Ok(gap)
     }
 
     /// Finalizes now and reports the library's answer.
@@ -372,6 +525,8 @@ macro_rules! handle_type {
         $(#[$doc:meta])*
         pub struct $name:ident($lib:ty);
         open: $open:literal;
+        pull: $pull:literal;
+        event: $event:ty;
     ) => {
         $(#[$doc])*
         #[repr(transparent)]
@@ -414,6 +569,151 @@ macro_rules! handle_type {
             pub fn finalize(self) -> $crate::Result<()> {
                 self.handle.finalize()
             }
+
+            /// Waits up to `timeout` (`None`: without limit) for an event to arrive, without
+            /// dispatching it: `Ok(true)` when the connection's fd is readable (an event
+            /// waits, or the daemon went away, which the next `dispatch` reports), `Ok(false)`
+            /// when the timeout passed.
+            ///
+            /// ```no_run
+            /// use std::time::Duration;
+            /// # fn main() -> corosync::Result<()> {
+            #[doc = concat!("let handle = ", $open, ";")]
+            /// while handle.wait_readable(Some(Duration::from_millis(500)))? {
+            ///     handle.dispatch(corosync::DispatchFlags::All)?;
+            /// }
+            /// # Ok(()) }
+            /// ```
+            #[doc(alias = "poll")]
+            pub fn wait_readable(
+                &self,
+                timeout: Option<std::time::Duration>,
+            ) -> $crate::Result<bool> {
+                self.handle.wait_readable(timeout)
+            }
+
+            /// The [`Stopper`](crate::Stopper) that ends this handle's
+            /// [`dispatch_blocking`](Self::dispatch_blocking); every call returns a clone of
+            /// the same one (its eventfd is made on the first call).
+            ///
+            /// # Errors
+            /// [`Error::System`](crate::Error::System) if no eventfd can be made.
+            ///
+            /// ```no_run
+            /// # fn main() -> corosync::Result<()> {
+            #[doc = concat!("let handle = ", $open, ";")]
+            /// let stopper = handle.stopper()?;
+            /// std::thread::spawn(move || stopper.stop());
+            /// handle.dispatch_blocking()?;
+            /// # Ok(()) }
+            /// ```
+            pub fn stopper(&self) -> $crate::Result<$crate::Stopper> {
+                self.handle.stopper()
+            }
+
+            /// Dispatches events as they arrive, running this handle's callbacks, until the
+            /// handle's [`Stopper`](crate::Stopper) is used: `Ok(Stopped)` is the only
+            /// success. Between events it sleeps in `ppoll` on the connection's fd and the
+            /// stopper's eventfd, so it uses no CPU while idle; events are dispatched one at a
+            /// time, so a stop from a callback ends the loop before the next event.
+            ///
+            /// # Errors
+            /// The error of a failed dispatch, e.g. [`Error::Library`](crate::Error::Library)
+            /// when the daemon goes away (see
+            /// [`Error::is_disconnected`](crate::Error::is_disconnected));
+            /// [`Error::ReentrantDispatch`](crate::Error::ReentrantDispatch) from inside a
+            /// callback. A panic in a callback is resumed here.
+            ///
+            /// ```no_run
+            /// # fn main() -> corosync::Result<()> {
+            #[doc = concat!("let handle = ", $open, ";")]
+            /// let stopper = handle.stopper()?;
+            /// std::thread::spawn(move || {
+            ///     std::thread::sleep(std::time::Duration::from_secs(10));
+            ///     stopper.stop();
+            /// });
+            /// let corosync::Stopped { .. } = handle.dispatch_blocking()?;
+            /// # Ok(()) }
+            /// ```
+            #[doc(alias = "CS_DISPATCH_BLOCKING")]
+            pub fn dispatch_blocking(&self) -> $crate::Result<$crate::Stopped> {
+                self.handle.dispatch_blocking()
+            }
+
+            /// Pull mode: the next event, waiting up to `timeout` for it (`None`: without
+            /// limit); `Ok(None)` when the timeout passed.
+            ///
+            /// Events are taken from the daemon only as fast as they are pulled: when nothing
+            /// is queued, this dispatches one event at a time until one is queued, so the
+            /// handle's queue holds at most the few events one C callback makes (plus a
+            /// `Reconnected`), and nothing is dropped. Events not yet pulled wait in the
+            /// daemon's IPC buffers, where corosync's own flow control applies. A plain
+            /// [`dispatch`](Self::dispatch) on a pull handle queues every event it processes.
+            /// Events still queued when the handle is dropped or finalized are dropped with it.
+            ///
+            /// # Errors
+            /// [`Error::NotPullMode`](crate::Error::NotPullMode) on a handle with closures;
+            /// the error of the dispatch, e.g. one for which
+            /// [`Error::is_disconnected`](crate::Error::is_disconnected) is true when the
+            /// daemon went away (never a hang).
+            ///
+            /// ```no_run
+            /// use std::time::Duration;
+            /// # fn main() -> corosync::Result<()> {
+            #[doc = concat!("let handle = ", $pull, ";")]
+            /// match handle.next_event(Some(Duration::from_secs(1)))? {
+            ///     Some(event) => println!("{event:?}"),
+            ///     None => println!("nothing for a second"),
+            /// }
+            /// # Ok(()) }
+            /// ```
+            pub fn next_event(
+                &self,
+                timeout: Option<std::time::Duration>,
+            ) -> $crate::Result<Option<$event>> {
+                self.handle.next_event(timeout)
+            }
+
+            /// Pull mode: the next event if one is queued or already waiting at the daemon,
+            /// without blocking. See [`next_event`](Self::next_event).
+            ///
+            /// ```no_run
+            /// # fn main() -> corosync::Result<()> {
+            #[doc = concat!("let handle = ", $pull, ";")]
+            /// while let Some(event) = handle.try_next_event()? {
+            ///     println!("{event:?}");
+            /// }
+            /// # Ok(()) }
+            /// ```
+            pub fn try_next_event(&self) -> $crate::Result<Option<$event>> {
+                self.handle.try_next_event()
+            }
+
+            /// Replaces a dead connection (after the daemon was restarted) by a new one,
+            /// keeping everything of this handle: its closures and their state, or its pull
+            /// queue, and its stopper.
+            ///
+            /// The returned [`Reconnected`](crate::Reconnected) says that events may have
+            /// been missed; a handle in pull mode also queues it as `Event::Reconnected`
+            /// after the events it already had. What the daemon kept for the old connection
+            /// (group membership, tracking) is gone: set it up again. The connection's fd
+            /// changes: register the new one with any poll loop (mio, `AsyncFd`) that had
+            /// the old. The old connection is finalized. On error (e.g. the daemon is not
+            /// back yet) the handle keeps its old connection; try again later.
+            ///
+            /// ```no_run
+            /// # fn main() -> corosync::Result<()> {
+            #[doc = concat!("let mut handle = ", $open, ";")]
+            /// if let Err(err) = handle.dispatch(corosync::DispatchFlags::All) {
+            ///     if err.is_disconnected() {
+            ///         let _gap = handle.reconnect()?;
+            ///     }
+            /// }
+            /// # Ok(()) }
+            /// ```
+            pub fn reconnect(&mut self) -> $crate::Result<$crate::Reconnected> {
+                self.handle.reconnect()
+            }
         }
 
         /// The connection's fd becomes readable when an event waits for `dispatch`: give it
@@ -448,7 +748,7 @@ pub(crate) use handle_type;
 macro_rules! library {
     (
         $(#[$doc:meta])*
-        $lib:ident for $public:ty, callbacks: $callbacks:ty,
+        $lib:ident for $public:ty, callbacks: $callbacks:ty, event: $event:ident,
         finalize: $finalize:path, fd_get: $fd_get:path, dispatch: $dispatch:path,
         context_set: $context_set:path, context_get: $context_get:path $(,)?
     ) => {
@@ -462,6 +762,11 @@ macro_rules! library {
         unsafe impl $crate::handle::Library for $lib {
             type Public = $public;
             type Callbacks = $callbacks;
+            type Event = $event;
+
+            fn reconnected(gap: $crate::Reconnected) -> $event {
+                $event::Reconnected(gap)
+            }
 
             unsafe fn finalize(raw: u64) -> corosync_sys::cs_error_t {
                 // SAFETY: the caller finalizes a live handle once.

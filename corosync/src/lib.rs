@@ -19,7 +19,6 @@
 //! ```no_run
 //! use corosync::cmap::Cmap;
 //! use corosync::cpg::{Cpg, GroupName, Guarantee};
-//! use corosync::DispatchFlags;
 //!
 //! # fn main() -> corosync::Result<()> {
 //! let node_id: u32 = Cmap::new()?.get("runtime.votequorum.this_node_id")?;
@@ -34,7 +33,7 @@
 //!     .build()?;
 //! cpg.join(&GroupName::new("roll-call")?)?;
 //! loop {
-//!     cpg.dispatch(DispatchFlags::Blocking)?;
+//!     cpg.dispatch_blocking()?;
 //! }
 //! # }
 //! ```
@@ -114,7 +113,7 @@ mod handle;
 mod types;
 
 pub use error::{Error, Result};
-pub use event_loop::Reconnected;
+pub use event_loop::{poll_readable, Readable, Reconnected, Stopped, Stopper, POLL_MAX_FDS};
 pub use types::{DispatchFlags, Dispatched, NodeId, RingId, TrackFlags};
 
 /// The corosync release whose headers this build was generated from, e.g. `"3.1.7"`.

@@ -4,9 +4,12 @@
 
 use std::collections::HashMap;
 use std::ffi::{c_int, c_void};
+use std::fs::File;
+use std::os::fd::AsRawFd;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use corosync_sys as sys;
 
@@ -77,6 +80,11 @@ struct FakeCallbacks {
 unsafe impl Library for FakeLib {
     type Public = FakeHandle;
     type Callbacks = FakeCallbacks;
+    type Event = FakeEvent;
+
+    fn reconnected(_gap: crate::Reconnected) -> FakeEvent {
+        FakeEvent::Reconnected
+    }
 
     unsafe fn finalize(raw: u64) -> sys::cs_error_t {
         with_fake(raw, |f| {
@@ -89,8 +97,12 @@ unsafe impl Library for FakeLib {
         })
     }
     unsafe fn fd_get(_raw: u64, fd: *mut c_int) -> sys::cs_error_t {
+        // /dev/null is always readable, like a connection with events waiting: the fake's
+        // dispatch answers TRY_AGAIN when it has none.
+        static DEV_NULL: OnceLock<File> = OnceLock::new();
+        let file = DEV_NULL.get_or_init(|| File::open("/dev/null").expect("open /dev/null"));
         // SAFETY: the caller passes a writable c_int.
-        unsafe { *fd = 0 };
+        unsafe { *fd = file.as_raw_fd() };
         sys::CS_OK
     }
     unsafe fn dispatch(
@@ -109,10 +121,19 @@ unsafe impl Library for FakeLib {
     }
 }
 
+/// The fake library's owned events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FakeEvent {
+    Event(u32),
+    Reconnected,
+}
+
 handle_type! {
     /// A handle of the fake library.
     pub struct FakeHandle(FakeLib);
     open: "unreachable()";
+    pull: "unreachable()";
+    event: FakeEvent;
 }
 
 impl FakeHandle {
@@ -120,12 +141,20 @@ impl FakeHandle {
         let callbacks = FakeCallbacks {
             on_event: Box::new(on_event),
         };
-        let handle = crate::handle::Handle::open(callbacks, |_context| {
+        let handle = crate::handle::Handle::open(callbacks, |_context, _| {
             let mut raw = 0;
             crate::error::cs_result(fake_initialize(&mut raw)).map(|()| raw)
         })
         .expect("fake open");
         FakeHandle { handle }
+    }
+
+    fn pull() -> FakeHandle {
+        let mut handle = FakeHandle::open(|handle, event| {
+            handle.handle.push_event(FakeEvent::Event(event));
+        });
+        handle.handle.enable_pull();
+        handle
     }
 
     fn push(&self, events: &[u32]) {
@@ -194,11 +223,84 @@ fn a_panic_is_resumed_after_the_c_call_and_skips_the_rest() {
 fn blocking_dispatch_ends_with_a_panic() {
     let handle = FakeHandle::open(|_, event| panic!("stop at {event}"));
     handle.push(&[7]);
-    let payload = catch_unwind(AssertUnwindSafe(|| {
-        handle.dispatch(DispatchFlags::Blocking)
-    }))
-    .expect_err("the panic ends the blocking dispatch");
+    let payload = catch_unwind(AssertUnwindSafe(|| handle.dispatch_blocking()))
+        .expect_err("the panic ends the blocking dispatch");
     assert_eq!(payload.downcast_ref::<String>().unwrap(), "stop at 7");
+}
+
+#[test]
+fn a_stop_from_a_callback_ends_the_blocking_dispatch_before_the_next_event() {
+    let seen = std::sync::Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let handle = FakeHandle::open(move |handle, event| {
+        sink.lock().unwrap().push(event);
+        if event == 2 {
+            handle.stopper().unwrap().stop();
+        }
+    });
+    handle.push(&[1, 2, 3]);
+    assert_eq!(handle.dispatch_blocking(), Ok(crate::Stopped::new()));
+    assert_eq!(*seen.lock().unwrap(), vec![1, 2]);
+    // A stop requested while no loop runs ends the next one at once, and only that one.
+    handle.stopper().unwrap().stop();
+    assert_eq!(handle.dispatch_blocking(), Ok(crate::Stopped::new()));
+    assert_eq!(*seen.lock().unwrap(), vec![1, 2]);
+    let stopper = handle.stopper().unwrap();
+    let stopping = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(50));
+        stopper.stop();
+    });
+    assert_eq!(handle.dispatch_blocking(), Ok(crate::Stopped::new()));
+    stopping.join().unwrap();
+    assert_eq!(*seen.lock().unwrap(), vec![1, 2, 3]);
+}
+
+#[test]
+fn pull_mode_takes_one_event_at_a_time() {
+    let handle = FakeHandle::pull();
+    // The fake's fd (/dev/null) is always readable.
+    assert_eq!(handle.wait_readable(Some(Duration::ZERO)), Ok(true));
+    handle.push(&[1, 2, 3]);
+    assert_eq!(handle.try_next_event(), Ok(Some(FakeEvent::Event(1))));
+    // Only one event left the fake daemon so far.
+    assert_eq!(with_fake(handle.raw(), |f| f.pending.clone()), vec![2, 3]);
+    assert_eq!(
+        handle.next_event(Some(Duration::from_secs(5))),
+        Ok(Some(FakeEvent::Event(2)))
+    );
+    assert_eq!(handle.next_event(None), Ok(Some(FakeEvent::Event(3))));
+    assert_eq!(handle.try_next_event(), Ok(None));
+    let start = Instant::now();
+    assert_eq!(handle.next_event(Some(Duration::from_millis(30))), Ok(None));
+    assert!(start.elapsed() >= Duration::from_millis(30));
+}
+
+#[test]
+fn a_handle_with_closures_refuses_to_pull() {
+    let handle = FakeHandle::open(|_, _| {});
+    assert_eq!(handle.try_next_event(), Err(Error::NotPullMode));
+    assert_eq!(handle.next_event(None), Err(Error::NotPullMode));
+}
+
+#[test]
+fn reconnect_keeps_the_state_and_queues_the_gap() {
+    let mut handle = FakeHandle::pull();
+    handle.push(&[1, 2]);
+    let old = handle.raw();
+    assert_eq!(handle.try_next_event(), Ok(Some(FakeEvent::Event(1))));
+    // One more event waits in the queue when the connection is replaced.
+    handle.handle.push_event(FakeEvent::Event(9));
+    assert_eq!(handle.reconnect(), Ok(crate::Reconnected::new()));
+    assert_ne!(handle.raw(), old);
+    assert_eq!(finalize_count(old), 1);
+    assert_eq!(handle.try_next_event(), Ok(Some(FakeEvent::Event(9))));
+    assert_eq!(handle.try_next_event(), Ok(Some(FakeEvent::Reconnected)));
+    // The new connection delivers to the same queue (its context is the same state).
+    handle.push(&[5]);
+    assert_eq!(handle.try_next_event(), Ok(Some(FakeEvent::Event(5))));
+    let new = handle.raw();
+    drop(handle);
+    assert_eq!((finalize_count(old), finalize_count(new)), (1, 1));
 }
 
 #[test]

@@ -539,7 +539,7 @@ pub(crate) struct Callbacks {
 
 library! {
     /// The marker for libquorum in the shared handle plumbing.
-    QuorumLib for Quorum, callbacks: Callbacks,
+    QuorumLib for Quorum, callbacks: Callbacks, event: Event,
     finalize: sys::quorum_finalize, fd_get: sys::quorum_fd_get, dispatch: sys::quorum_dispatch,
     context_set: sys::quorum_context_set, context_get: sys::quorum_context_get,
 }
@@ -661,6 +661,8 @@ handle_type! {
     /// ```
     pub struct Quorum(QuorumLib);
     open: "corosync::quorum::Quorum::builder().build()?";
+    pull: "corosync::quorum::Quorum::pull()?";
+    event: Event;
 }
 
 /// Collects the closures of a model v1 [`Quorum`] handle, then connects with
@@ -732,19 +734,15 @@ impl Builder {
     /// # Ok(()) }
     /// ```
     pub fn build(self) -> Result<Quorum> {
-        let mut model_data = sys::quorum_model_v1_data_t {
-            model: sys::QUORUM_MODEL_V1,
-            quorum_notify_fn: match self.callbacks.quorum {
-                Some(_) => Some(quorum_v1_trampoline),
-                None => None,
-            },
-            nodelist_notify_fn: match self.callbacks.nodelist {
-                Some(_) => Some(nodelist_v1_trampoline),
-                None => None,
-            },
-        };
-        let mut quorum_type: u32 = 0;
-        let handle = Handle::open(self.callbacks, |context| {
+        let on_quorum = self.callbacks.quorum.is_some();
+        let on_nodelist = self.callbacks.nodelist.is_some();
+        let handle = Handle::open(self.callbacks, move |context, info| {
+            let mut model_data = sys::quorum_model_v1_data_t {
+                model: sys::QUORUM_MODEL_V1,
+                quorum_notify_fn: on_quorum.then_some(quorum_v1_trampoline as _),
+                nodelist_notify_fn: on_nodelist.then_some(nodelist_v1_trampoline as _),
+            };
+            let mut quorum_type: u32 = 0;
             let mut raw: sys::quorum_handle_t = 0;
             // SAFETY: all pointers are valid for the call; model_data is the v1 struct the
             // model asks for (the library copies it); context is the handle's boxed state.
@@ -757,10 +755,28 @@ impl Builder {
                     context,
                 )
             })?;
+            info.set(u64::from(quorum_type));
             Ok(raw)
         })?;
-        handle.set_info(u64::from(quorum_type));
         Ok(Quorum { handle })
+    }
+
+    /// Connects with model v1 in pull mode: quorum and node-list notifications are queued
+    /// as owned [`Event`]s, which [`Quorum::next_event`] and [`Quorum::try_next_event`] hand
+    /// out. Closures set on this builder are replaced.
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// let quorum = corosync::quorum::Quorum::builder().build_pull()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn build_pull(self) -> Result<Quorum> {
+        let mut quorum = self
+            .on_quorum(|q, n| q.handle.push_event(Event::Quorum(n.into_owned())))
+            .on_nodelist(|q, n| q.handle.push_event(Event::NodeList(n.into_owned())))
+            .build()?;
+        quorum.handle.enable_pull();
+        Ok(quorum)
     }
 }
 
@@ -794,20 +810,38 @@ impl Quorum {
             quorum_v0: Some(Box::new(on_quorum)),
             ..Callbacks::default()
         };
-        let mut c_callbacks = sys::quorum_callbacks_t {
-            quorum_notify_fn: Some(quorum_v0_trampoline),
-        };
-        let mut quorum_type: u32 = 0;
-        let handle = Handle::open(callbacks, |_context| {
+        let handle = Handle::open(callbacks, |_context, info| {
+            let mut c_callbacks = sys::quorum_callbacks_t {
+                quorum_notify_fn: Some(quorum_v0_trampoline),
+            };
+            let mut quorum_type: u32 = 0;
             let mut raw: sys::quorum_handle_t = 0;
             // SAFETY: all pointers are valid for the call; the library copies the callbacks.
             cs_result(unsafe {
                 sys::quorum_initialize(&mut raw, &mut c_callbacks, &mut quorum_type)
             })?;
+            info.set(u64::from(quorum_type));
             Ok(raw)
         })?;
-        handle.set_info(u64::from(quorum_type));
         Ok(Quorum { handle })
+    }
+
+    /// Connects with model v1 in pull mode: see [`Builder::build_pull`].
+    ///
+    /// ```no_run
+    /// use corosync::{quorum::{Event, Quorum}, TrackFlags};
+    /// # fn main() -> corosync::Result<()> {
+    /// let quorum = Quorum::pull()?;
+    /// quorum.track_start(TrackFlags::CURRENT | TrackFlags::CHANGES)?;
+    /// while let Some(event) = quorum.next_event(None)? {
+    ///     if let Event::Quorum(n) = event {
+    ///         println!("quorate: {}", n.is_quorate());
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn pull() -> Result<Quorum> {
+        Builder::default().build_pull()
     }
 
     /// Whether corosync has a quorum provider, as the daemon said when this handle

@@ -6,6 +6,10 @@ use corosync_sys as sys;
 
 /// How much a `dispatch` call processes; the values of C's `cs_dispatch_flags_t`.
 ///
+/// `CS_DISPATCH_BLOCKING` has no value here: a loop that only an error could end would claim
+/// a success it cannot return. Every handle's `dispatch_blocking` takes its place; a
+/// [`Stopper`](crate::Stopper) ends it with `Ok(Stopped)`.
+///
 /// ```
 /// use corosync::DispatchFlags;
 /// assert_eq!(DispatchFlags::OneNonBlocking as u32, 4);
@@ -17,10 +21,6 @@ pub enum DispatchFlags {
     One = sys::CS_DISPATCH_ONE,
     /// Process every event already pending, without waiting (`CS_DISPATCH_ALL`).
     All = sys::CS_DISPATCH_ALL,
-    /// Process events forever; returns only with an error, e.g. when the daemon goes away
-    /// (`CS_DISPATCH_BLOCKING`). Carried out as repeated `CS_DISPATCH_ONE` calls, which the C
-    /// library does too, so that a panic in a callback ends it and reaches the caller.
-    Blocking = sys::CS_DISPATCH_BLOCKING,
     /// Process one event if one is pending, without waiting
     /// (`CS_DISPATCH_ONE_NONBLOCKING`).
     OneNonBlocking = sys::CS_DISPATCH_ONE_NONBLOCKING,
@@ -147,7 +147,6 @@ mod tests {
     fn dispatch_flag_values_match_c() {
         assert_eq!(DispatchFlags::One as u32, 1);
         assert_eq!(DispatchFlags::All as u32, 2);
-        assert_eq!(DispatchFlags::Blocking as u32, 3);
         assert_eq!(DispatchFlags::OneNonBlocking as u32, 4);
     }
 }

@@ -294,7 +294,7 @@ fn shutdown_callbacks_on_a_real_daemon(node: &Node) {
     // Round 2: a panic in the callback ends a blocking dispatch and reaches its caller.
     round.store(2, Ordering::SeqCst);
     let requester = request_shutdown(node);
-    let payload = catch_unwind(AssertUnwindSafe(|| a.dispatch(DispatchFlags::Blocking)))
+    let payload = catch_unwind(AssertUnwindSafe(|| a.dispatch_blocking().map(|_| ())))
         .expect_err("the callback's panic comes out of dispatch");
     assert_eq!(
         payload.downcast_ref::<&str>(),

@@ -11,7 +11,7 @@
 //! - `tracking_and_dispatch_flags` (1 node): track events made by a second connection, prefix
 //!   tracking, guards, every `DispatchFlags` value, callbacks calling into the handle,
 //!   a guard dropped by its own closure, and a panicking callback.
-//! - `blocking_dispatch_on_another_thread` (1 node): `DispatchFlags::Blocking` on a thread of
+//! - `blocking_dispatch_on_another_thread` (1 node): `dispatch_blocking` on a thread of
 //!   its own, ended by a panicking callback that the thread catches.
 
 use std::cell::RefCell;
@@ -443,7 +443,7 @@ fn values_errors_and_connections() {
     assert_eq!(cmap.set("test.after", 1u8), Err(Error::Library));
     assert_eq!(cmap.iter("").err(), Some(Error::Library));
     assert_eq!(cmap.dispatch(DispatchFlags::All), Err(Error::Library));
-    assert_eq!(cmap.dispatch(DispatchFlags::Blocking), Err(Error::Library));
+    assert_eq!(cmap.dispatch_blocking().map(|_| ()), Err(Error::Library));
     assert_eq!(track.delete(), Err(Error::Library));
     assert_eq!(
         node.in_namespace(Cmap::new).unwrap().err(),
@@ -775,7 +775,7 @@ fn blocking_dispatch_on_another_thread() {
     let other = open(node);
 
     // The handle moves to a dispatch thread (Cmap is Send), which tracks a prefix and
-    // dispatches with Blocking until a callback panics.
+    // dispatches with dispatch_blocking until a callback panics.
     let (events_tx, events_rx) = mpsc::channel();
     let (done_tx, done_rx) = mpsc::channel();
     let thread = std::thread::spawn(move || {
@@ -789,7 +789,7 @@ fn blocking_dispatch_on_another_thread() {
                 })
                 .expect("track");
             done_tx.send(None).unwrap(); // ready
-            catch_unwind(AssertUnwindSafe(|| cmap.dispatch(DispatchFlags::Blocking)))
+            catch_unwind(AssertUnwindSafe(|| cmap.dispatch_blocking().map(|_| ())))
         };
         let payload = outcome.expect_err("Blocking returns only through the panic");
         let text = payload
@@ -811,7 +811,7 @@ fn blocking_dispatch_on_another_thread() {
         got.push(
             events_rx
                 .recv_timeout(WAIT)
-                .expect("an event from the Blocking dispatch"),
+                .expect("an event from the blocking dispatch"),
         );
     }
     assert_eq!(
@@ -830,7 +830,7 @@ fn blocking_dispatch_on_another_thread() {
     other.set("test.block.stop", 1u8).unwrap();
     let (text, token) = done_rx
         .recv_timeout(WAIT)
-        .expect("the Blocking dispatch ends with the callback's panic")
+        .expect("the blocking dispatch ends with the callback's panic")
         .expect("the thread's result");
     assert_eq!(text, "stop requested");
     assert_eq!(token, Ok(1000));

@@ -717,7 +717,7 @@ fn three_nodes_share_a_group() {
     let node3_log = node3.log.clone();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let result = node3.cpg.dispatch(DispatchFlags::Blocking);
+        let result = node3.cpg.dispatch_blocking().map(|_| ());
         let _ = tx.send((result, node3));
     });
     std::thread::sleep(Duration::from_millis(200));

@@ -111,7 +111,7 @@ fn models_membership_and_dispatch_flags() {
     on2.track_start(TrackFlags::CHANGES).unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let result = on2.dispatch(DispatchFlags::Blocking);
+        let result = on2.dispatch_blocking().map(|_| ());
         let _ = tx.send((result, on2.is_quorate()));
     });
 

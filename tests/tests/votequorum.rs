@@ -269,7 +269,7 @@ fn quorum_loss_and_regain() {
     let (q3, _) = qs.pop().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let result = vq3.dispatch(DispatchFlags::Blocking);
+        let result = vq3.dispatch_blocking().map(|_| ());
         let after = vq3.info(None);
         let _ = tx.send((result, after));
     });
@@ -735,10 +735,8 @@ fn two_node_flag_and_dispatch_flags() {
         .unwrap()
         .expect("open");
     stopper.track_start(9, TrackFlags::CURRENT).unwrap();
-    let payload = catch_unwind(AssertUnwindSafe(|| {
-        stopper.dispatch(DispatchFlags::Blocking)
-    }))
-    .expect_err("the panic ends the blocking dispatch");
+    let payload = catch_unwind(AssertUnwindSafe(|| stopper.dispatch_blocking().map(|_| ())))
+        .expect_err("the panic ends the blocking dispatch");
     assert_eq!(
         payload.downcast_ref::<String>().map(String::as_str),
         Some("stop at the quorum notification 9")

@@ -9,7 +9,7 @@ use super::ShutdownFlags;
 /// ```no_run
 /// use corosync::cfg::{Cfg, Event, ShutdownReply};
 /// let cfg = Cfg::pull()?;
-/// cfg.track_start()?;
+/// cfg.track_start(corosync::TrackFlags::CHANGES)?;
 /// if let Some(Event::ShutdownRequest(flags)) = cfg.next_event(None)? {
 ///     println!("shutdown requested: {flags:?}");
 ///     cfg.reply_to_shutdown(ShutdownReply::Yes)?;

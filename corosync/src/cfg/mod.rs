@@ -150,6 +150,11 @@ pub(crate) struct CfgCallbacks {
 unsafe impl Library for CfgLib {
     type Public = Cfg;
     type Callbacks = CfgCallbacks;
+    type Event = Event;
+
+    fn reconnected(gap: crate::Reconnected) -> Event {
+        Event::Reconnected(gap)
+    }
 
     unsafe fn finalize(raw: u64) -> sys::cs_error_t {
         // A handle that has replied to a shutdown request is never really closed by libcfg
@@ -224,6 +229,8 @@ handle_type! {
     /// ```
     pub struct Cfg(CfgLib);
     open: "corosync::cfg::Cfg::new()?";
+    pull: "corosync::cfg::Cfg::pull()?";
+    event: Event;
 }
 
 impl Cfg {
@@ -284,6 +291,30 @@ impl Cfg {
         Cfg::open(Some(Box::new(callback)))
     }
 
+    /// Connects in pull mode: shutdown requests (once [`Cfg::track_start`] was called) are
+    /// queued as [`Event::ShutdownRequest`], which [`Cfg::next_event`] and
+    /// [`Cfg::try_next_event`] hand out; answer each with [`Cfg::reply_to_shutdown`].
+    ///
+    /// ```no_run
+    /// use corosync::cfg::{Cfg, Event, ShutdownReply};
+    /// # fn main() -> corosync::Result<()> {
+    /// let cfg = Cfg::pull()?;
+    /// cfg.track_start(corosync::TrackFlags::CHANGES)?;
+    /// while let Some(event) = cfg.next_event(None)? {
+    ///     if let Event::ShutdownRequest(_) = event {
+    ///         cfg.reply_to_shutdown(ShutdownReply::Yes)?;
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn pull() -> Result<Cfg> {
+        let mut cfg = Cfg::with_shutdown_callback(|cfg, flags| {
+            cfg.handle.push_event(Event::ShutdownRequest(flags));
+        })?;
+        cfg.handle.enable_pull();
+        Ok(cfg)
+    }
+
     fn open(shutdown: Option<ShutdownCallback>) -> Result<Cfg> {
         let c_callbacks = sys::corosync_cfg_callbacks_t {
             corosync_cfg_shutdown_callback: shutdown
@@ -291,7 +322,7 @@ impl Cfg {
                 .then_some(shutdown_trampoline as unsafe extern "C" fn(u64, u32)),
         };
         let callbacks = CfgCallbacks { shutdown };
-        let handle = Handle::open(callbacks, |_context| {
+        let handle = Handle::open(callbacks, move |_context, _| {
             let mut raw = 0;
             // SAFETY: both pointers are valid for the call; libcfg copies the callbacks.
             cs_result(unsafe { sys::corosync_cfg_initialize(&mut raw, &c_callbacks) })?;

@@ -122,7 +122,7 @@ impl Map {
 
 library! {
     /// The marker for libcmap in the shared handle plumbing.
-    CmapLib for Cmap, callbacks: (),
+    CmapLib for Cmap, callbacks: (), event: Event,
     finalize: sys::cmap_finalize, fd_get: sys::cmap_fd_get, dispatch: sys::cmap_dispatch,
     context_set: sys::cmap_context_set, context_get: sys::cmap_context_get,
 }
@@ -142,6 +142,8 @@ handle_type! {
     /// ```
     pub struct Cmap(CmapLib);
     open: "corosync::cmap::Cmap::new()?";
+    pull: "corosync::cmap::Cmap::pull()?";
+    event: Event;
 }
 
 /// Size of the stack buffer [`Cmap::with_value`] tries first; longer values take a second
@@ -151,7 +153,7 @@ const STACK_VALUE_LEN: usize = 256;
 /// The longest value corosync's icmap stores (`ICMAP_MAX_VALUE_LEN` in exec/icmap.c).
 const MAX_VALUE_LEN: usize = 16 * 1024;
 
-/// The handle's info word (see `Handle::set_info`) for a handle on [`Map::Stats`].
+/// The handle's info word (set by the connect closure, see `Handle::info`) for a handle on [`Map::Stats`].
 const MAP_STATS_INFO: u64 = 1;
 
 impl Cmap {
@@ -167,7 +169,7 @@ impl Cmap {
     /// # Ok(()) }
     /// ```
     pub fn new() -> Result<Cmap> {
-        let handle = Handle::open((), |_context| {
+        let handle = Handle::open((), |_context, _| {
             let mut raw: sys::cmap_handle_t = 0;
             // SAFETY: `raw` is writable.
             cs_result(unsafe { sys::cmap_initialize(&mut raw) }).map(|()| raw)
@@ -186,7 +188,61 @@ impl Cmap {
     /// # Ok(()) }
     /// ```
     pub fn with_map(map: Map) -> Result<Cmap> {
-        let handle = Handle::open((), |_context| {
+        Cmap::open_map(map)
+    }
+
+    /// Connects to the default map in pull mode: the changes of tracks made with
+    /// [`Cmap::track_events`] are queued as owned [`Event`]s, which [`Cmap::next_event`] and
+    /// [`Cmap::try_next_event`] hand out. Everything else works as on any handle.
+    ///
+    /// ```no_run
+    /// use corosync::cmap::{Cmap, Event, TrackType};
+    /// # fn main() -> corosync::Result<()> {
+    /// let cmap = Cmap::pull()?;
+    /// let _track = cmap.track_events("totem.", TrackType::all())?;
+    /// while let Some(Event::Track(change)) = cmap.next_event(None)? {
+    ///     println!("{} -> {:?}", change.key(), change.new_value());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn pull() -> Result<Cmap> {
+        let mut cmap = Cmap::open_map(Map::Icmap)?;
+        cmap.handle.enable_pull();
+        Ok(cmap)
+    }
+
+    /// Like [`Cmap::track`], for a handle in pull mode ([`Cmap::pull`]): the changes are
+    /// queued as [`Event::Track`], each saying which track ([`Track::id`]) reported it.
+    ///
+    /// # Errors
+    /// [`Error::NotPullMode`] on a handle not opened with [`Cmap::pull`]; otherwise as
+    /// [`Cmap::track`].
+    ///
+    /// ```no_run
+    /// use corosync::cmap::{Cmap, Event, TrackType};
+    /// # fn main() -> corosync::Result<()> {
+    /// let cmap = Cmap::pull()?;
+    /// let members = cmap.track_events("runtime.members.", TrackType::all())?;
+    /// if let Some(Event::Track(change)) = cmap.next_event(None)? {
+    ///     assert_eq!(change.track(), members.id());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn track_events(&self, key: &str, track_type: TrackType) -> Result<Track<'_>> {
+        if !self.handle.is_pull() {
+            return Err(Error::NotPullMode);
+        }
+        self.track(key, track_type, |cmap, event| {
+            cmap.handle.push_event(Event::Track(event.into_owned()));
+        })
+    }
+
+    /// Connects to `map`.
+    fn open_map(map: Map) -> Result<Cmap> {
+        let handle = Handle::open((), move |_context, info| {
+            if map == Map::Stats {
+                info.set(MAP_STATS_INFO);
+            }
             let mut raw: sys::cmap_handle_t = 0;
             // If only selecting the map fails (the daemon went away right after accepting
             // the connection), libcmap keeps the connection but answers like a failed
@@ -196,9 +252,6 @@ impl Cmap {
             // SAFETY: `raw` is writable.
             cs_result(unsafe { sys::cmap_initialize_map(&mut raw, map.to_raw()) }).map(|()| raw)
         })?;
-        if map == Map::Stats {
-            handle.set_info(MAP_STATS_INFO);
-        }
         Ok(Cmap { handle })
     }
 

@@ -89,7 +89,6 @@ mod zcb;
 
 use std::ffi::{c_int, c_uint, c_void};
 use std::io::IoSlice;
-use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use corosync_sys as sys;
@@ -141,7 +140,7 @@ pub(crate) const ZCB_MAX_LEN: usize = 8192 * 128 - 1024;
 
 library! {
     /// The marker for libcpg in the shared handle plumbing.
-    CpgLib for Cpg, callbacks: Callbacks,
+    CpgLib for Cpg, callbacks: Callbacks, event: Event,
     finalize: sys::cpg_finalize, fd_get: sys::cpg_fd_get, dispatch: sys::cpg_dispatch,
     context_set: sys::cpg_context_set, context_get: sys::cpg_context_get,
 }
@@ -164,6 +163,8 @@ handle_type! {
     /// ```
     pub struct Cpg(CpgLib);
     open: "corosync::cpg::Cpg::new()?";
+    pull: "corosync::cpg::Cpg::pull()?";
+    event: Event;
 }
 
 /// How a message is to be ordered (C's `cpg_guarantee_t`).
@@ -308,22 +309,19 @@ impl Builder {
     /// ```
     #[doc(alias = "cpg_model_initialize")]
     pub fn build(self) -> Result<Cpg> {
-        let mut model = sys::cpg_model_v1_data_t {
-            model: sys::CPG_MODEL_V1,
-            // Always set: see the module docs (libcpg 3.1.7 calls it unchecked for
-            // fragmented messages).
-            cpg_deliver_fn: Some(deliver_trampoline),
-            cpg_confchg_fn: match self.callbacks.confchg {
-                Some(_) => Some(confchg_trampoline),
-                None => None,
-            },
-            cpg_totem_confchg_fn: match self.callbacks.totem_confchg {
-                Some(_) => Some(totem_confchg_trampoline),
-                None => None,
-            },
-            flags: self.flags,
-        };
-        let handle = Handle::open(self.callbacks, |context| {
+        let confchg = self.callbacks.confchg.is_some();
+        let totem_confchg = self.callbacks.totem_confchg.is_some();
+        let flags = self.flags;
+        let handle = Handle::open(self.callbacks, move |context, _| {
+            let mut model = sys::cpg_model_v1_data_t {
+                model: sys::CPG_MODEL_V1,
+                // Always set: see the module docs (libcpg 3.1.7 calls it unchecked for
+                // fragmented messages).
+                cpg_deliver_fn: Some(deliver_trampoline),
+                cpg_confchg_fn: confchg.then_some(confchg_trampoline as _),
+                cpg_totem_confchg_fn: totem_confchg.then_some(totem_confchg_trampoline as _),
+                flags,
+            };
             let mut raw: sys::cpg_handle_t = 0;
             // SAFETY: `raw` is writable; libcpg copies the model data (a full v1 struct, as
             // the model says) before returning; `context` is the handle's boxed state.
@@ -338,6 +336,33 @@ impl Builder {
             cs_result(code).map(|()| raw)
         })?;
         Ok(Cpg { handle })
+    }
+
+    /// Connects in pull mode: instead of closures, the handle queues every message,
+    /// configuration change and totem configuration change as an owned [`Event`], which
+    /// [`Cpg::next_event`] and [`Cpg::try_next_event`] hand out. Closures set on this builder
+    /// are replaced; [`deliver_initial_totem_conf`](Builder::deliver_initial_totem_conf)
+    /// applies.
+    ///
+    /// ```no_run
+    /// use corosync::cpg::{Cpg, Event};
+    /// let cpg = Cpg::builder().deliver_initial_totem_conf(true).build_pull()?;
+    /// # Ok::<(), corosync::Error>(())
+    /// ```
+    pub fn build_pull(self) -> Result<Cpg> {
+        let mut cpg = self
+            .on_deliver(|cpg, msg| cpg.handle.push_event(Event::Message(msg.into_owned())))
+            .on_confchg(|cpg, change| {
+                cpg.handle
+                    .push_event(Event::ConfigChange(change.into_owned()))
+            })
+            .on_totem_confchg(|cpg, ring| {
+                cpg.handle
+                    .push_event(Event::TotemConfigChange(ring.into_owned()))
+            })
+            .build()?;
+        cpg.handle.enable_pull();
+        Ok(cpg)
     }
 }
 
@@ -366,17 +391,34 @@ impl Cpg {
     /// ```
     #[doc(alias = "cpg_initialize")]
     pub fn new() -> Result<Cpg> {
-        let mut callbacks = sys::cpg_callbacks_t {
-            cpg_deliver_fn: Some(deliver_trampoline),
-            cpg_confchg_fn: None,
-        };
-        let handle = Handle::open(Callbacks::default(), |_context| {
+        let handle = Handle::open(Callbacks::default(), |_context, _| {
+            let mut callbacks = sys::cpg_callbacks_t {
+                cpg_deliver_fn: Some(deliver_trampoline),
+                cpg_confchg_fn: None,
+            };
             let mut raw: sys::cpg_handle_t = 0;
             // SAFETY: both pointers are valid for the call; libcpg copies the callbacks.
             let code = unsafe { sys::cpg_initialize(&mut raw, &mut callbacks) };
             cs_result(code).map(|()| raw)
         })?;
         Ok(Cpg { handle })
+    }
+
+    /// Connects in pull mode (with every callback): see [`Builder::build_pull`].
+    ///
+    /// ```no_run
+    /// use corosync::cpg::{Cpg, Event, GroupName};
+    /// let cpg = Cpg::pull()?;
+    /// cpg.join(&GroupName::new("demo")?)?;
+    /// while let Some(event) = cpg.next_event(None)? {
+    ///     if let Event::Message(msg) = event {
+    ///         println!("{:?}", msg.data());
+    ///     }
+    /// }
+    /// # Ok::<(), corosync::Error>(())
+    /// ```
+    pub fn pull() -> Result<Cpg> {
+        Builder::default().build_pull()
     }
 
     fn raw(&self) -> sys::cpg_handle_t {
@@ -596,7 +638,8 @@ impl Cpg {
                 std::thread::sleep(remaining);
                 return Ok(());
             }
-            if wait_readable(self.as_raw_fd(), remaining) {
+            // A poll error counts as readable: the dispatch then reports what is wrong.
+            if self.wait_readable(Some(remaining)).unwrap_or(true) {
                 match self.dispatch(DispatchFlags::All) {
                     Ok(_) => {}
                     Err(Error::ReentrantDispatch) => can_dispatch = false,
@@ -710,23 +753,6 @@ impl Cpg {
 const BACKOFF_MIN: Duration = Duration::from_micros(250);
 /// Longest wait between two tries.
 const BACKOFF_MAX: Duration = Duration::from_millis(16);
-
-/// Waits up to `timeout` for `fd` to become readable; false on timeout (or a poll error,
-/// which the following dispatch reports).
-fn wait_readable(fd: c_int, timeout: Duration) -> bool {
-    let mut pollfd = libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    let ts = libc::timespec {
-        tv_sec: timeout.as_secs().min(i32::MAX as u64) as libc::time_t,
-        tv_nsec: libc::c_long::from(timeout.subsec_nanos() as i32),
-    };
-    // SAFETY: one valid pollfd and a valid timespec for the call; no signal mask.
-    let n = unsafe { libc::ppoll(&mut pollfd, 1, &ts, std::ptr::null()) };
-    n > 0 && pollfd.revents != 0
-}
 
 extern "C" fn deliver_trampoline(
     handle: sys::cpg_handle_t,

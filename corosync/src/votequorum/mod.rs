@@ -109,7 +109,7 @@ pub(crate) struct Callbacks {
 
 library! {
     /// The marker for libvotequorum in the shared handle plumbing.
-    VotequorumLib for Votequorum, callbacks: Callbacks,
+    VotequorumLib for Votequorum, callbacks: Callbacks, event: Event,
     finalize: sys::votequorum_finalize, fd_get: sys::votequorum_fd_get, dispatch: sys::votequorum_dispatch,
     context_set: sys::votequorum_context_set, context_get: sys::votequorum_context_get,
 }
@@ -234,6 +234,8 @@ handle_type! {
     /// ```
     pub struct Votequorum(VotequorumLib);
     open: "corosync::votequorum::Votequorum::new()?";
+    pull: "corosync::votequorum::Votequorum::pull()?";
+    event: Event;
 }
 
 /// Collects the closures of a [`Votequorum`] handle, then connects with
@@ -350,21 +352,16 @@ impl Builder {
     /// # Ok(()) }
     /// ```
     pub fn build(self) -> Result<Votequorum> {
-        let mut c_callbacks = sys::votequorum_callbacks_t {
-            votequorum_quorum_notify_fn: match self.callbacks.quorum {
-                Some(_) => Some(quorum_trampoline),
-                None => None,
-            },
-            votequorum_expectedvotes_notify_fn: match self.callbacks.expected_votes {
-                Some(_) => Some(expected_votes_trampoline),
-                None => None,
-            },
-            votequorum_nodelist_notify_fn: match self.callbacks.nodelist {
-                Some(_) => Some(nodelist_trampoline),
-                None => None,
-            },
-        };
-        let handle = Handle::open(self.callbacks, |_context| {
+        let on_quorum = self.callbacks.quorum.is_some();
+        let on_expected_votes = self.callbacks.expected_votes.is_some();
+        let on_nodelist = self.callbacks.nodelist.is_some();
+        let handle = Handle::open(self.callbacks, move |_context, _| {
+            let mut c_callbacks = sys::votequorum_callbacks_t {
+                votequorum_quorum_notify_fn: on_quorum.then_some(quorum_trampoline as _),
+                votequorum_expectedvotes_notify_fn: on_expected_votes
+                    .then_some(expected_votes_trampoline as _),
+                votequorum_nodelist_notify_fn: on_nodelist.then_some(nodelist_trampoline as _),
+            };
             let mut raw: sys::votequorum_handle_t = 0;
             // SAFETY: both pointers are valid for the call; the library copies the
             // callbacks struct.
@@ -373,9 +370,44 @@ impl Builder {
         })?;
         Ok(Votequorum { handle })
     }
+
+    /// Connects in pull mode: quorum, node-list and expected-votes notifications are queued
+    /// as owned [`Event`]s, which [`Votequorum::next_event`] and
+    /// [`Votequorum::try_next_event`] hand out. Closures set on this builder are replaced.
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// let vq = corosync::votequorum::Votequorum::builder().build_pull()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn build_pull(self) -> Result<Votequorum> {
+        let mut vq = self
+            .on_quorum(|vq, n| vq.handle.push_event(Event::Quorum(n.into_owned())))
+            .on_nodelist(|vq, n| vq.handle.push_event(Event::NodeList(n.into_owned())))
+            .on_expected_votes(|vq, n| vq.handle.push_event(Event::ExpectedVotes(n)))
+            .build()?;
+        vq.handle.enable_pull();
+        Ok(vq)
+    }
 }
 
 impl Votequorum {
+    /// Connects in pull mode: see [`Builder::build_pull`].
+    ///
+    /// ```no_run
+    /// use corosync::{votequorum::{Event, Votequorum}, TrackFlags};
+    /// # fn main() -> corosync::Result<()> {
+    /// let vq = Votequorum::pull()?;
+    /// vq.track_start(0, TrackFlags::CURRENT | TrackFlags::CHANGES)?;
+    /// while let Some(event) = vq.next_event(None)? {
+    ///     println!("{event:?}");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn pull() -> Result<Votequorum> {
+        Builder::default().build_pull()
+    }
+
     /// A builder to set notification closures before connecting.
     ///
     /// ```no_run

@@ -24,7 +24,7 @@
 
 use std::ffi::{c_char, CString, OsString};
 use std::io::{self, Read, Write};
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -547,28 +547,14 @@ fn track(cmap: &Cmap, keys: &[Vec<u8>], prefix: bool, style: Style) -> Outcome {
     let _ = io::stdout().flush();
     let mut quit = false;
     while !quit {
-        let mut fds = [
-            libc::pollfd {
-                fd: cmap.as_fd().as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: libc::STDIN_FILENO,
-                events: libc::POLLIN,
-                revents: 0,
-            },
-        ];
-        // SAFETY: `fds` is an array of two initialised pollfds.
-        let ready = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
-        if ready == -1 {
-            let _ = fail(format!(
-                "poll: {}",
-                os_error_text(&io::Error::last_os_error())
-            ));
-            break;
-        }
-        if fds[1].revents & (libc::POLLIN | libc::POLLHUP) != 0 {
+        let ready = match corosync::poll_readable(&[cmap.as_fd(), io::stdin().as_fd()], None) {
+            Ok(ready) => ready,
+            Err(err) => {
+                let _ = fail(format!("poll: {err}"));
+                break;
+            }
+        };
+        if ready.is_ready(1) {
             let mut input = [0u8; 256];
             // SAFETY: `input` has room for the bytes read.
             let n =
@@ -580,14 +566,14 @@ fn track(cmap: &Cmap, keys: &[Vec<u8>], prefix: bool, style: Style) -> Outcome {
                     .split(|&b| b == b'\n')
                     .any(|line| line.first() == Some(&b'q'));
         }
-        if fds[0].revents & libc::POLLIN != 0 {
+        if ready.is_ready(0) {
             if let Err(err) = cmap.dispatch(DispatchFlags::All) {
                 let _ = fail(format!("Dispatch error {}", error_name(&err, Op::Lookup)));
                 quit = true;
             }
             let _ = io::stdout().flush();
         }
-        if ready == 0 {
+        if !ready.any() {
             break;
         }
     }

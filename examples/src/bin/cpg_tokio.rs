@@ -44,7 +44,7 @@
 //!    runtime's thread, synchronously, one after the other.
 //! 2. `guard.clear_ready()` tells tokio that the fd is drained, so the next `readable()`
 //!    waits for new data. `All` is what makes that true: it reads until nothing is left.
-//!    [`DispatchFlags::One`] and [`DispatchFlags::Blocking`] would wait inside the call when
+//!    [`DispatchFlags::One`] and `dispatch_blocking` would wait inside the call when
 //!    nothing is complete, blocking the runtime's thread (and every other task on it);
 //!    [`DispatchFlags::OneNonBlocking`] would leave events behind, which tokio's
 //!    edge-triggered readiness would not report again after `clear_ready`. tokio clears

@@ -26,6 +26,7 @@
 //! The raw side calls libcpg through `corosync-sys`, the bindings the safe crate is built on.
 
 use std::ffi::{c_int, c_uint, c_void};
+use std::os::fd::BorrowedFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -147,17 +148,10 @@ impl Drop for RawCpg {
 }
 
 fn wait_readable(fd: c_int, timeout: Duration) -> bool {
-    let mut pfd = libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    let ts = libc::timespec {
-        tv_sec: timeout.as_secs().min(1) as libc::time_t,
-        tv_nsec: libc::c_long::from(timeout.subsec_nanos() as i32),
-    };
-    // SAFETY: one valid pollfd and timespec for the call (as the safe API's wait does).
-    unsafe { libc::ppoll(&mut pfd, 1, &ts, std::ptr::null()) > 0 }
+    // SAFETY: `fd` is the connection's fd from cpg_fd_get, open until cpg_finalize, which
+    // only Drop calls; the borrow ends with this call.
+    let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+    corosync::poll_readable(&[fd], Some(timeout)).is_ok_and(|ready| ready.any())
 }
 
 // ---------------------------------------------------------------- measurements

@@ -23,7 +23,7 @@
 //! ```
 
 use std::io::{self, Read, Write};
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::AsFd;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -163,28 +163,12 @@ fn run(options: &Options) -> Result<(), Box<dyn std::error::Error>> {
                 return Err("gave up waiting for messages to be delivered".into());
             }
         }
-        let mut fds = vec![libc::pollfd {
-            fd: cpg.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        }];
+        let mut fds = vec![cpg.as_fd()];
         if stdin_open && ready_to_send {
-            fds.push(libc::pollfd {
-                fd: stdin.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            });
+            fds.push(stdin.as_fd());
         }
-        // SAFETY: `fds` is a valid array of pollfd for the call.
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 500) };
-        if n < 0 {
-            let err = io::Error::last_os_error();
-            if err.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(err.into());
-        }
-        if fds.len() > 1 && fds[1].revents != 0 {
+        let ready = corosync::poll_readable(&fds, Some(Duration::from_millis(500)))?;
+        if ready.is_ready(1) {
             let mut chunk = [0u8; 4096];
             let n = match stdin.read(&mut chunk) {
                 Ok(n) => n,

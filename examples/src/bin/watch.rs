@@ -48,7 +48,7 @@
 //! locking between them is needed beyond what they share.
 //!
 //! Why [`DispatchFlags::All`]: it processes every event already received and returns
-//! without waiting. [`DispatchFlags::One`] and [`DispatchFlags::Blocking`] wait for an event
+//! without waiting. [`DispatchFlags::One`] and `dispatch_blocking` wait for an event
 //! when none is complete yet, and while one handle waits the others are not served; with
 //! [`DispatchFlags::OneNonBlocking`] a burst of events (a membership change brings several)
 //! would take one `poll` round trip per event. A readable fd with nothing to dispatch
@@ -64,7 +64,7 @@
 
 use std::fmt::Display;
 use std::io::{self, Write};
-use std::os::fd::AsRawFd;
+use std::os::fd::AsFd;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -305,12 +305,7 @@ fn run(options: &Options) -> Result<(), String> {
 
     // The loop: one poll over the three fds, then dispatch(All) on each readable one.
     let deadline = options.events.map(|_| Instant::now() + options.seconds);
-    let mut fds =
-        [quorum.as_raw_fd(), votequorum.as_raw_fd(), cmap.as_raw_fd()].map(|fd| libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        });
+    let fds = [quorum.as_fd(), votequorum.as_fd(), cmap.as_fd()];
     loop {
         if let Some(err) = output.error.get() {
             return Err(format!("cannot write to stdout: {err}"));
@@ -320,7 +315,7 @@ fn run(options: &Options) -> Result<(), String> {
             return Ok(());
         }
         let timeout = match deadline {
-            None => -1,
+            None => None,
             Some(deadline) => {
                 let left = deadline.saturating_duration_since(Instant::now());
                 if left.is_zero() {
@@ -330,28 +325,12 @@ fn run(options: &Options) -> Result<(), String> {
                         options.seconds.as_secs_f64()
                     ));
                 }
-                // One more millisecond than whole ones left, so that the deadline has passed
-                // when poll times out.
-                let millis = left.as_millis() + 1;
-                libc::c_int::try_from(millis).unwrap_or(libc::c_int::MAX)
+                Some(left)
             }
         };
-        for fd in &mut fds {
-            fd.revents = 0;
-        }
-        // SAFETY: `fds` is an array of `fds.len()` pollfd structures, exclusively borrowed
-        // for the call; its fds stay open because the handles that own them live until the
-        // end of this function.
-        let ready = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
-        if ready < 0 {
-            let err = io::Error::last_os_error();
-            if err.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(format!("poll: {err}"));
-        }
+        let ready = corosync::poll_readable(&fds, timeout).map_err(|e| format!("poll: {e}"))?;
         // POLLHUP and POLLERR also mean "dispatch": it then reports why the connection ended.
-        let readable = |i: usize| fds[i].revents != 0;
+        let readable = |i: usize| ready.is_ready(i);
         if readable(0) {
             quorum
                 .dispatch(DispatchFlags::All)
