@@ -75,7 +75,7 @@ impl fmt::Display for NodeState {
 /// # fn main() -> corosync::Result<()> {
 /// let vq = corosync::votequorum::Votequorum::builder()
 ///     .on_quorum(|_, n| {
-///         for node in n.nodes {
+///         for node in n.nodes() {
 ///             println!("{} is {}", node.node_id(), node.state());
 ///         }
 ///     })
