@@ -223,18 +223,21 @@ impl Error {
     /// Whether the daemon went away: the connection is dead, and only a new one (the
     /// handle's `reconnect`, once the daemon is back) can work again.
     ///
-    /// True for [`Error::Library`], what every library answers once the daemon of a
-    /// connection was killed or stopped (libqb reports the closed socket; checked against
-    /// real daemons for all five libraries, see `tests/tests/reconnect.rs`), and for
-    /// [`Error::BadHandle`], which a library answers for a connection it has already torn
-    /// down. Every other error leaves the connection usable.
+    /// True exactly for [`Error::Library`]: what every library answers, for requests and
+    /// dispatch alike, once the daemon of a connection was killed or stopped (libqb reports
+    /// the closed socket), and what connecting answers while no daemon runs. Checked
+    /// against real daemons for all five libraries (`tests/tests/events.rs`, which kills the
+    /// daemon with SIGKILL). Every other error leaves the connection usable; in particular
+    /// [`Error::BadHandle`] only comes from a handle the library itself never knew or
+    /// already finalized, which this crate's handles never pass.
     ///
     /// ```
     /// assert!(corosync::Error::Library.is_disconnected());
     /// assert!(!corosync::Error::TryAgain.is_disconnected());
+    /// assert!(!corosync::Error::BadHandle.is_disconnected());
     /// ```
     pub fn is_disconnected(&self) -> bool {
-        matches!(self, Error::Library | Error::BadHandle)
+        matches!(self, Error::Library)
     }
 
     /// Whether trying the same call again later may succeed: true for

@@ -201,7 +201,7 @@ pub fn poll_readable(fds: &[BorrowedFd<'_>], timeout: Option<Duration>) -> Resul
 /// }).build()?;
 /// let _ = STOP.set(cpg.stopper()?);
 /// // SAFETY: the handler only calls async-signal-safe code (see above).
-/// unsafe { libc::signal(libc::SIGTERM, on_sigterm as libc::sighandler_t) };
+/// unsafe { libc::signal(libc::SIGTERM, on_sigterm as *const () as libc::sighandler_t) };
 /// // From another thread:
 /// let stopper = cpg.stopper()?;
 /// std::thread::spawn(move || {
