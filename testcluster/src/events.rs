@@ -3,7 +3,7 @@
 //! that dispatches a handle until the recorded events satisfy a condition.
 
 use std::fmt::Debug;
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -14,11 +14,34 @@ pub type EventLog<E> = Arc<Mutex<Vec<E>>>;
 /// Waits with poll(2) until one of `fds` is readable or `timeout` passes; returns whether any
 /// is.
 ///
-/// This is [`corosync::poll_readable`]: "readable" means data waits, or the fd is hung up or
-/// in error (a read would not block); a poll interrupted by a signal is retried for the rest
-/// of `timeout`. A poll failure counts as not readable.
+/// "Readable" is what poll(2) reports for `POLLIN`: data waits, or the fd is hung up or in
+/// error (a read would not block). A poll interrupted by a signal (`EINTR`) is retried for
+/// the rest of `timeout`. Any other poll failure counts as not readable.
 pub fn wait_readable(fds: &[BorrowedFd<'_>], timeout: Duration) -> bool {
-    corosync::poll_readable(fds, Some(timeout)).is_ok_and(|ready| ready.any())
+    let mut pollfds: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|fd| libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    let deadline = Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let millis = libc::c_int::try_from(left.as_millis()).unwrap_or(libc::c_int::MAX);
+        // SAFETY: `pollfds` is a valid, exclusively borrowed array of `pollfds.len()` pollfd
+        // structures for the duration of the call, and each fd is kept open by its
+        // `BorrowedFd` in `fds`.
+        let ready =
+            unsafe { libc::poll(pollfds.as_mut_ptr(), pollfds.len() as libc::nfds_t, millis) };
+        if ready >= 0 {
+            return ready > 0;
+        }
+        if std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            return false;
+        }
+    }
 }
 
 /// Dispatches `handle` until `done` holds for the events recorded in `log` after the first

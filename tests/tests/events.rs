@@ -23,7 +23,7 @@ use corosync::cpg::{self, Cpg, GroupName, Guarantee};
 use corosync::quorum::{self, Quorum};
 use corosync::votequorum::{self, Votequorum};
 use corosync::{Error, NodeId, Stopper, TrackFlags};
-use corosync_tests::{Cluster, Node};
+use corosync_testcluster::{Cluster, Node};
 
 const WAIT: Duration = Duration::from_secs(10);
 
