@@ -724,6 +724,52 @@ macro_rules! handle_type {
             }
         }
 
+        /// With the cargo feature `mio`: register the handle with a `mio::Poll`, which then
+        /// reports it readable when an event waits for `dispatch` (or the daemon went away);
+        /// this delegates to `mio::unix::SourceFd` on the connection's fd.
+        ///
+        /// [`reconnect`](Self::reconnect) gives the handle a new fd: register it again
+        /// afterwards (the old fd was closed, which removed it from the poll).
+        ///
+        /// ```no_run
+        /// use mio::{Events, Interest, Poll, Token};
+        /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+        #[doc = concat!("let mut handle = ", $open, ";")]
+        /// let mut poll = Poll::new()?;
+        /// poll.registry().register(&mut handle, Token(0), Interest::READABLE)?;
+        /// let mut events = Events::with_capacity(8);
+        /// poll.poll(&mut events, None)?;
+        /// handle.dispatch(corosync::DispatchFlags::All)?;
+        /// # Ok(()) }
+        /// ```
+        #[cfg(feature = "mio")]
+        impl mio::event::Source for $name {
+            fn register(
+                &mut self,
+                registry: &mio::Registry,
+                token: mio::Token,
+                interests: mio::Interest,
+            ) -> std::io::Result<()> {
+                use std::os::fd::AsRawFd;
+                mio::unix::SourceFd(&self.as_raw_fd()).register(registry, token, interests)
+            }
+
+            fn reregister(
+                &mut self,
+                registry: &mio::Registry,
+                token: mio::Token,
+                interests: mio::Interest,
+            ) -> std::io::Result<()> {
+                use std::os::fd::AsRawFd;
+                mio::unix::SourceFd(&self.as_raw_fd()).reregister(registry, token, interests)
+            }
+
+            fn deregister(&mut self, registry: &mio::Registry) -> std::io::Result<()> {
+                use std::os::fd::AsRawFd;
+                mio::unix::SourceFd(&self.as_raw_fd()).deregister(registry)
+            }
+        }
+
         /// See the `AsFd` implementation.
         impl std::os::fd::AsRawFd for $name {
             fn as_raw_fd(&self) -> std::os::fd::RawFd {

@@ -12,6 +12,8 @@
 //!   error (requests and `next_event`, never a hang); after a restart `reconnect` gives
 //!   working handles that keep their closures, pull handles report the gap, and CPG
 //!   deliveries resume after re-joining.
+//! - `mio_registration` (1 node): every handle registered with a `mio::Poll` wakes it for
+//!   its event, and for the daemon's death; after `reconnect` the new fd is registered.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex, OnceLock};
@@ -508,4 +510,121 @@ fn daemon_killed_then_reconnect() {
         },
     );
     assert_eq!(message.data(), b"after");
+}
+
+#[test]
+fn mio_registration() {
+    use mio::{Events, Interest, Poll, Token};
+
+    let cluster = Cluster::start(1).expect("start a 1-node cluster");
+    let node = cluster.node(1);
+    let mut poll = Poll::new().unwrap();
+    let mut events = Events::with_capacity(16);
+    // Waits for readiness and returns the tokens that became ready.
+    let mut ready = |poll: &mut Poll, timeout: Duration| -> Vec<usize> {
+        poll.poll(&mut events, Some(timeout)).unwrap();
+        let mut tokens: Vec<usize> = events.iter().map(|e| e.token().0).collect();
+        tokens.sort_unstable();
+        tokens.dedup();
+        tokens
+    };
+
+    let mut cmap = open(node, Cmap::pull);
+    let mut cpg = open(node, Cpg::pull);
+    let mut q = open(node, Quorum::pull);
+    let mut vq = open(node, Votequorum::pull);
+    let mut cfg = open(node, Cfg::pull);
+    let registry = poll.registry();
+    registry
+        .register(&mut cmap, Token(0), Interest::READABLE)
+        .unwrap();
+    registry
+        .register(&mut cpg, Token(1), Interest::READABLE)
+        .unwrap();
+    registry
+        .register(&mut q, Token(2), Interest::READABLE)
+        .unwrap();
+    registry
+        .register(&mut vq, Token(3), Interest::READABLE)
+        .unwrap();
+    registry
+        .register(&mut cfg, Token(4), Interest::READABLE)
+        .unwrap();
+
+    // Nothing happens: the poll times out with no token.
+    assert!(ready(&mut poll, Duration::from_millis(100)).is_empty());
+
+    // One event per library wakes its token (cfg: a shutdown request, vetoed below).
+    let _track = cmap.track_events("test.mio", TrackType::all()).unwrap();
+    open(node, Cmap::new).set("test.mio", 1u8).unwrap();
+    let mut woken = Vec::new();
+    while !woken.contains(&0) {
+        woken.extend(ready(&mut poll, WAIT));
+    }
+    assert!(matches!(
+        cmap.try_next_event(),
+        Ok(Some(cmap::Event::Track(_)))
+    ));
+
+    cpg.join(&GroupName::new("events-mio").unwrap()).unwrap();
+    q.track_start(TrackFlags::CURRENT).unwrap();
+    vq.track_start(1, TrackFlags::CURRENT).unwrap();
+    cfg.track_start(TrackFlags::CHANGES).unwrap();
+    let requester = open(node, Cfg::new);
+    let request = std::thread::spawn(move || requester.try_shutdown(ShutdownFlags::Request));
+    let mut woken = Vec::new();
+    while ![1, 2, 3, 4].iter().all(|t| woken.contains(t)) {
+        woken.extend(ready(&mut poll, WAIT));
+    }
+    assert!(matches!(
+        cpg.try_next_event(),
+        Ok(Some(cpg::Event::ConfigChange(_)))
+    ));
+    assert!(matches!(q.try_next_event(), Ok(Some(_))));
+    assert!(matches!(vq.try_next_event(), Ok(Some(_))));
+    assert!(matches!(
+        cfg.try_next_event(),
+        Ok(Some(cfg::Event::ShutdownRequest(_)))
+    ));
+    cfg.reply_to_shutdown(ShutdownReply::No).unwrap();
+    assert_eq!(request.join().unwrap(), Err(Error::Busy));
+    while q.try_next_event().unwrap().is_some() {}
+    while vq.try_next_event().unwrap().is_some() {}
+    while cpg.try_next_event().unwrap().is_some() {}
+    drop(_track);
+
+    // The daemon dies: every registration wakes, and the pull says why.
+    cluster.kill(1).unwrap();
+    let mut woken = Vec::new();
+    while woken.len() < 5 {
+        woken.extend(ready(&mut poll, WAIT));
+        woken.sort_unstable();
+        woken.dedup();
+    }
+    assert!(cmap.try_next_event().is_err_and(|e| e.is_disconnected()));
+    assert!(cpg.try_next_event().is_err_and(|e| e.is_disconnected()));
+
+    // After a restart and a reconnect, the new fd is registered and wakes the poll.
+    cluster.restart(1).unwrap();
+    let _ = node
+        .in_namespace(|| cmap.reconnect())
+        .unwrap()
+        .expect("reconnect");
+    poll.registry()
+        .register(&mut cmap, Token(10), Interest::READABLE)
+        .unwrap();
+    assert!(matches!(
+        cmap.try_next_event(),
+        Ok(Some(cmap::Event::Reconnected(_)))
+    ));
+    let _track = cmap.track_events("test.mio", TrackType::all()).unwrap();
+    open(node, Cmap::new).set("test.mio", 2u8).unwrap();
+    let mut woken = Vec::new();
+    while !woken.contains(&10) {
+        woken.extend(ready(&mut poll, WAIT));
+    }
+    assert!(matches!(
+        cmap.try_next_event(),
+        Ok(Some(cmap::Event::Track(_)))
+    ));
 }
