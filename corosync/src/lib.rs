@@ -45,8 +45,10 @@
 //! connection (a cmap iterator or track, a CPG zero-copy buffer, an iteration over groups)
 //! borrow their handle, so they cannot outlive it, and release their C resource on `Drop`.
 //!
-//! A handle whose daemon died or restarted stays safe to use: its calls return errors
-//! (usually [`Error::Library`]) and it can be dropped. Open a new handle to reconnect.
+//! A handle whose daemon died or restarted stays safe to use: its calls return an error for
+//! which [`Error::is_disconnected`] is true ([`Error::Library`]), and it can be dropped. Its
+//! `reconnect` opens a new connection for the same handle, keeping its closures (see
+//! [Reconnecting](#reconnecting)).
 //!
 //! # Events and callbacks
 //! corosync reports events (a delivered message, a membership or quorum change, a changed
@@ -59,7 +61,8 @@
 //! [`Error::ReentrantDispatch`].
 //!
 //! Integrate with an event loop through the handle's fd ([`std::os::fd::AsFd`]): when it is
-//! readable, call `dispatch(DispatchFlags::All)`.
+//! readable, call `dispatch(DispatchFlags::All)`. See the next section for the ways to run
+//! a loop.
 //!
 //! A panic in a callback never unwinds through C: it is caught in the trampoline, the rest of
 //! that dispatch call's events are not delivered, and the panic is resumed from `dispatch`.
@@ -67,6 +70,80 @@
 //! The C libraries also keep a "context" pointer per handle (`cmap_context_set` and
 //! friends). This crate uses it to find the handle's closures again in its trampolines, so it
 //! is not offered to users: keep state in your closures instead.
+//!
+//! # Event loops, async and threads
+//! Every handle offers the same three ways to receive its events; pick one per handle.
+//!
+//! **Closures** (`Cpg::builder().on_deliver(..).build()`, `Cmap::track`, ...): the fastest
+//! way, and the only one that allocates nothing per event. The closure gets a borrowed view
+//! (`cpg::Message`, `cmap::TrackEvent`, ...) and the handle, so it can answer at once. Run
+//! the closures with `dispatch_blocking()`, which sleeps in `ppoll` until events arrive and
+//! returns `Ok(`[`Stopped`]`)` only when the handle's [`Stopper`] is used, from a callback,
+//! another thread or a signal handler:
+//!
+//! ```no_run
+//! use corosync::cpg::{Cpg, GroupName};
+//! # fn main() -> corosync::Result<()> {
+//! let cpg = Cpg::builder()
+//!     .on_deliver(|cpg, msg| {
+//!         if msg.data() == b"quit" {
+//!             cpg.stopper().expect("an eventfd").stop(); // ends dispatch_blocking
+//!         }
+//!     })
+//!     .build()?;
+//! cpg.join(&GroupName::new("demo")?)?;
+//! let stopper = cpg.stopper()?; // Send + Sync + Clone: give it to another thread
+//! cpg.dispatch_blocking()?;
+//! # drop(stopper);
+//! # Ok(()) }
+//! ```
+//!
+//! or your own loop: `wait_readable(timeout)` (or [`poll_readable`] over several fds) and
+//! `dispatch(DispatchFlags::All)`.
+//!
+//! **Pull** (`Cpg::pull()`, `Cmap::pull()`, `Quorum::pull()`, `Votequorum::pull()`,
+//! `Cfg::pull()`): the handle's own closures copy each event into an owned value (each
+//! module's `Event`: `Clone + Debug + Send`), and `next_event(timeout)` or
+//! `try_next_event()` hands them out. For programs that want events as values in their own
+//! loop, want to send them to another thread, or want a timeout:
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use corosync::cpg::{Cpg, Event, GroupName};
+//! # fn main() -> corosync::Result<()> {
+//! let cpg = Cpg::pull()?;
+//! cpg.join(&GroupName::new("demo")?)?;
+//! loop {
+//!     match cpg.next_event(Some(Duration::from_secs(1)))? {
+//!         Some(Event::Message(msg)) => println!("{:?}", msg.data()),
+//!         Some(other) => println!("{other:?}"),
+//!         None => println!("a quiet second"),
+//!     }
+//! }
+//! # }
+//! ```
+//!
+//! Memory stays bounded: events are taken from the daemon only as fast as they are pulled
+//! (one C event is dispatched when the queue is empty), so the queue holds at most a couple
+//! of events and nothing is ever dropped; the rest waits in the daemon's IPC buffers.
+//! Events still queued when a handle is dropped are dropped with it.
+//!
+//! **Async and other event loops**: a handle's fd is readable exactly when `dispatch` (or
+//! `try_next_event`) has work, including when the daemon went away, and it stays open until
+//! the handle is dropped (or reconnected). Register it with mio (cargo feature `mio`: every
+//! handle is a `mio::event::Source`) or with tokio's `AsyncFd` through [`AsFd`](std::os::fd::AsFd),
+//! and on readiness call `try_next_event` until it returns `None` (pull) or
+//! `dispatch(DispatchFlags::All)` (closures). One handle serves one task at a time: see
+//! below.
+//!
+//! ## Reconnecting
+//! When the daemon is restarted, every call on an old handle fails with an error for which
+//! [`Error::is_disconnected`] is true. `handle.reconnect()` (with `&mut`) opens a new
+//! connection for the same handle, keeping its closures and their state (or its pull queue)
+//! and its stopper. Events may have been missed in between: `reconnect` returns a
+//! [`Reconnected`] (`#[must_use]`) and a pull handle also queues `Event::Reconnected`.
+//! Whatever the daemon kept for the old connection is gone: join CPG groups again, call
+//! `track_start` again, add cmap tracks again; and register the new fd with your event loop.
 //!
 //! # Threads: `Send`, not `Sync`
 //! One libqb IPC connection must not carry requests from two threads at once: its shared

@@ -921,6 +921,53 @@ mod tests {
     use super::*;
 
     #[test]
+    fn notifications_become_owned() {
+        let ring_id = RingId {
+            node_id: NodeId::from(1),
+            seq: 4,
+        };
+        let (members, joined, left) = ([NodeId::from(1)], [NodeId::from(1)], [NodeId::from(2)]);
+        let quorum = QuorumNotification {
+            quorate: true,
+            ring_id,
+            members: &members,
+        };
+        let owned = OwnedQuorumNotification::from(quorum);
+        assert_eq!(
+            (owned.is_quorate(), owned.ring_id(), owned.members()),
+            (quorum.is_quorate(), quorum.ring_id(), quorum.members())
+        );
+        let list = NodeListNotification {
+            ring_id,
+            members: &members,
+            joined: &joined,
+            left: &left,
+        };
+        let owned = list.into_owned();
+        assert_eq!(
+            (
+                owned.ring_id(),
+                owned.members(),
+                owned.joined(),
+                owned.left()
+            ),
+            (list.ring_id(), list.members(), list.joined(), list.left())
+        );
+        let v0 = QuorumNotificationV0 {
+            quorate: false,
+            ring_seq: 9,
+            members: &members,
+        };
+        let owned = v0.into_owned();
+        assert_eq!(
+            (owned.is_quorate(), owned.ring_seq(), owned.members()),
+            (false, 9, &members[..])
+        );
+        fn check<T: Send + Clone + std::fmt::Debug + PartialEq + 'static>() {}
+        check::<Event>();
+    }
+
+    #[test]
     fn quorum_types_round_trip() {
         assert_eq!(QuorumType::from(0), QuorumType::Free);
         assert_eq!(QuorumType::from(1), QuorumType::Set);
