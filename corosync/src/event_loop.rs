@@ -176,8 +176,9 @@ pub fn poll_readable(fds: &[BorrowedFd<'_>], timeout: Option<Duration>) -> Resul
 /// [`stop`](Stopper::stop) sets a flag and writes to an eventfd that `dispatch_blocking`
 /// polls beside the connection's fd; both are async-signal-safe, so `stop` may be called
 /// from a signal handler. A stop requested while no `dispatch_blocking` runs ends the next
-/// one at once (so a SIGTERM that arrives just before the loop starts is not lost); each
-/// stop ends one `dispatch_blocking`.
+/// one at once (so a SIGTERM that arrives just before the loop starts is not lost). A stop
+/// is consumed by the `dispatch_blocking` it ends; stops requested before a loop notices
+/// them count as one.
 ///
 /// ```no_run
 /// use std::sync::OnceLock;

@@ -648,7 +648,9 @@ macro_rules! handle_type {
             /// handle's queue holds at most the few events one C callback makes (plus a
             /// `Reconnected`), and nothing is dropped. Events not yet pulled wait in the
             /// daemon's IPC buffers, where corosync's own flow control applies. A plain
-            /// [`dispatch`](Self::dispatch) on a pull handle queues every event it processes.
+            /// [`dispatch`](Self::dispatch) on a pull handle queues every event it processes
+            /// (so does a CPG send that waits out flow control with `mcast_retrying`, for
+            /// the events that arrive meanwhile): pull them before dispatching again.
             /// Events still queued when the handle is dropped or finalized are dropped with it.
             ///
             /// # Errors
