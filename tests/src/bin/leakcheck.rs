@@ -102,7 +102,7 @@ fn workload(round: u32) -> Outcome {
         "quorum open",
         Quorum::builder()
             .on_quorum(|_, n| {
-                let _ = n.members.len();
+                let _ = n.members().len();
             })
             .build(),
     )?;
@@ -162,7 +162,7 @@ fn run() -> Outcome {
     let quorum = check(
         "quorum open",
         Quorum::new_v0(|_, n| {
-            let _ = n.quorate;
+            let _ = n.is_quorate();
         }),
     )?;
     check("track", quorum.track_start(TrackFlags::CHANGES))?;
