@@ -82,6 +82,13 @@ impl Readable {
 }
 
 /// The most fds [`poll_readable`] waits for at once.
+///
+/// ```
+/// use std::os::fd::AsFd;
+/// let stdin = std::io::stdin();
+/// let too_many = vec![stdin.as_fd(); corosync::POLL_MAX_FDS + 1];
+/// assert!(corosync::poll_readable(&too_many, None).is_err());
+/// ```
 pub const POLL_MAX_FDS: usize = 64;
 
 /// Waits until one of `fds` is readable or `timeout` passes (`None`: no limit), with

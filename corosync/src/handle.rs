@@ -173,7 +173,8 @@ pub(crate) struct Handle<L: Library> {
 // lock a mutex around every lookup.
 // SAFETY: the handle owns its state (`Callbacks: Send`, the panic payload is Send, the lent
 // pointers are owned allocations whose contents `lend`'s callers require to be Send, the
-// rest is plain data); `!Sync` (`PhantomData<Cell<()>>`) rules out concurrent use.
+// connect closure is Send, the queued events are `L::Event: Send`, the stopper is Send + Sync,
+// the rest is plain data); `!Sync` (`PhantomData<Cell<()>>`) rules out concurrent use.
 unsafe impl<L: Library> Send for Handle<L> {}
 
 impl<L: Library> Handle<L> {
@@ -615,7 +616,9 @@ macro_rules! handle_type {
             /// handle's [`Stopper`](crate::Stopper) is used: `Ok(Stopped)` is the only
             /// success. Between events it sleeps in `ppoll` on the connection's fd and the
             /// stopper's eventfd, so it uses no CPU while idle; events are dispatched one at a
-            /// time, so a stop from a callback ends the loop before the next event.
+            /// time, so a stop from a callback ends the loop before the next event. It is
+            /// meant for handles with closures: on a pull handle it would queue every event
+            /// (use [`next_event`](Self::next_event) there).
             ///
             /// # Errors
             /// The error of a failed dispatch, e.g. [`Error::Library`](crate::Error::Library)

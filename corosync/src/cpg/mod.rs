@@ -35,6 +35,15 @@
 //! (fixed upstream in 2025), so this crate always registers its deliver trampoline; messages
 //! for a handle without an `on_deliver` closure are dropped in Rust.
 //!
+//! Instead of closures, a handle opened with [`Cpg::pull`] hands out owned [`Event`]s with
+//! [`Cpg::next_event`]; see the crate docs on event loops.
+//!
+//! # After a daemon restart
+//! Calls fail with an error for which [`Error::is_disconnected`] is true. [`Cpg::reconnect`]
+//! gives the handle a new connection with the same closures (or pull queue), but the new
+//! connection is in no group: join your groups again, and expect to have missed messages and
+//! membership changes in between (the other members saw this process leave).
+//!
 //! # Flow control
 //! Under load the daemon answers sends with [`Error::TryAgain`]: its totem send queue is full,
 //! or the cluster is synchronising after a membership change. That is normal; retry after the
