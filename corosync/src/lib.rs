@@ -211,6 +211,9 @@ pub mod quorum;
 #[cfg(feature = "votequorum")]
 pub mod votequorum;
 
+#[cfg(feature = "tokio")]
+pub mod tokio;
+
 #[cfg(test)]
 mod plumbing_tests;
 

@@ -498,6 +498,70 @@ impl Drop for Track<'_> {
     }
 }
 
+/// A track without its guard, for an owner that keeps its tracks beside the handle rather
+/// than in guards that borrow it (the async `corosync::tokio::Cmap`, which keeps both in one
+/// mutex). It stops the events only through [`DetachedTrack::delete`] on the handle it was
+/// made on; dropping it leaks the closure's slot (and leaves the track registered).
+#[cfg(feature = "tokio")]
+pub(crate) struct DetachedTrack {
+    raw: sys::cmap_track_handle_t,
+    slot: *const (),
+    release: unsafe fn(*const ()),
+}
+
+// The slot's closure is only called by `notify`, inside a dispatch of the handle the track
+// was made on, and freed by `delete`/`release_finalized`, which also need that handle (or
+// its end): the owner keeps the handle and this value together (in one mutex), so the
+// closure is never used from two threads at once; the slot's counts are atomic.
+// SAFETY: see above; the closure itself is `Send`.
+#[cfg(feature = "tokio")]
+unsafe impl Send for DetachedTrack {}
+
+#[cfg(feature = "tokio")]
+impl Track<'_> {
+    /// Gives up the guard; see [`DetachedTrack`].
+    pub(crate) fn detach(self) -> DetachedTrack {
+        let this = ManuallyDrop::new(self);
+        DetachedTrack {
+            raw: this.raw,
+            slot: this.slot,
+            release: this.release,
+        }
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl DetachedTrack {
+    /// The track's id, as its events carry it.
+    pub(crate) fn id(&self) -> TrackId {
+        TrackId(self.raw)
+    }
+
+    /// Stops tracking; `cmap` must be the handle (connection) the track was made on. On
+    /// error the slot is leaked, as for a guard.
+    pub(crate) fn delete(self, cmap: &Cmap) -> Result<()> {
+        // SAFETY: the handle is live (borrowed) and the track is deleted only here (`self`
+        // is consumed).
+        let result = cs_result(unsafe { sys::cmap_track_delete(cmap.raw(), self.raw) });
+        if result.is_ok() {
+            // SAFETY: the detached guard owned this count; libcmap no longer uses the slot.
+            unsafe { (self.release)(self.slot) };
+        }
+        result
+    }
+
+    /// Frees the closure of a track whose connection is finalized.
+    ///
+    /// # Safety
+    /// The connection the track was made on has been finalized (by a reconnect), so libcmap
+    /// will never call with the slot again.
+    pub(crate) unsafe fn release_finalized(self) {
+        // SAFETY: the detached guard owned this count; the caller guarantees that libcmap
+        // is done with the slot.
+        unsafe { (self.release)(self.slot) };
+    }
+}
+
 impl fmt::Debug for Track<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Track")
