@@ -91,9 +91,9 @@ mod value;
 
 pub use iter::{Iter, IterValues};
 pub use key::{KeyName, KEY_NAME_MAX_LEN, KEY_NAME_MIN_LEN};
-pub use track::{Event, EventKind, OwnedTrackEvent, Track, TrackEvent, TrackId, TrackType};
 #[cfg(feature = "tokio")]
 pub(crate) use track::DetachedTrack;
+pub use track::{Event, EventKind, OwnedTrackEvent, Track, TrackEvent, TrackId, TrackType};
 pub use value::{FromCmap, ToCmap, Value, ValueRef, ValueType};
 
 use key::KeyBuf;

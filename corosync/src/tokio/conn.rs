@@ -266,8 +266,10 @@ impl<H: PullHandle> Conn<H> {
     /// Runs `send` until the daemon accepts it, waiting out `TryAgain` (see the module
     /// docs). Each try is one C call, made with the lock held and finished before the lock
     /// is released; between tries nothing is held but wait registrations.
-    pub(crate) async fn send(&self, mut send: impl FnMut(&H) -> Result<()>) -> Result<()> {
+    /// Returns how many times the daemon answered `TryAgain`.
+    pub(crate) async fn send(&self, mut send: impl FnMut(&H) -> Result<()>) -> Result<u32> {
         let mut retry = RETRY_MIN;
+        let mut try_again = 0u32;
         loop {
             let mut notified = pin!(self.notify.notified());
             notified.as_mut().enable();
@@ -275,8 +277,9 @@ impl<H: PullHandle> Conn<H> {
                 let mut inner = self.lock();
                 inner.check()?;
                 match send(&inner.handle) {
-                    Err(Error::TryAgain) => {}
-                    other => return other.map_err(|err| inner.note(err, &self.notify)),
+                    Err(Error::TryAgain) => try_again = try_again.saturating_add(1),
+                    Ok(()) => return Ok(try_again),
+                    Err(err) => return Err(inner.note(err, &self.notify)),
                 }
                 let drained = self.pump(&mut inner)?;
                 (inner.registration()?, drained)

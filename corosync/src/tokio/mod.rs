@@ -249,14 +249,14 @@ macro_rules! async_handle {
 
 #[cfg(feature = "cpg")]
 pull_handle!(crate::cpg::Cpg, crate::cpg::Event,
-    setup: Option<crate::cpg::GroupName>,
-    restore: |cpg, group| match group {
-        Some(group) => match cpg.join(group) {
-            Err(crate::Error::Exist) | Ok(()) => Ok(()),
-            Err(err) => Err(err),
-        },
-        None => Ok(()),
-    });
+setup: Option<crate::cpg::GroupName>,
+restore: |cpg, group| match group {
+    Some(group) => match cpg.join(group) {
+        Err(crate::Error::Exist) | Ok(()) => Ok(()),
+        Err(err) => Err(err),
+    },
+    None => Ok(()),
+});
 
 #[cfg(feature = "cpg")]
 async_handle! {
@@ -334,8 +334,11 @@ impl Cpg {
     }
 
     /// Sends `data` to the joined group, waiting out flow control without blocking (see the
-    /// module docs). Cancellation safe: dropped before it returns, the message was either
-    /// handed to the daemon whole or not at all, and nothing is left locked or waiting.
+    /// module docs), and returns how many times the daemon answered
+    /// [`Error::TryAgain`](crate::Error::TryAgain) for it (as
+    /// [`cpg::Cpg::mcast_retrying`](crate::cpg::Cpg::mcast_retrying) does). Cancellation
+    /// safe: dropped before it returns, the message was either handed to the daemon whole or
+    /// not at all, and nothing is left locked or waiting.
     ///
     /// # Errors
     /// The disconnected error when the daemon went away (also for a send waiting then);
@@ -353,7 +356,7 @@ impl Cpg {
     /// # Ok(()) }
     /// ```
     #[doc(alias = "cpg_mcast_joined")]
-    pub async fn send(&self, guarantee: crate::cpg::Guarantee, data: &[u8]) -> Result<()> {
+    pub async fn send(&self, guarantee: crate::cpg::Guarantee, data: &[u8]) -> Result<u32> {
         self.send_vectored(guarantee, &[IoSlice::new(data)]).await
     }
 
@@ -374,7 +377,7 @@ impl Cpg {
         &self,
         guarantee: crate::cpg::Guarantee,
         bufs: &[IoSlice<'_>],
-    ) -> Result<()> {
+    ) -> Result<u32> {
         self.conn
             .send(|cpg| cpg.mcast_vectored(guarantee, bufs))
             .await
@@ -392,7 +395,8 @@ impl Cpg {
     /// # Ok(()) }
     /// ```
     pub fn try_send(&self, guarantee: crate::cpg::Guarantee, data: &[u8]) -> Result<()> {
-        self.conn.request(|inner| inner.handle.mcast(guarantee, data))
+        self.conn
+            .request(|inner| inner.handle.mcast(guarantee, data))
     }
 
     /// The local node's id ([`cpg::Cpg::local_node_id`](crate::cpg::Cpg::local_node_id)).
@@ -472,16 +476,16 @@ impl Drop for CmapTracks {
 
 #[cfg(feature = "cmap")]
 pull_handle!(crate::cmap::Cmap, crate::cmap::Event,
-    setup: CmapTracks,
-    restore: |cmap, tracks| {
-        for track in &mut tracks.0 {
-            if track.current.is_none() {
-                let new = cmap.track_events(&track.key, track.track_type)?;
-                track.current = Some(new.detach());
-            }
+setup: CmapTracks,
+restore: |cmap, tracks| {
+    for track in &mut tracks.0 {
+        if track.current.is_none() {
+            let new = cmap.track_events(&track.key, track.track_type)?;
+            track.current = Some(new.detach());
         }
-        Ok(())
-    });
+    }
+    Ok(())
+});
 
 #[cfg(feature = "cmap")]
 async_handle! {
@@ -629,11 +633,11 @@ impl Cmap {
 
 #[cfg(feature = "quorum")]
 pull_handle!(crate::quorum::Quorum, crate::quorum::Event,
-    setup: Option<TrackFlags>,
-    restore: |quorum, flags| match flags {
-        Some(flags) => quorum.track_start(*flags),
-        None => Ok(()),
-    });
+setup: Option<TrackFlags>,
+restore: |quorum, flags| match flags {
+    Some(flags) => quorum.track_start(*flags),
+    None => Ok(()),
+});
 
 #[cfg(feature = "quorum")]
 async_handle! {
@@ -718,11 +722,11 @@ impl Quorum {
 
 #[cfg(feature = "votequorum")]
 pull_handle!(crate::votequorum::Votequorum, crate::votequorum::Event,
-    setup: Option<(u64, TrackFlags)>,
-    restore: |votequorum, tracking| match tracking {
-        Some((context, flags)) => votequorum.track_start(*context, *flags),
-        None => Ok(()),
-    });
+setup: Option<(u64, TrackFlags)>,
+restore: |votequorum, tracking| match tracking {
+    Some((context, flags)) => votequorum.track_start(*context, *flags),
+    None => Ok(()),
+});
 
 #[cfg(feature = "votequorum")]
 async_handle! {
@@ -809,11 +813,11 @@ impl Votequorum {
 
 #[cfg(feature = "cfg")]
 pull_handle!(crate::cfg::Cfg, crate::cfg::Event,
-    setup: Option<TrackFlags>,
-    restore: |cfg, flags| match flags {
-        Some(flags) => cfg.track_start(*flags),
-        None => Ok(()),
-    });
+setup: Option<TrackFlags>,
+restore: |cfg, flags| match flags {
+    Some(flags) => cfg.track_start(*flags),
+    None => Ok(()),
+});
 
 #[cfg(feature = "cfg")]
 async_handle! {
@@ -889,7 +893,8 @@ impl Cfg {
     /// # Ok(()) }
     /// ```
     pub fn reply_to_shutdown(&self, reply: crate::cfg::ShutdownReply) -> Result<()> {
-        self.conn.request(|inner| inner.handle.reply_to_shutdown(reply))
+        self.conn
+            .request(|inner| inner.handle.reply_to_shutdown(reply))
     }
 
     /// Starts tracking shutdown requests; [`reconnect`](Self::reconnect) starts it again.
