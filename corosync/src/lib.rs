@@ -128,7 +128,30 @@
 //! of events and nothing is ever dropped; the rest waits in the daemon's IPC buffers.
 //! Events still queued when a handle is dropped are dropped with it.
 //!
-//! **Async and other event loops**: a handle's fd is readable exactly when `dispatch` (or
+//! **Async** (cargo feature `tokio`, module `corosync::tokio`): `corosync::tokio::Cpg`,
+//! `Cmap`, `Quorum`, `Votequorum` and `Cfg` wrap a pull handle and hand out the same owned
+//! events as a `futures_core::Stream` (`events()`) or through `next_event().await`; the fd
+//! is registered with tokio inside the crate, so no `unsafe` is needed. They are `Clone +
+//! Sync`: one connection serves any number of tasks on a multi-thread runtime, with the
+//! requests serialised inside (a mutex never held across an `.await`). CPG sends
+//! (`send(..).await`) wait out flow control by awaiting, and are cancellation safe. While
+//! idle they cost nothing (they wait for the fd). `reconnect().await` also joins the CPG
+//! group again and restarts the tracking set up through the async handle. For tokio
+//! services, and whenever several tasks share one connection:
+//!
+//! ```text
+//! let cpg = corosync::tokio::Cpg::open()?;
+//! cpg.join(&GroupName::new("demo")?)?;
+//! let sender = cpg.clone();
+//! tokio::spawn(async move { sender.send(Guarantee::Agreed, b"hello").await });
+//! while let Event::Message(msg) = cpg.next_event().await? { println!("{:?}", msg.data()); }
+//! ```
+//!
+//! Which to use: closures for the least overhead in a thread of its own, pull for a
+//! synchronous loop that wants values and timeouts, async for tokio programs and for one
+//! connection shared by several tasks.
+//!
+//! **Other event loops**: a handle's fd is readable exactly when `dispatch` (or
 //! `try_next_event`) has work, including when the daemon went away, and it stays open until
 //! the handle is dropped (or reconnected). Register it with mio (cargo feature `mio`: every
 //! handle is a `mio::event::Source`) or with tokio's `AsyncFd` through [`AsFd`](std::os::fd::AsFd),
@@ -144,6 +167,8 @@
 //! [`Reconnected`] (`#[must_use]`) and a pull handle also queues `Event::Reconnected`.
 //! Whatever the daemon kept for the old connection is gone: join CPG groups again, call
 //! `track_start` again, add cmap tracks again; and register the new fd with your event loop.
+//! (The async handles of `corosync::tokio` do all of that themselves.) The new connection is
+//! made from the calling thread's network namespace, like `open`.
 //!
 //! # Threads: `Send`, not `Sync`
 //! One libqb IPC connection must not carry requests from two threads at once: its shared
@@ -154,6 +179,8 @@
 //! [`Send`] but not [`Sync`]: safe code can hand a handle to another thread, or share it
 //! behind a `Mutex`, but never issue concurrent requests on it. Open one handle per thread
 //! for parallel requests. Closures stored in a handle must therefore be `Send + 'static`.
+//! The async handles of `corosync::tokio` are `Sync` because they hold the handle in a
+//! mutex and serialise every request on it.
 //!
 //! # Errors
 //! Every fallible call returns [`Result<T>`] with the crate's one [`Error`]. Input that C

@@ -479,17 +479,23 @@ impl Track<'_> {
 
     /// Deletes the track and, if libcmap let go of it, frees the slot's lent count.
     fn delete_once(&mut self) -> Result<()> {
-        let result = with_library_lock::<CmapLib, _>(|| {
-            // SAFETY: the handle is live (borrowed) and the track is deleted only here.
-            cs_result(unsafe { sys::cmap_track_delete(self.cmap.raw(), self.raw) })
-        });
-        if result.is_ok() {
-            // libcmap no longer calls with the slot's address (a callback running right now
-            // holds its own count). Otherwise the count stays lent until finalize.
-            self.cmap.handle.reclaim(self.slot);
-        }
-        result
+        delete_track(self.cmap, self.raw, self.slot)
     }
+}
+
+/// Deletes the track `raw` of `cmap` (the handle it was made on, deleted once) and, if
+/// libcmap let go of it, frees the slot's lent count.
+fn delete_track(cmap: &Cmap, raw: sys::cmap_track_handle_t, slot: *const ()) -> Result<()> {
+    let result = with_library_lock::<CmapLib, _>(|| {
+        // SAFETY: the handle is live (borrowed) and the caller deletes the track only once.
+        cs_result(unsafe { sys::cmap_track_delete(cmap.raw(), raw) })
+    });
+    if result.is_ok() {
+        // libcmap no longer calls with the slot's address (a callback running right now
+        // holds its own count). Otherwise the count stays lent until finalize.
+        cmap.handle.reclaim(slot);
+    }
+    result
 }
 
 impl Drop for Track<'_> {
@@ -500,22 +506,16 @@ impl Drop for Track<'_> {
 
 /// A track without its guard, for an owner that keeps its tracks beside the handle rather
 /// than in guards that borrow it (the async `corosync::tokio::Cmap`, which keeps both in one
-/// mutex). It stops the events only through [`DetachedTrack::delete`] on the handle it was
-/// made on; dropping it leaks the closure's slot (and leaves the track registered).
+/// mutex). [`DetachedTrack::delete`] stops it; otherwise it lasts as long as the connection,
+/// whose handle frees the closure (lent to C) after a reconnect or finalize, as for a
+/// forgotten guard.
 #[cfg(feature = "tokio")]
+#[derive(Debug)]
 pub(crate) struct DetachedTrack {
     raw: sys::cmap_track_handle_t,
-    slot: *const (),
-    release: unsafe fn(*const ()),
+    /// The address of the slot lent to the handle: only compared, never dereferenced here.
+    slot: usize,
 }
-
-// The slot's closure is only called by `notify`, inside a dispatch of the handle the track
-// was made on, and freed by `delete`/`release_finalized`, which also need that handle (or
-// its end): the owner keeps the handle and this value together (in one mutex), so the
-// closure is never used from two threads at once; the slot's counts are atomic.
-// SAFETY: see above; the closure itself is `Send`.
-#[cfg(feature = "tokio")]
-unsafe impl Send for DetachedTrack {}
 
 #[cfg(feature = "tokio")]
 impl Track<'_> {
@@ -524,8 +524,7 @@ impl Track<'_> {
         let this = ManuallyDrop::new(self);
         DetachedTrack {
             raw: this.raw,
-            slot: this.slot,
-            release: this.release,
+            slot: this.slot as usize,
         }
     }
 }
@@ -537,28 +536,10 @@ impl DetachedTrack {
         TrackId(self.raw)
     }
 
-    /// Stops tracking; `cmap` must be the handle (connection) the track was made on. On
-    /// error the slot is leaked, as for a guard.
+    /// Stops tracking; `cmap` must be the handle, on the same connection (no reconnect
+    /// since), that the track was made on.
     pub(crate) fn delete(self, cmap: &Cmap) -> Result<()> {
-        // SAFETY: the handle is live (borrowed) and the track is deleted only here (`self`
-        // is consumed).
-        let result = cs_result(unsafe { sys::cmap_track_delete(cmap.raw(), self.raw) });
-        if result.is_ok() {
-            // SAFETY: the detached guard owned this count; libcmap no longer uses the slot.
-            unsafe { (self.release)(self.slot) };
-        }
-        result
-    }
-
-    /// Frees the closure of a track whose connection is finalized.
-    ///
-    /// # Safety
-    /// The connection the track was made on has been finalized (by a reconnect), so libcmap
-    /// will never call with the slot again.
-    pub(crate) unsafe fn release_finalized(self) {
-        // SAFETY: the detached guard owned this count; the caller guarantees that libcmap
-        // is done with the slot.
-        unsafe { (self.release)(self.slot) };
+        delete_track(cmap, self.raw, self.slot as *const ())
     }
 }
 

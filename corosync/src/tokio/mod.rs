@@ -445,32 +445,12 @@ struct CmapTrack {
 }
 
 #[cfg(feature = "cmap")]
-impl CmapTracks {
-    /// Frees the tracks of a finalized connection.
-    fn forget_finalized(&mut self) {
-        for track in &mut self.0 {
-            if let Some(old) = track.current.take() {
-                // SAFETY: called only once the connection the track was made on has been
-                // finalized (by a reconnect, or by the drop of the handle, see `Drop`).
-                unsafe { old.release_finalized() };
-            }
-        }
-    }
-}
-
-#[cfg(feature = "cmap")]
 impl conn::Setup for CmapTracks {
     fn forget_finalized(&mut self) {
-        CmapTracks::forget_finalized(self);
-    }
-}
-
-#[cfg(feature = "cmap")]
-impl Drop for CmapTracks {
-    fn drop(&mut self) {
-        // `Inner` declares `handle` before `setup`, so the handle (the connection) is
-        // dropped, and finalized, before this runs.
-        self.forget_finalized();
+        // The old connection's handle freed the tracks' closures with it.
+        for track in &mut self.0 {
+            track.current = None;
+        }
     }
 }
 

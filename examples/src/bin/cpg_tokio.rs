@@ -33,79 +33,33 @@
 //! nodes print the same delivery lines in the same order: each sends only after seeing the
 //! other in the group, so every message is ordered after both joins.
 //!
-//! # The pattern: readiness, `dispatch(All)`, `clear_ready`
-//! A corosync handle owns an IPC connection whose fd ([`AsFd`](std::os::fd::AsFd),
-//! [`AsRawFd`](std::os::fd::AsRawFd)) becomes readable when events wait. tokio's
-//! [`AsyncFd`] turns that into a future: `readable().await` resolves when the reactor
-//! (epoll) has seen the fd become readable, and returns a guard. Then:
+//! # The pattern: `corosync::tokio`
+//! The program uses the crate's async CPG handle (cargo feature `tokio`), which does what a
+//! tokio program would otherwise write by hand, and needs no `unsafe`:
 //!
-//! 1. `guard.get_inner().dispatch(DispatchFlags::All)` processes every event already
-//!    received and returns without waiting. The callbacks run inside that call, on the
-//!    runtime's thread, synchronously, one after the other.
-//! 2. `guard.clear_ready()` tells tokio that the fd is drained, so the next `readable()`
-//!    waits for new data. `All` is what makes that true: it reads until nothing is left.
-//!    [`DispatchFlags::One`] and `dispatch_blocking` would wait inside the call when
-//!    nothing is complete, blocking the runtime's thread (and every other task on it);
-//!    [`DispatchFlags::OneNonBlocking`] would leave events behind, which tokio's
-//!    edge-triggered readiness would not report again after `clear_ready`. tokio clears
-//!    only the readiness it had seen when the guard was made, so an event that arrives
-//!    during `dispatch` wakes the next `readable()`. A spurious wakeup costs one `dispatch`
-//!    that processes nothing. A daemon that goes away shows as a readable (hung up) fd
-//!    whose `dispatch` fails, which ends the program with the error.
+//! - it registers the connection's fd with tokio's reactor itself (a duplicate it owns, so
+//!   the registration never outlives the fd);
+//! - `next_event().await` waits for the fd without using CPU, then hands out one owned
+//!   [`Event`] (the message bytes are copied out of libcpg's buffer);
+//! - `send(..).await` waits out the daemon's flow control (`TryAgain`) by awaiting, not by
+//!   sleeping on the runtime's thread;
+//! - the handle is `Clone + Send + Sync`: the sending task and the receiving loop share one
+//!   connection, whose requests the handle serialises (libqb must never see two at once).
 //!
-//! ## Why `AsyncFd` may own a handle that is not `Sync`
-//! `AsyncFd<T>` only requires `T: AsRawFd`; it never calls into `T` itself, it only
-//! registers the fd with the reactor. It is `Send` when `T` is and `Sync` only when `T` is,
-//! so `AsyncFd<Cpg>` is `Send` but not `Sync`, like the handle. A future that awaits
-//! `readable()` holds a `&AsyncFd<Cpg>` across the await, which makes the future not
-//! `Send`: the compiler refuses it to a multi-thread runtime's `tokio::spawn`. It runs on a
-//! current-thread runtime's `block_on` (as here) or with `spawn_local`, so every call on
-//! the handle (dispatch, mcast, join) is made from the runtime's one thread, which is what
-//! the crate's "`Send`, not `Sync`" rule asks for. Open one handle per thread (or per
-//! runtime) for more.
-//!
-//! Registering is `unsafe` in current tokio ([`AsyncFd::register_with_interest`], since
-//! 1.51.6 and 1.53.3; the safe constructors are deprecated): the caller promises that
-//! `as_raw_fd` keeps returning the same open fd while the `AsyncFd` owns the value, which
-//! `AsRawFd` alone does not promise. A corosync handle keeps it: it asks libqb for the fd
-//! once, when it connects, and libqb closes it only in finalize, which takes the handle by
-//! value (dropping the `AsyncFd` deregisters the fd first, then drops the handle). A daemon
-//! that goes away does not close it either; `dispatch` then fails.
-//!
-//! ## Getting events into async code
-//! The callbacks are plain closures called inside `dispatch`; they cannot `.await`, and the
-//! crate hands them views borrowed from libcpg's receive buffer that are valid only during
-//! the call (the crate allocates nothing per event). A closure that needs an event after
-//! `dispatch` returns copies what it needs and sends it through a channel: here an
-//! unbounded [`tokio::sync::mpsc`] channel, whose `send` neither blocks nor awaits, so it
-//! is fine inside a callback. The copy (`msg.data().to_vec()`) is this program's choice,
-//! made because it prints after `dispatch`; a callback that can act on the borrowed data
-//! at once needs no copy. This program drains the channel right after each `dispatch`;
-//! other tasks on the same runtime could just as well `recv().await` on it.
-//!
-//! ## Sending without blocking the runtime
-//! [`Cpg::mcast`] does not wait for the daemon. Under flow control it answers
-//! [`Error::TryAgain`]; [`Cpg::mcast_retrying`] would then sleep on the runtime's thread,
-//! so this program retries on its own: it arms a tokio timer with a backoff (0.25 ms,
-//! doubling up to 16 ms) and keeps serving the fd while it waits, in one `select!`.
+//! A daemon that goes away ends `next_event` with a disconnected error, which ends the
+//! program with the error.
 
 use std::collections::HashMap;
 use std::io::{self, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use corosync::cpg::{Cpg, GroupName, Guarantee};
-use corosync::{DispatchFlags, Error, NodeId};
-use tokio::io::unix::AsyncFd;
-use tokio::io::Interest;
-use tokio::sync::mpsc::{self, UnboundedReceiver};
-use tokio::time::Instant;
+use corosync::cpg::{Event as CpgEvent, GroupName, Guarantee};
+use corosync::tokio::Cpg;
+use corosync::NodeId;
+use tokio::sync::watch;
 
 const USAGE: &str = "usage: cpg_tokio [--group NAME] [--count N] [--peers P] [--timeout S]";
-
-/// The first and the longest wait before sending again after `TryAgain`.
-const BACKOFF_MIN: Duration = Duration::from_micros(250);
-const BACKOFF_MAX: Duration = Duration::from_millis(16);
 
 #[derive(Debug)]
 struct Options {
@@ -181,8 +135,8 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // One thread: the handle is used only from here (see the module docs). The runtime
-    // needs its IO driver for AsyncFd and its time driver for the timers.
+    // One thread is enough; the handle would work on a multi-thread runtime too. The runtime
+    // needs its IO driver (the handle's fd) and its time driver (the overall timeout).
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .enable_time()
@@ -203,8 +157,7 @@ fn main() -> ExitCode {
     }
 }
 
-/// What the callbacks send to the async side: owned copies, since the borrowed views they
-/// receive end with the callback.
+/// What this program keeps of an event.
 #[derive(Debug)]
 enum Event {
     /// A delivered message.
@@ -285,39 +238,11 @@ fn write_text(out: &mut impl Write, data: &[u8]) -> io::Result<()> {
 
 async fn run(options: &Options) -> Result<(), String> {
     let group = GroupName::new(&options.group).map_err(|e| format!("--group: {e}"))?;
-
-    // The callbacks copy each event into the channel; `send` fails only once the receiver
-    // is gone, when nobody wants the event any more.
-    let (events, mut inbox) = mpsc::unbounded_channel();
-    let on_confchg = events.clone();
-    let cpg = Cpg::builder()
-        .on_deliver(move |_, msg| {
-            let _ = events.send(Event::Message {
-                node: msg.node_id(),
-                pid: msg.pid(),
-                data: msg.data().to_vec(),
-            });
-        })
-        .on_confchg(move |_, change| {
-            let _ = on_confchg.send(Event::Members(change.members().len()));
-        })
-        .build()
-        .map_err(|e| format!("cannot connect to cpg: {e}"))?;
+    let cpg = Cpg::open().map_err(|e| format!("cannot connect to cpg: {e}"))?;
     let node = cpg
         .local_node_id()
         .map_err(|e| format!("cannot get the local node id: {e}"))?;
-
-    // From here on the AsyncFd owns the handle (dropping it deregisters the fd, then
-    // finalizes the connection); `get_ref` lends it out for calls.
-    // SAFETY: `Cpg::as_raw_fd` returns the fd libqb gave the handle when it connected, and
-    // libqb keeps that fd open until the handle is finalized, which needs it by value; this
-    // program never replaces the handle inside the AsyncFd (no `get_mut`), and dropping the
-    // AsyncFd deregisters the fd before it drops (finalizes) the handle. So the fd stays the
-    // same open socket for as long as it is registered.
-    let registered = unsafe { AsyncFd::register_with_interest(cpg, Interest::READABLE) };
-    let cpg = registered.map_err(|e| format!("cannot register the cpg fd with tokio: {e}"))?;
-    cpg.get_ref()
-        .join(&group)
+    cpg.join(&group)
         .map_err(|e| format!("cannot join group {}: {e}", options.group))?;
 
     let mut progress = Progress {
@@ -327,7 +252,7 @@ async fn run(options: &Options) -> Result<(), String> {
         members: 0,
         received: HashMap::new(),
     };
-    let exchange = exchange(&cpg, &mut inbox, &mut progress, options.count);
+    let exchange = exchange(&cpg, &mut progress, options.count);
     match tokio::time::timeout(options.timeout, exchange).await {
         Ok(result) => result?,
         Err(_elapsed) => {
@@ -354,65 +279,68 @@ async fn run(options: &Options) -> Result<(), String> {
         .map_err(|e| format!("cannot write to stdout: {e}"))
 }
 
-/// Sends the messages and serves the fd until `progress` is done.
-async fn exchange(
-    cpg: &AsyncFd<Cpg>,
-    inbox: &mut UnboundedReceiver<Event>,
-    progress: &mut Progress,
-    count: usize,
-) -> Result<(), String> {
-    let mut out = io::stdout().lock();
-    let mut sent = 0;
-    let mut backoff = BACKOFF_MIN;
-    // When set, the daemon answered TryAgain: send again at that time.
-    let mut retry_at: Option<Instant> = None;
-    loop {
-        // Whatever the callbacks of the last dispatch copied out.
-        while let Ok(event) = inbox.try_recv() {
-            progress
-                .handle(event, &mut out)
-                .map_err(|e| format!("cannot write to stdout: {e}"))?;
-        }
-        if progress.done() {
-            return Ok(());
-        }
-
-        if retry_at.is_none() && progress.may_send() {
-            while sent < count {
-                let text = format!("message {} of {count}", sent + 1);
-                match cpg.get_ref().mcast(Guarantee::Agreed, text.as_bytes()) {
-                    Ok(()) => {
-                        sent += 1;
-                        backoff = BACKOFF_MIN;
-                    }
-                    Err(Error::TryAgain) => {
-                        retry_at = Some(Instant::now() + backoff);
-                        backoff = (backoff * 2).min(BACKOFF_MAX);
-                        break;
-                    }
-                    Err(e) => return Err(format!("cannot send: {e}")),
+/// Sends the messages from a task of their own (once the group is big enough) and takes
+/// the events here until `progress` is done.
+async fn exchange(cpg: &Cpg, progress: &mut Progress, count: usize) -> Result<(), String> {
+    // Tells the sending task when it may start.
+    let (may_send, mut may_send_rx) = watch::channel(false);
+    let sender = {
+        let cpg = cpg.clone();
+        tokio::spawn(async move {
+            while !*may_send_rx.borrow_and_update() {
+                if may_send_rx.changed().await.is_err() {
+                    return Ok(());
                 }
             }
-        }
-
+            for i in 1..=count {
+                let text = format!("message {i} of {count}");
+                cpg.send(Guarantee::Agreed, text.as_bytes())
+                    .await
+                    .map_err(|e| format!("cannot send: {e}"))?;
+            }
+            Ok::<(), String>(())
+        })
+    };
+    // The sending task ends with the loop, whatever ends it.
+    let _abort = AbortOnDrop(sender.abort_handle());
+    let mut sender = sender;
+    let mut sending = true;
+    let mut out = io::stdout().lock();
+    while !progress.done() {
         tokio::select! {
-            ready = cpg.readable() => {
-                let mut guard = ready.map_err(|e| format!("waiting for the cpg fd: {e}"))?;
-                // Runs the callbacks, which fill the channel.
-                guard
-                    .get_inner()
-                    .dispatch(DispatchFlags::All)
-                    .map_err(|e| format!("dispatch: {e}"))?;
-                // Everything that had arrived was processed.
-                guard.clear_ready();
+            // `next_event` is cancellation safe: no event is lost when the other branch wins.
+            event = cpg.next_event() => {
+                let event = match event.map_err(|e| format!("dispatch: {e}"))? {
+                    CpgEvent::Message(msg) => Event::Message {
+                        node: msg.node_id(),
+                        pid: msg.pid(),
+                        data: msg.data().to_vec(),
+                    },
+                    CpgEvent::ConfigChange(change) => Event::Members(change.members().len()),
+                    _ => continue,
+                };
+                progress
+                    .handle(event, &mut out)
+                    .map_err(|e| format!("cannot write to stdout: {e}"))?;
+                if progress.may_send() {
+                    let _ = may_send.send(true);
+                }
             }
-            // The expression is evaluated even when the branch is disabled.
-            () = tokio::time::sleep_until(retry_at.unwrap_or_else(Instant::now)),
-                if retry_at.is_some() =>
-            {
-                retry_at = None;
+            sent = &mut sender, if sending => {
+                sending = false;
+                sent.map_err(|e| format!("the sending task failed: {e}"))??;
             }
         }
+    }
+    Ok(())
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
