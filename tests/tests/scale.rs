@@ -346,3 +346,412 @@ fn total_order_on_32_nodes() {
         first.hash
     );
 }
+
+// ------------------------------------------------------------------ membership storm
+
+/// A set of node ids kept in a fixed array, so that recording one allocates nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Ids {
+    len: usize,
+    ids: [u32; NODES as usize],
+}
+
+impl Ids {
+    fn new(source: impl IntoIterator<Item = u32>) -> Ids {
+        let mut ids = Ids {
+            len: 0,
+            ids: [0; NODES as usize],
+        };
+        for id in source {
+            // More than NODES entries would be a bug the test must see: keep a marker.
+            if ids.len < ids.ids.len() {
+                ids.ids[ids.len] = id;
+            }
+            ids.len += 1;
+        }
+        let len = ids.len.min(ids.ids.len());
+        ids.ids[..len].sort_unstable();
+        ids
+    }
+
+    fn to_vec(self) -> Vec<u32> {
+        self.ids[..self.len.min(self.ids.len())].to_vec()
+    }
+}
+
+/// One recorded notification of a node's three handles (Copy: recording allocates nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StormEvent {
+    /// CPG confchg: members, who left and whether all of them left with `NodeDown`, who
+    /// joined.
+    Confchg {
+        members: Ids,
+        left: Ids,
+        left_nodedown: bool,
+        joined: Ids,
+    },
+    /// quorum (model v1) quorum notification.
+    Quorum { quorate: bool, members: Ids },
+    /// quorum (model v1) node-list notification.
+    NodeList { members: Ids, joined: Ids, left: Ids },
+    /// votequorum quorum notification: quorate, and the nodes it calls members.
+    Votequorum { quorate: bool, members: Ids },
+}
+
+/// Room reserved in each log, so that pushing stays within capacity (no allocation).
+const LOG_CAPACITY: usize = 256;
+
+/// A node's CPG, quorum and votequorum handles, with one log their callbacks record into.
+struct Watch {
+    id: u32,
+    cpg: Cpg,
+    quorum: Quorum,
+    votequorum: Votequorum,
+    log: Arc<Mutex<Vec<StormEvent>>>,
+    /// Heap allocations made on the dispatching thread during dispatch calls.
+    dispatch_allocations: u64,
+}
+
+impl Watch {
+    /// Opens the three handles on `node` (on a thread in its namespace), joins `group` and
+    /// starts quorum and votequorum tracking of the current state and every change.
+    fn open(node: &Node, group: &GroupName) -> Watch {
+        let log = Arc::new(Mutex::new(Vec::with_capacity(LOG_CAPACITY)));
+        let (l1, l2, l3, l4) = (log.clone(), log.clone(), log.clone(), log.clone());
+        let (cpg, quorum, votequorum) = node
+            .in_namespace(move || {
+                let cpg = Cpg::builder()
+                    .on_confchg(move |_, c| {
+                        let event = StormEvent::Confchg {
+                            members: Ids::new(c.members().iter().map(|a| a.node_id().get())),
+                            left: Ids::new(c.left().iter().map(|a| a.node_id().get())),
+                            left_nodedown: c.left().iter().all(|a| a.reason() == Reason::NodeDown),
+                            joined: Ids::new(c.joined().iter().map(|a| a.node_id().get())),
+                        };
+                        l1.lock().unwrap().push(event);
+                    })
+                    .build()?;
+                cpg.join(group)?;
+                let quorum = Quorum::builder()
+                    .on_quorum(move |_, n| {
+                        let members = Ids::new(n.members.iter().map(|id| id.get()));
+                        l2.lock().unwrap().push(StormEvent::Quorum {
+                            quorate: n.quorate,
+                            members,
+                        });
+                    })
+                    .on_nodelist(move |_, n| {
+                        l3.lock().unwrap().push(StormEvent::NodeList {
+                            members: Ids::new(n.members.iter().map(|id| id.get())),
+                            joined: Ids::new(n.joined.iter().map(|id| id.get())),
+                            left: Ids::new(n.left.iter().map(|id| id.get())),
+                        });
+                    })
+                    .build()?;
+                quorum.track_start(TrackFlags::CURRENT | TrackFlags::CHANGES)?;
+                let votequorum = Votequorum::builder()
+                    .on_quorum(move |_, n| {
+                        let members = n
+                            .nodes
+                            .iter()
+                            .filter(|x| x.state() == NodeState::Member)
+                            .map(|x| x.node_id().get());
+                        l4.lock().unwrap().push(StormEvent::Votequorum {
+                            quorate: n.quorate,
+                            members: Ids::new(members),
+                        });
+                    })
+                    .build()?;
+                votequorum.track_start(0, TrackFlags::CURRENT | TrackFlags::CHANGES)?;
+                Ok::<_, corosync::Error>((cpg, quorum, votequorum))
+            })
+            .expect("enter the node's namespace")
+            .unwrap_or_else(|e| panic!("node {}: open cpg, quorum, votequorum: {e}", node.id()));
+        Watch {
+            id: node.id(),
+            cpg,
+            quorum,
+            votequorum,
+            log,
+            dispatch_allocations: 0,
+        }
+    }
+
+    fn events(&self) -> Vec<StormEvent> {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Empties the log (keeping its capacity).
+    fn clear(&self) {
+        self.log.lock().unwrap().clear();
+    }
+
+    /// Dispatches the three handles until `done` holds for the log; panics after
+    /// [`STEP_TIMEOUT`] with what was recorded.
+    fn pump_until(&mut self, what: &str, done: impl Fn(&[StormEvent]) -> bool) {
+        let deadline = Instant::now() + STEP_TIMEOUT;
+        loop {
+            if done(&self.log.lock().unwrap()) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "node {}: timed out waiting for {what}; events: {:#?}",
+                self.id,
+                self.events()
+            );
+            wait_readable(
+                &[
+                    self.cpg.as_fd(),
+                    self.quorum.as_fd(),
+                    self.votequorum.as_fd(),
+                ],
+                Duration::from_millis(200),
+            );
+            let before = thread_allocations();
+            self.cpg.dispatch(DispatchFlags::All).expect("cpg dispatch");
+            self.quorum.dispatch(DispatchFlags::All).expect("quorum dispatch");
+            self.votequorum
+                .dispatch(DispatchFlags::All)
+                .expect("votequorum dispatch");
+            self.dispatch_allocations += thread_allocations() - before;
+        }
+    }
+}
+
+/// Runs `f` on every watch at once (a thread each) and returns the watches.
+fn on_each(watches: Vec<Watch>, f: impl Fn(&mut Watch) + Sync) -> Vec<Watch> {
+    std::thread::scope(|scope| {
+        let threads: Vec<_> = watches
+            .into_iter()
+            .map(|mut w| {
+                let f = &f;
+                scope.spawn(move || {
+                    f(&mut w);
+                    w
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    })
+}
+
+fn confchgs(events: &[StormEvent]) -> Vec<StormEvent> {
+    events
+        .iter()
+        .filter(|e| matches!(e, StormEvent::Confchg { .. }))
+        .copied()
+        .collect()
+}
+
+fn cpg_members(events: &[StormEvent]) -> Option<Vec<u32>> {
+    events.iter().rev().find_map(|e| match e {
+        StormEvent::Confchg { members, .. } => Some(members.to_vec()),
+        _ => None,
+    })
+}
+
+fn last_quorum(events: &[StormEvent]) -> Option<(bool, Vec<u32>)> {
+    events.iter().rev().find_map(|e| match e {
+        StormEvent::Quorum { quorate, members } => Some((*quorate, members.to_vec())),
+        _ => None,
+    })
+}
+
+fn last_votequorum(events: &[StormEvent]) -> Option<(bool, Vec<u32>)> {
+    events.iter().rev().find_map(|e| match e {
+        StormEvent::Votequorum { quorate, members } => Some((*quorate, members.to_vec())),
+        _ => None,
+    })
+}
+
+/// Whether the log shows the whole cluster `all`: CPG members, quorate with all as members
+/// in quorum and votequorum.
+fn sees_whole_cluster(events: &[StormEvent], all: &[u32]) -> bool {
+    cpg_members(events).as_deref() == Some(all)
+        && last_quorum(events) == Some((true, all.to_vec()))
+        && last_votequorum(events) == Some((true, all.to_vec()))
+}
+
+#[test]
+#[ignore = "32-node cluster (about 4 GB); run by scripts/scale"]
+fn membership_storm_on_32_nodes() {
+    let cluster = start_cluster(NODES);
+    let all: Vec<u32> = cluster.ids();
+    let survivors: Vec<u32> = (1..=NODES / 2).collect();
+    let leavers: Vec<u32> = (NODES / 2 + 1..=NODES).collect();
+    let group = GroupName::new("scale-storm").unwrap();
+
+    // Every node: CPG member of the group, quorum and votequorum tracking.
+    let started = Instant::now();
+    let watches: Vec<Watch> = std::thread::scope(|scope| {
+        let threads: Vec<_> = cluster
+            .nodes()
+            .iter()
+            .map(|node| {
+                let group = &group;
+                scope.spawn(move || Watch::open(node, group))
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    let watches = on_each(watches, |w| {
+        w.pump_until("the whole cluster in cpg, quorum and votequorum", |e| {
+            sees_whole_cluster(e, &all)
+        })
+    });
+    step("32 CPG members joined, quorum and votequorum tracking", started);
+    for w in &watches {
+        // The 32-member lists arrived whole in all three libraries.
+        let events = w.events();
+        assert_eq!(cpg_members(&events).unwrap(), all, "node {}", w.id);
+        assert_eq!(last_quorum(&events).unwrap(), (true, all.clone()));
+        assert_eq!(last_votequorum(&events).unwrap(), (true, all.clone()));
+        let info = w.votequorum.info(None).expect("votequorum info");
+        assert_eq!(
+            (info.total_votes, info.quorum, info.node_expected_votes),
+            (32, 17, 32),
+            "node {}: votes of the whole cluster",
+            w.id
+        );
+        w.clear();
+    }
+
+    // Kill 16 daemons at once.
+    let killed = Instant::now();
+    std::thread::scope(|scope| {
+        for &id in &leavers {
+            let cluster = &cluster;
+            scope.spawn(move || cluster.kill(id).expect("kill"));
+        }
+    });
+    step("16 daemons killed", killed);
+    let (mut watches, dead): (Vec<Watch>, Vec<Watch>) =
+        watches.into_iter().partition(|w| survivors.contains(&w.id));
+    // The killed nodes' handles lost their daemon: dropping them must neither hang nor fail.
+    drop(dead);
+
+    let watches = on_each(std::mem::take(&mut watches), |w| {
+        w.pump_until("the 16 leavers in a CPG confchg", |e| {
+            cpg_members(e).is_some_and(|m| m.len() == survivors.len())
+        })
+    });
+    step("survivors' CPG confchg naming the 16 leavers", killed);
+    let watches = on_each(watches, |w| {
+        w.pump_until("quorum lost in quorum and votequorum", |e| {
+            last_quorum(e).is_some_and(|(q, _)| !q) && last_votequorum(e).is_some_and(|(q, _)| !q)
+        })
+    });
+    step("survivors see quorum lost", killed);
+
+    let mut first_change = None;
+    for w in &watches {
+        let events = w.events();
+        let changes = confchgs(&events);
+        assert_eq!(
+            changes.len(),
+            1,
+            "node {}: the storm must be one configuration change: {changes:#?}",
+            w.id
+        );
+        let StormEvent::Confchg {
+            members,
+            left,
+            left_nodedown,
+            joined,
+        } = changes[0]
+        else {
+            unreachable!()
+        };
+        assert_eq!(members.to_vec(), survivors, "node {}", w.id);
+        assert_eq!(left.to_vec(), leavers, "node {}: leavers", w.id);
+        assert!(left_nodedown, "node {}: leavers must be NodeDown", w.id);
+        assert_eq!(joined.len, 0, "node {}", w.id);
+        // The same change on every survivor.
+        assert_eq!(*first_change.get_or_insert(changes[0]), changes[0]);
+        assert_eq!(
+            last_quorum(&events),
+            Some((false, survivors.clone())),
+            "node {}: quorum",
+            w.id
+        );
+        let node_lists: Vec<_> = events
+            .iter()
+            .filter_map(|e| match e {
+                StormEvent::NodeList { members, joined, left } => {
+                    Some((members.to_vec(), joined.to_vec(), left.to_vec()))
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            node_lists,
+            vec![(survivors.clone(), vec![], leavers.clone())],
+            "node {}: quorum node list",
+            w.id
+        );
+        assert_eq!(last_votequorum(&events), Some((false, survivors.clone())));
+        let info = w.votequorum.info(None).expect("votequorum info");
+        assert_eq!(
+            (info.total_votes, info.quorum, info.node_expected_votes, info.is_quorate()),
+            (16, 17, 32, false),
+            "node {}: 16 of 32 votes is one short of quorum",
+            w.id
+        );
+        w.clear();
+    }
+
+    // Restart the 16 and give each a CPG member again.
+    let restarted = Instant::now();
+    std::thread::scope(|scope| {
+        for &id in &leavers {
+            let cluster = &cluster;
+            scope.spawn(move || cluster.start_node(id).expect("restart"));
+        }
+    });
+    step("16 daemons restarted (answering)", restarted);
+    let back: Vec<Watch> = std::thread::scope(|scope| {
+        let threads: Vec<_> = leavers
+            .iter()
+            .map(|&id| {
+                let (node, group) = (cluster.node(id), &group);
+                scope.spawn(move || Watch::open(node, group))
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    let mut watches = watches;
+    watches.extend(back);
+    let watches = on_each(watches, |w| {
+        w.pump_until("the whole cluster again", |e| sees_whole_cluster(e, &all))
+    });
+    step("joins seen and quorum back on all 32 nodes", restarted);
+
+    for w in &watches {
+        let events = w.events();
+        if survivors.contains(&w.id) {
+            // The survivors saw all 16 join the group (in one change or several).
+            let mut joined: Vec<u32> = confchgs(&events)
+                .iter()
+                .flat_map(|e| match e {
+                    StormEvent::Confchg { joined, .. } => joined.to_vec(),
+                    _ => vec![],
+                })
+                .collect();
+            joined.sort_unstable();
+            assert_eq!(joined, leavers, "node {}: CPG joins", w.id);
+        }
+        let info = w.votequorum.info(None).expect("votequorum info");
+        assert_eq!(
+            (info.total_votes, info.quorum, info.is_quorate()),
+            (32, 17, true),
+            "node {}",
+            w.id
+        );
+        assert_eq!(
+            w.dispatch_allocations, 0,
+            "node {}: dispatching 32-member notifications allocated",
+            w.id
+        );
+    }
+}
