@@ -191,7 +191,8 @@ impl OrderState {
                 .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
         };
         let (Some(sender), Some(seq), Some(size)) = (field(0), field(4), field(8)) else {
-            self.problem.get_or_insert(("message shorter than its header", from, 0));
+            self.problem
+                .get_or_insert(("message shorter than its header", from, 0));
             return;
         };
         if sender != from || sender == 0 || sender > SENDERS {
@@ -203,7 +204,8 @@ impl OrderState {
                 .enumerate()
                 .any(|(i, &b)| b != ((i + 12) as u32 ^ seq ^ sender.rotate_left(8)) as u8)
         {
-            self.problem.get_or_insert(("payload corrupted", sender, seq));
+            self.problem
+                .get_or_insert(("payload corrupted", sender, seq));
         } else if seq != self.next_seq[sender as usize] {
             self.problem
                 .get_or_insert(("per-sender FIFO broken", sender, seq));
@@ -254,7 +256,11 @@ fn order_node(node: &Node, group: &GroupName, all_joined: &Barrier) -> OrderResu
     };
     let deadline = Instant::now() + STEP_TIMEOUT;
     while state.lock().unwrap().member_count < NODES as usize {
-        assert!(Instant::now() < deadline, "node {}: not all joined", node.id());
+        assert!(
+            Instant::now() < deadline,
+            "node {}: not all joined",
+            node.id()
+        );
         wait_readable(&[cpg.as_fd()], Duration::from_millis(200));
         dispatch(&cpg);
     }
@@ -328,7 +334,11 @@ fn total_order_on_32_nodes() {
         // The 32-member list arrived whole: every node, each with this process's pid.
         let mut members = r.members.clone();
         members.sort_unstable();
-        assert_eq!(members, expected_members, "node {}'s 32-member confchg", r.node);
+        assert_eq!(
+            members, expected_members,
+            "node {}'s 32-member confchg",
+            r.node
+        );
         // Borrowed views: dispatching 1 600 messages and the confchgs allocated nothing.
         assert_eq!(r.dispatch_allocations, 0, "node {}", r.node);
     }
@@ -393,7 +403,11 @@ enum StormEvent {
     /// quorum (model v1) quorum notification.
     Quorum { quorate: bool, members: Ids },
     /// quorum (model v1) node-list notification.
-    NodeList { members: Ids, joined: Ids, left: Ids },
+    NodeList {
+        members: Ids,
+        joined: Ids,
+        left: Ids,
+    },
     /// votequorum quorum notification: quorate, and the nodes it calls members.
     Votequorum { quorate: bool, members: Ids },
 }
@@ -510,7 +524,9 @@ impl Watch {
             );
             let before = thread_allocations();
             self.cpg.dispatch(DispatchFlags::All).expect("cpg dispatch");
-            self.quorum.dispatch(DispatchFlags::All).expect("quorum dispatch");
+            self.quorum
+                .dispatch(DispatchFlags::All)
+                .expect("quorum dispatch");
             self.votequorum
                 .dispatch(DispatchFlags::All)
                 .expect("votequorum dispatch");
@@ -600,7 +616,10 @@ fn membership_storm_on_32_nodes() {
             sees_whole_cluster(e, &all)
         })
     });
-    step("32 CPG members joined, quorum and votequorum tracking", started);
+    step(
+        "32 CPG members joined, quorum and votequorum tracking",
+        started,
+    );
     for w in &watches {
         // The 32-member lists arrived whole in all three libraries.
         let events = w.events();
@@ -678,9 +697,11 @@ fn membership_storm_on_32_nodes() {
         let node_lists: Vec<_> = events
             .iter()
             .filter_map(|e| match e {
-                StormEvent::NodeList { members, joined, left } => {
-                    Some((members.to_vec(), joined.to_vec(), left.to_vec()))
-                }
+                StormEvent::NodeList {
+                    members,
+                    joined,
+                    left,
+                } => Some((members.to_vec(), joined.to_vec(), left.to_vec())),
                 _ => None,
             })
             .collect();
@@ -693,7 +714,12 @@ fn membership_storm_on_32_nodes() {
         assert_eq!(last_votequorum(&events), Some((false, survivors.clone())));
         let info = w.votequorum.info(None).expect("votequorum info");
         assert_eq!(
-            (info.total_votes, info.quorum, info.node_expected_votes, info.is_quorate()),
+            (
+                info.total_votes,
+                info.quorum,
+                info.node_expected_votes,
+                info.is_quorate()
+            ),
             (16, 17, 32, false),
             "node {}: 16 of 32 votes is one short of quorum",
             w.id
@@ -754,4 +780,486 @@ fn membership_storm_on_32_nodes() {
             w.id
         );
     }
+}
+
+// ------------------------------------------------------------------ many objects
+
+/// Raises this process's soft limit of open files to its hard limit (each client handle holds
+/// fds, and the default soft limit of 1 024 is below what these tests open), and returns the
+/// limit now in force.
+fn raise_fd_limit() -> u64 {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `limit` is a valid, writable rlimit for the call.
+    let rc = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
+    assert_eq!(rc, 0, "getrlimit: {}", std::io::Error::last_os_error());
+    limit.rlim_cur = limit.rlim_max;
+    // SAFETY: `limit` is a valid rlimit; raising the soft limit up to the hard one needs no
+    // privilege and affects only this process.
+    let rc = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
+    assert_eq!(rc, 0, "setrlimit: {}", std::io::Error::last_os_error());
+    limit.rlim_cur
+}
+
+/// Memory and fds of this process and of the given daemons, at one moment.
+#[derive(Debug, Clone, PartialEq)]
+struct Usage {
+    rss_kib: u64,
+    fds: usize,
+    /// (pid, rss KiB, fds) of each daemon.
+    daemons: Vec<(u32, u64, usize)>,
+}
+
+impl Usage {
+    fn now(cluster: &Cluster) -> Usage {
+        Usage {
+            rss_kib: rss_kib("self"),
+            fds: fd_count("self"),
+            daemons: cluster
+                .nodes()
+                .iter()
+                .filter_map(Node::pid)
+                .map(|pid| (pid, rss_kib(&pid.to_string()), fd_count(&pid.to_string())))
+                .collect(),
+        }
+    }
+
+    /// Prints the growth from `base` for `count` objects.
+    fn report(&self, what: &str, count: usize, base: &Usage) {
+        let per = |now: u64, then: u64| (now as f64 - then as f64) / count as f64;
+        eprintln!(
+            "scale: {what}: process RSS {} -> {} KiB ({:.1} KiB each), fds {} -> {} ({:.2} each)",
+            base.rss_kib,
+            self.rss_kib,
+            per(self.rss_kib, base.rss_kib),
+            base.fds,
+            self.fds,
+            per(self.fds as u64, base.fds as u64)
+        );
+        for (now, then) in self.daemons.iter().zip(&base.daemons) {
+            eprintln!(
+                "scale:   daemon pid {}: RSS {} -> {} KiB ({:.1} KiB each), fds {} -> {}",
+                now.0,
+                then.1,
+                now.1,
+                per(now.1, then.1),
+                then.2,
+                now.2
+            );
+        }
+    }
+}
+
+/// Waits until this process's fds and every daemon's fds are back to `base` (the daemons
+/// close their side of a connection asynchronously), and this process's RSS is within
+/// `rss_slack_kib` of `base`; panics with what was left otherwise.
+fn assert_released(cluster: &Cluster, base: &Usage, rss_slack_kib: u64, what: &str) -> Usage {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        // Give glibc's free pages back first: libqb callocs a receive buffer of the
+        // connection's maximum message size per handle, which glibc may keep after free.
+        // SAFETY: malloc_trim has no preconditions; it only returns free memory to the OS.
+        unsafe { libc::malloc_trim(0) };
+        let now = Usage::now(cluster);
+        let fds_back = now.fds == base.fds
+            && now
+                .daemons
+                .iter()
+                .zip(&base.daemons)
+                .all(|(n, b)| n.2 == b.2);
+        let rss_back = now.rss_kib <= base.rss_kib + rss_slack_kib;
+        if fds_back && rss_back {
+            eprintln!(
+                "scale: {what}, after drop: process RSS {} KiB (before {}), fds {} (before {}); \
+                 daemons (pid, RSS KiB, fds): {:?} (before {:?})",
+                now.rss_kib, base.rss_kib, now.fds, base.fds, now.daemons, base.daemons
+            );
+            return now;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: not released after drop: before {base:?}, now {now:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+const MANY_GROUPS: usize = 1000;
+
+#[test]
+#[ignore = "opens 2 000 CPG connections; run by scripts/scale"]
+fn thousand_cpg_groups_each_with_a_remote_member() {
+    let limit = raise_fd_limit();
+    let cluster = start_cluster(2);
+    eprintln!("scale: open-files limit of this process: {limit}");
+    let group = |i: usize| GroupName::new(format!("many-{i}")).unwrap();
+    let base = Usage::now(&cluster);
+
+    // Node 1: one handle per group, each recording (node, data) of what it receives.
+    type Seen = Arc<Mutex<Vec<(u32, Vec<u8>)>>>;
+    let opened = Instant::now();
+    let local: Vec<(Cpg, Seen, Arc<Mutex<usize>>)> = cluster
+        .node(1)
+        .in_namespace(|| {
+            (0..MANY_GROUPS)
+                .map(|i| {
+                    let seen: Seen = Arc::default();
+                    let members = Arc::new(Mutex::new(0));
+                    let (s, m) = (seen.clone(), members.clone());
+                    let cpg = Cpg::builder()
+                        .on_deliver(move |_, msg| {
+                            s.lock()
+                                .unwrap()
+                                .push((msg.node_id().get(), msg.data().to_vec()))
+                        })
+                        .on_confchg(move |_, c| *m.lock().unwrap() = c.members().len())
+                        .build()
+                        .unwrap_or_else(|e| panic!("CPG handle {i} on node 1: {e}"));
+                    cpg.join(&group(i))
+                        .unwrap_or_else(|e| panic!("join group {i} on node 1: {e}"));
+                    (cpg, seen, members)
+                })
+                .collect()
+        })
+        .unwrap();
+    let after_local = Usage::now(&cluster);
+    step("1000 CPG handles opened and joined on node 1", opened);
+    after_local.report("1000 CPG handles (node 1)", MANY_GROUPS, &base);
+
+    // Node 2: the other member of each group.
+    let remote: Vec<Cpg> = cluster
+        .node(2)
+        .in_namespace(|| {
+            (0..MANY_GROUPS)
+                .map(|i| {
+                    let cpg =
+                        Cpg::new().unwrap_or_else(|e| panic!("CPG handle {i} on node 2: {e}"));
+                    cpg.join(&group(i)).unwrap();
+                    cpg
+                })
+                .collect()
+        })
+        .unwrap();
+
+    // Every local handle sees its group with 2 members, then the remote member's message.
+    let deadline = Instant::now() + STEP_TIMEOUT;
+    let pump_local = |done: &dyn Fn(usize) -> bool| loop {
+        let pending: Vec<usize> = (0..MANY_GROUPS).filter(|&i| !done(i)).collect();
+        if pending.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} groups still waiting, e.g. group {}",
+            pending.len(),
+            pending[0]
+        );
+        let fds: Vec<_> = pending.iter().map(|&i| local[i].0.as_fd()).collect();
+        wait_readable(&fds, Duration::from_millis(200));
+        for &i in &pending {
+            local[i].0.dispatch(DispatchFlags::All).expect("dispatch");
+        }
+    };
+    pump_local(&|i| *local[i].2.lock().unwrap() == 2);
+    for (i, cpg) in remote.iter().enumerate() {
+        cpg.mcast_retrying(
+            Guarantee::Agreed,
+            format!("to group {i}").as_bytes(),
+            Some(deadline),
+        )
+        .expect("send from node 2");
+    }
+    pump_local(&|i| !local[i].1.lock().unwrap().is_empty());
+    std::thread::sleep(Duration::from_millis(500));
+    for (i, (cpg, seen, _)) in local.iter().enumerate() {
+        cpg.dispatch(DispatchFlags::All).expect("dispatch");
+        assert_eq!(
+            *seen.lock().unwrap(),
+            vec![(2, format!("to group {i}").into_bytes())],
+            "group {i} must receive exactly its own message"
+        );
+    }
+    step(
+        "1000 groups: 2 members each, each message in its own group only",
+        opened,
+    );
+    Usage::now(&cluster).report("1000 + 1000 CPG handles", 2 * MANY_GROUPS, &base);
+
+    drop(local);
+    drop(remote);
+    // The allocator may keep a little freed heap; the connections' mappings must be gone.
+    assert_released(&cluster, &base, 8 * 1024, "2000 CPG handles");
+}
+
+const MANY_TRACKS: usize = 10_000;
+
+#[test]
+#[ignore = "10 000 cmap tracks; run by scripts/scale"]
+fn ten_thousand_cmap_tracks_on_one_handle() {
+    let cluster = start_cluster(1);
+    let key = |i: usize| format!("scale.track.k{i}");
+    let cmap = cluster
+        .node(1)
+        .in_namespace(Cmap::new)
+        .unwrap()
+        .expect("open cmap");
+    for i in 0..MANY_TRACKS {
+        cmap.set(&key(i), 0u32).expect("create key");
+    }
+    let base = Usage::now(&cluster);
+    let started = Instant::now();
+    // One counter per track, and the value each one saw.
+    type Seen = Arc<Mutex<Vec<(u32, Option<u32>)>>>;
+    let seen: Seen = Arc::new(Mutex::new(vec![(0, None); MANY_TRACKS]));
+    let tracks: Vec<_> = (0..MANY_TRACKS)
+        .map(|i| {
+            let seen = seen.clone();
+            cmap.track(&key(i), TrackType::MODIFY, move |_, event| {
+                let value = match event.new_value() {
+                    Some(corosync::cmap::ValueRef::U32(v)) => Some(v),
+                    _ => None,
+                };
+                let mut seen = seen.lock().unwrap();
+                seen[i].0 += 1;
+                seen[i].1 = value;
+            })
+            .unwrap_or_else(|e| panic!("track {i}: {e}"))
+        })
+        .collect();
+    let with_tracks = Usage::now(&cluster);
+    step("10000 tracks added", started);
+    with_tracks.report("10000 cmap tracks", MANY_TRACKS, &base);
+
+    for i in 0..MANY_TRACKS {
+        cmap.set(&key(i), i as u32 + 1).expect("modify key");
+    }
+    let deadline = Instant::now() + STEP_TIMEOUT;
+    while seen.lock().unwrap().iter().any(|s| s.0 == 0) {
+        assert!(Instant::now() < deadline, "not every track got its change");
+        wait_readable(&[cmap.as_fd()], Duration::from_millis(200));
+        cmap.dispatch(DispatchFlags::All).expect("dispatch");
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    cmap.dispatch(DispatchFlags::All).expect("dispatch");
+    for (i, s) in seen.lock().unwrap().iter().enumerate() {
+        assert_eq!(
+            *s,
+            (1, Some(i as u32 + 1)),
+            "track {i}: exactly its own change"
+        );
+    }
+    step("10000 tracks each received its change", started);
+
+    drop(tracks);
+    // No track is left: another round of changes reaches no closure.
+    for i in 0..MANY_TRACKS {
+        cmap.set(&key(i), 0u32).expect("modify key");
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    cmap.dispatch(DispatchFlags::All).expect("dispatch");
+    assert!(
+        seen.lock().unwrap().iter().all(|s| s.0 == 1),
+        "a dropped track fired"
+    );
+    assert_eq!(
+        Arc::strong_count(&seen),
+        1,
+        "dropped tracks released their closures"
+    );
+    assert_released(&cluster, &base, 8 * 1024, "10000 cmap tracks");
+    for i in 0..MANY_TRACKS {
+        cmap.delete(&key(i)).expect("delete key");
+    }
+}
+
+const MANY_HANDLES: usize = 1000;
+
+/// One open handle of any library (what `thousand_open_handles` keeps open).
+#[allow(dead_code)] // held for their Drop
+enum AnyHandle {
+    Cmap(Cmap),
+    Cpg(Cpg),
+    Quorum(Quorum),
+    Votequorum(Votequorum),
+}
+
+#[test]
+#[ignore = "opens 1 000 connections; run by scripts/scale"]
+fn thousand_open_handles() {
+    raise_fd_limit();
+    let cluster = start_cluster(1);
+    let base = Usage::now(&cluster);
+    // Three rounds. The daemon's heap keeps what 1000 connections took at their peak (about
+    // 1.1 GB, its allocator's high-water mark, reached in round 2; see docs/limits.md), so
+    // the leak check compares rounds 2 and 3: a third round must leave nothing more behind.
+    let _warm_up = open_and_drop_handles(&cluster, &base, 1);
+    let second = open_and_drop_handles(&cluster, &base, 2);
+    let third = open_and_drop_handles(&cluster, &base, 3);
+    for (two, three) in second.daemons.iter().zip(&third.daemons) {
+        assert!(
+            three.1 <= two.1 + 16 * 1024,
+            "daemon RSS grew from {} to {} KiB between rounds 2 and 3 of 1000 handles",
+            two.1,
+            three.1
+        );
+    }
+    assert!(
+        third.rss_kib <= second.rss_kib + 4 * 1024,
+        "process RSS grew from {} to {} KiB between rounds 2 and 3",
+        second.rss_kib,
+        third.rss_kib
+    );
+}
+
+/// Opens 1000 handles round robin over cmap, cpg, quorum and votequorum, uses each once,
+/// drops them and checks that fds and memory are released; returns the usage after.
+fn open_and_drop_handles(cluster: &Cluster, base: &Usage, round: u32) -> Usage {
+    let started = Instant::now();
+    let handles: Vec<AnyHandle> = cluster
+        .node(1)
+        .in_namespace(|| {
+            (0..MANY_HANDLES)
+                .map(|i| match i % 4 {
+                    0 => {
+                        let cmap = Cmap::new().expect("cmap");
+                        let id: u32 = cmap.get("runtime.votequorum.this_node_id").expect("get");
+                        assert_eq!(id, 1);
+                        AnyHandle::Cmap(cmap)
+                    }
+                    1 => {
+                        let cpg = Cpg::new().expect("cpg");
+                        assert_eq!(cpg.local_node_id().expect("local node id").get(), 1);
+                        AnyHandle::Cpg(cpg)
+                    }
+                    2 => {
+                        let quorum = Quorum::builder().build().expect("quorum");
+                        assert!(quorum.is_quorate().expect("is_quorate"));
+                        AnyHandle::Quorum(quorum)
+                    }
+                    _ => {
+                        let vq = Votequorum::new().expect("votequorum");
+                        assert!(vq.info(None).expect("info").is_quorate());
+                        AnyHandle::Votequorum(vq)
+                    }
+                })
+                .collect()
+        })
+        .unwrap();
+    step(
+        &format!("round {round}: 1000 handles (cmap, cpg, quorum, votequorum) opened and used"),
+        started,
+    );
+    Usage::now(cluster).report("1000 open handles", MANY_HANDLES, base);
+    drop(handles);
+    assert_released(
+        cluster,
+        base,
+        8 * 1024,
+        &format!("round {round}: 1000 open handles"),
+    )
+}
+
+/// Sets the soft open-files limit of process `pid` (0: this process), keeping its hard
+/// limit, and returns the old limits.
+fn set_fd_limit(pid: u32, soft: u64) -> libc::rlimit {
+    let mut current = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: a null new limit only reads the current one into the valid `current`.
+    let rc = unsafe {
+        libc::prlimit(
+            pid as libc::pid_t,
+            libc::RLIMIT_NOFILE,
+            std::ptr::null(),
+            &mut current,
+        )
+    };
+    assert_eq!(rc, 0, "prlimit({pid}): {}", std::io::Error::last_os_error());
+    let new = libc::rlimit {
+        rlim_cur: soft,
+        rlim_max: current.rlim_max,
+    };
+    let mut old = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: both pointers are valid for the call; as root, changing another process's
+    // limit is allowed and only affects that process.
+    let rc = unsafe { libc::prlimit(pid as libc::pid_t, libc::RLIMIT_NOFILE, &new, &mut old) };
+    assert_eq!(rc, 0, "prlimit({pid}): {}", std::io::Error::last_os_error());
+    old
+}
+
+/// Opens cmap handles until one fails or `cap` are open; returns them and the error.
+fn open_until_failure(node: &Node, cap: usize) -> (Vec<Cmap>, Option<(corosync::Error, Duration)>) {
+    node.in_namespace(|| {
+        let mut handles = Vec::new();
+        while handles.len() < cap {
+            let started = Instant::now();
+            match Cmap::new()
+                .and_then(|c| c.get::<u32>("runtime.votequorum.this_node_id").map(|_| c))
+            {
+                Ok(c) => handles.push(c),
+                Err(e) => return (handles, Some((e, started.elapsed()))),
+            }
+        }
+        (handles, None)
+    })
+    .unwrap()
+}
+
+#[test]
+#[ignore = "probes the open-files limits of client and daemon; run by scripts/scale"]
+fn first_limits_hit_are_clean_errors() {
+    let cluster = start_cluster(1);
+    let node = cluster.node(1);
+    let base = Usage::now(&cluster);
+
+    // The client's open-files limit: each handle holds one fd.
+    let old = set_fd_limit(0, 64);
+    let (handles, failure) = open_until_failure(node, 1000);
+    set_fd_limit(0, old.rlim_cur);
+    let (err, took) = failure.expect("a client limited to 64 fds must fail to open 1000 handles");
+    eprintln!(
+        "scale: client limited to 64 fds: {} handles open, then {err:?} ({err}) after {took:?}",
+        handles.len()
+    );
+    assert!(
+        handles.len() >= 64 - base.fds - 4 && handles.len() < 64,
+        "{}",
+        handles.len()
+    );
+    drop(handles);
+
+    // The daemon's open-files limit (corosync run by systemd gets a soft limit of 1024).
+    let pid = node.pid().unwrap();
+    let daemon_old = set_fd_limit(pid, 128);
+    let daemon_fds = fd_count(&pid.to_string());
+    let log_before = node.log().len();
+    let (handles, failure) = open_until_failure(node, 1000);
+    let (err, took) = failure.expect("a daemon limited to 128 fds must refuse 1000 connections");
+    eprintln!(
+        "scale: daemon limited to 128 fds ({daemon_fds} in use): {} handles open, then {err:?} \
+         ({err}) after {took:?}",
+        handles.len()
+    );
+    assert!(handles.len() < 128, "{}", handles.len());
+    let log = node.log();
+    let daemon_said: Vec<&str> = log[log_before..].lines().take(6).collect();
+    eprintln!("scale: the daemon logged: {daemon_said:#?}");
+    // The handles that did open still work, and after they close the daemon serves again.
+    let id: u32 = handles[0]
+        .get("runtime.votequorum.this_node_id")
+        .expect("get");
+    assert_eq!(id, 1);
+    drop(handles);
+    set_fd_limit(pid, daemon_old.rlim_cur);
+    let (handles, failure) = open_until_failure(node, 10);
+    assert!(failure.is_none(), "{failure:?}");
+    assert_eq!(handles.len(), 10);
+    drop(handles);
+    assert_released(&cluster, &base, 8 * 1024, "probe handles");
 }
