@@ -868,7 +868,8 @@ fn assert_released(cluster: &Cluster, base: &Usage, rss_slack_kib: u64, what: &s
                 .daemons
                 .iter()
                 .zip(&base.daemons)
-                .all(|(n, b)| n.2 == b.2);
+                // The harness's own tool connections may still be closing at `base`.
+                .all(|(n, b)| n.2 <= b.2);
         let rss_back = now.rss_kib <= base.rss_kib + rss_slack_kib;
         if fds_back && rss_back {
             eprintln!(
