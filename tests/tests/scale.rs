@@ -31,7 +31,7 @@ use corosync::cpg::{Cpg, GroupName, Guarantee, Reason};
 use corosync::quorum::Quorum;
 use corosync::votequorum::{NodeState, Votequorum};
 use corosync::{DispatchFlags, TrackFlags};
-use corosync_tests::{wait_readable, Cluster, Node};
+use corosync_testcluster::{wait_readable, Cluster, Node};
 
 // ------------------------------------------------------------------ allocation counting
 

@@ -34,7 +34,7 @@ use corosync::cmap::{Cmap, TrackType};
 use corosync::cpg::{Cpg, GroupName, Guarantee};
 use corosync::votequorum::Votequorum;
 use corosync::{DispatchFlags, Error};
-use corosync_tests::{wait_readable, Cluster, Node};
+use corosync_testcluster::{wait_readable, Cluster, Node};
 
 const NODES: u32 = 3;
 const KILL_EVERY: Duration = Duration::from_secs(60);
