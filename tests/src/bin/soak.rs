@@ -20,8 +20,14 @@
 //!   since it was opened (`CS_ERR_LIBRARY`), or `TRY_AGAIN` within 30 s of a kill or restart;
 //! - a worker that makes no progress for 60 s while its node is up;
 //! - a leak: after warm-up, more open fds than at the first sample at which all handles were
-//!   open (compared only at such moments), or RSS growing by more than 1 MiB per minute
-//!   (client) or 2 MiB per minute (a daemon, over its own life after its warm-up).
+//!   open (compared only at such moments); client RSS whose peak rises in every kill period
+//!   (at least 3 complete periods, by more than 4 MiB in all: RSS is a sawtooth, since every
+//!   reconnect drops the old connections' ring buffers and the new ones are touched page by page
+//!   as traffic goes round them); a daemon whose RSS grows by more than 8 MiB over 2 minutes or
+//!   more of its life (after its first 30 s).
+//!
+//! At the end it prints the slopes: the client's RSS over all samples after warm-up and over
+//! the peaks of the kill periods, and each daemon's RSS over its life.
 
 use std::fmt::Write as _;
 use std::os::fd::AsFd;
@@ -407,42 +413,54 @@ fn slope(points: &[(f64, f64)]) -> Option<f64> {
     (sxx > 0.0).then(|| sxy / sxx)
 }
 
-/// Client RSS slope (KiB/min) after warm-up, and the daemons' worst slope (KiB/min) over
-/// each daemon's life after its own warm-up (daemon pid, slope).
-fn slopes(samples: &[Sample]) -> (Option<f64>, Option<(u32, f64)>) {
-    let warm = WARM_UP.as_secs_f64();
-    let client: Vec<(f64, f64)> = samples
+/// The client's RSS samples after warm-up as (minutes, KiB).
+fn client_points(samples: &[Sample]) -> Vec<(f64, f64)> {
+    samples
         .iter()
-        .filter(|s| s.secs >= warm)
+        .filter(|s| s.secs >= WARM_UP.as_secs_f64())
         .map(|s| (s.secs / 60.0, s.rss_kib as f64))
-        .collect();
-    let mut worst: Option<(u32, f64)> = None;
+        .collect()
+}
+
+/// The client's highest RSS in each kill period after warm-up (minute index, KiB). Every
+/// reconnect releases the old connections' ring buffers and the new ones are touched page by
+/// page as traffic goes round them, so RSS is a sawtooth; a leak shows as rising peaks.
+fn client_peaks(samples: &[Sample]) -> Vec<(f64, f64)> {
+    let mut peaks: Vec<(f64, f64)> = Vec::new();
+    for s in samples.iter().filter(|s| s.secs >= WARM_UP.as_secs_f64()) {
+        let period = (s.secs / KILL_EVERY.as_secs_f64()).floor();
+        match peaks.last_mut() {
+            Some(last) if last.0 == period => last.1 = last.1.max(s.rss_kib as f64),
+            _ => peaks.push((period, s.rss_kib as f64)),
+        }
+    }
+    peaks
+}
+
+/// Each daemon's RSS over its life after its first 30 s (and after the run's warm-up):
+/// (pid, points as (minutes, KiB)).
+fn daemon_lives(samples: &[Sample]) -> Vec<(u32, Vec<(f64, f64)>)> {
     let mut pids: Vec<u32> = samples
         .iter()
         .flat_map(|s| s.daemons.iter().map(|d| d.1))
         .collect();
     pids.sort_unstable();
     pids.dedup();
-    for pid in pids {
-        let life: Vec<(f64, u64)> = samples
-            .iter()
-            .filter_map(|s| s.daemons.iter().find(|d| d.1 == pid).map(|d| (s.secs, d.2)))
-            .collect();
-        let Some(born) = life.first().map(|p| p.0) else {
-            continue;
-        };
-        let points: Vec<(f64, f64)> = life
-            .iter()
-            .filter(|p| p.0 >= born + 30.0 && p.0 >= warm)
-            .map(|p| (p.0 / 60.0, p.1 as f64))
-            .collect();
-        if let Some(k) = slope(&points) {
-            if worst.is_none_or(|w| k > w.1) {
-                worst = Some((pid, k));
-            }
-        }
-    }
-    (slope(&client), worst)
+    pids.into_iter()
+        .filter_map(|pid| {
+            let life: Vec<(f64, u64)> = samples
+                .iter()
+                .filter_map(|s| s.daemons.iter().find(|d| d.1 == pid).map(|d| (s.secs, d.2)))
+                .collect();
+            let born = life.first()?.0;
+            let points: Vec<(f64, f64)> = life
+                .iter()
+                .filter(|p| p.0 >= born + 30.0 && p.0 >= WARM_UP.as_secs_f64())
+                .map(|p| (p.0 / 60.0, p.1 as f64))
+                .collect();
+            Some((pid, points))
+        })
+        .collect()
 }
 
 /// Looks at the samples so far; returns a leak's description if there is one.
@@ -456,17 +474,33 @@ fn leak(samples: &[Sample], baseline_fds: Option<usize>) -> Option<String> {
             ));
         }
     }
-    // RSS slopes need a few minutes of samples to mean something.
-    let span = last.secs - WARM_UP.as_secs_f64();
-    if span < 120.0 {
-        return None;
+    // Client: peaks of the kill periods that keep rising (complete periods only).
+    let peaks = client_peaks(samples);
+    let complete = &peaks[..peaks.len().saturating_sub(1)];
+    if complete.len() >= 3 {
+        let rising = complete.windows(2).all(|w| w[1].1 > w[0].1);
+        let growth = complete[complete.len() - 1].1 - complete[0].1;
+        if rising && growth > 4096.0 {
+            return Some(format!(
+                "client RSS peaks rise in every period after warm-up, by {growth:.0} KiB: {:?}",
+                complete.iter().map(|p| p.1 as u64).collect::<Vec<_>>()
+            ));
+        }
     }
-    let (client, daemon) = slopes(samples);
-    if let Some(k) = client.filter(|&k| k > 1024.0) {
-        return Some(format!("client RSS grows by {k:.0} KiB/min after warm-up"));
-    }
-    if let Some((pid, k)) = daemon.filter(|d| d.1 > 2048.0) {
-        return Some(format!("daemon pid {pid}: RSS grows by {k:.0} KiB/min"));
+    // Daemons: more than 8 MiB of growth over at least 2 minutes of one daemon's life
+    // (its RSS also jumps a little at every membership change, once a minute here).
+    for (pid, points) in daemon_lives(samples) {
+        let (Some(first), Some(last)) = (points.first(), points.last()) else {
+            continue;
+        };
+        let low = points.iter().map(|p| p.1).fold(f64::MAX, f64::min);
+        if last.0 - first.0 >= 2.0 && last.1 - low > 8192.0 {
+            return Some(format!(
+                "daemon pid {pid}: RSS grew by {:.0} KiB within {:.1} min",
+                last.1 - low,
+                last.0 - first.0
+            ));
+        }
     }
     None
 }
@@ -575,7 +609,6 @@ fn main() -> ExitCode {
     });
     drop(cluster);
 
-    let (client, daemon) = slopes(&samples);
     eprintln!(
         "soak: {} samples; {} CPG deliveries, {} cmap track events, {} reconnects, {} expected \
          errors (lost connections, TRY_AGAIN while re-forming)",
@@ -590,18 +623,26 @@ fn main() -> ExitCode {
         .filter(|s| s.all_connected)
         .map(|s| s.fds)
         .collect();
+    let per_min =
+        |k: Option<f64>| k.map_or("n/a (run too short)".into(), |k| format!("{k:+.1} KiB/min"));
+    let peaks = client_peaks(&samples);
     eprintln!(
-        "soak: client RSS slope after warm-up: {}; fds with all handles open: min {:?} max {:?}",
-        client.map_or("n/a (run too short)".into(), |k| format!("{k:+.1} KiB/min")),
+        "soak: client RSS slope after warm-up: {} (all samples), {} (peak of each kill period: \
+         {:?} KiB); fds with all handles open: min {:?} max {:?}",
+        per_min(slope(&client_points(&samples))),
+        per_min(slope(&peaks)),
+        peaks.iter().map(|p| p.1 as u64).collect::<Vec<_>>(),
         fds_connected.iter().min(),
         fds_connected.iter().max()
     );
-    eprintln!(
-        "soak: steepest daemon RSS slope (each daemon after its first 30 s): {}",
-        daemon.map_or("n/a (run too short)".into(), |(pid, k)| format!(
-            "{k:+.1} KiB/min (pid {pid})"
-        ))
-    );
+    for (pid, points) in daemon_lives(&samples) {
+        if let Some(k) = slope(&points) {
+            eprintln!(
+                "soak: daemon pid {pid}: RSS slope {k:+.1} KiB/min over {:.1} min after its first 30 s",
+                points.last().map_or(0.0, |l| l.0) - points[0].0
+            );
+        }
+    }
     let failure = shared.failure.lock().unwrap().clone();
     match failure {
         None => {
