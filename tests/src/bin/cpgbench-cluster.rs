@@ -22,6 +22,7 @@
 //! and, for 64-byte messages sent one at a time (the next once all three delivered the
 //! previous one), the **idle latency to delivery everywhere**, p50 / p99.
 //!
+//! Each size runs three rounds per API, alternating which goes first; the table shows medians.
 //! Safe and raw do the same work in their deliver callbacks (read the header, record the
 //! time), and use the same dispatch loops, so the ratios show the binding's cost.
 
@@ -37,6 +38,8 @@ use corosync_sys as raw;
 use corosync_testcluster::{wait_readable, Cluster, Node};
 
 const NODES: usize = 3;
+/// Rounds per size and API (medians are reported).
+const ROUNDS: usize = 3;
 const HEADER: usize = 12;
 
 /// Nanoseconds on this process's monotonic clock (shared by every thread).
@@ -254,6 +257,20 @@ struct Figures {
     p99_us: f64,
 }
 
+/// The median of each field over `runs`.
+fn median(runs: Vec<Figures>) -> Figures {
+    let mid = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    Figures {
+        msgs_per_s: mid(runs.iter().map(|f| f.msgs_per_s).collect()),
+        mb_per_s: mid(runs.iter().map(|f| f.mb_per_s).collect()),
+        p50_us: mid(runs.iter().map(|f| f.p50_us).collect()),
+        p99_us: mid(runs.iter().map(|f| f.p99_us).collect()),
+    }
+}
+
 fn percentile(sorted: &[u64], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i] as f64 / 1000.0
@@ -394,21 +411,36 @@ fn main() {
         (64 * 1024, 2_000),
     ] {
         let count = count / scale;
-        let mut pair = Vec::new();
-        for api in [Api::Safe, Api::Raw] {
-            let f = measure(&cluster, api, size, count, false);
+        // ROUNDS rounds per API, alternating which goes first; medians are shown.
+        let mut safe = Vec::new();
+        let mut raw = Vec::new();
+        for round in 0..ROUNDS {
+            let order = if round % 2 == 0 {
+                [Api::Safe, Api::Raw]
+            } else {
+                [Api::Raw, Api::Safe]
+            };
+            for api in order {
+                let f = measure(&cluster, api, size, count, false);
+                match api {
+                    Api::Safe => safe.push(f),
+                    Api::Raw => raw.push(f),
+                }
+            }
+        }
+        let (safe, raw) = (median(safe), median(raw));
+        for (name, f) in [("safe", &safe), ("raw", &raw)] {
             println!(
                 "{:>7} {:>5} {:>12.0} {:>9.1} {:>12.0} {:>12.0}",
-                size,
-                if api == Api::Safe { "safe" } else { "raw" },
-                f.msgs_per_s,
-                f.mb_per_s,
-                f.p50_us,
-                f.p99_us
+                size, name, f.msgs_per_s, f.mb_per_s, f.p50_us, f.p99_us
             );
-            pair.push(f.msgs_per_s);
         }
-        println!("{:>7} safe/raw throughput {:.2}", "", pair[0] / pair[1]);
+        println!(
+            "{:>7} safe/raw: throughput {:.2}, p50 latency {:.2}",
+            "",
+            safe.msgs_per_s / raw.msgs_per_s,
+            safe.p50_us / raw.p50_us
+        );
     }
     let count = 2_000 / scale;
     println!("idle latency, 64 B, one message at a time until delivered on all three ({count}):");
