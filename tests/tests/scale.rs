@@ -448,17 +448,17 @@ impl Watch {
                 cpg.join(group)?;
                 let quorum = Quorum::builder()
                     .on_quorum(move |_, n| {
-                        let members = Ids::new(n.members.iter().map(|id| id.get()));
+                        let members = Ids::new(n.members().iter().map(|id| id.get()));
                         l2.lock().unwrap().push(StormEvent::Quorum {
-                            quorate: n.quorate,
+                            quorate: n.is_quorate(),
                             members,
                         });
                     })
                     .on_nodelist(move |_, n| {
                         l3.lock().unwrap().push(StormEvent::NodeList {
-                            members: Ids::new(n.members.iter().map(|id| id.get())),
-                            joined: Ids::new(n.joined.iter().map(|id| id.get())),
-                            left: Ids::new(n.left.iter().map(|id| id.get())),
+                            members: Ids::new(n.members().iter().map(|id| id.get())),
+                            joined: Ids::new(n.joined().iter().map(|id| id.get())),
+                            left: Ids::new(n.left().iter().map(|id| id.get())),
                         });
                     })
                     .build()?;
@@ -466,12 +466,12 @@ impl Watch {
                 let votequorum = Votequorum::builder()
                     .on_quorum(move |_, n| {
                         let members = n
-                            .nodes
+                            .nodes()
                             .iter()
                             .filter(|x| x.state() == NodeState::Member)
                             .map(|x| x.node_id().get());
                         l4.lock().unwrap().push(StormEvent::Votequorum {
-                            quorate: n.quorate,
+                            quorate: n.is_quorate(),
                             members: Ids::new(members),
                         });
                     })
