@@ -9,9 +9,9 @@
 //! 64 B and 64 KiB to a group all workers joined, a cmap set of its own key (which its own
 //! track reports back), votequorum getinfo, and dispatch of every handle. A killer thread
 //! kills one node's daemon (SIGKILL) every minute, round robin, and restarts it 5 s later.
-//! The workers on the killed node see their calls fail, drop their handles and open new ones
-//! until the daemon answers again (the crate's `reconnect` is not on main yet: reopening is
-//! what a client does without it).
+//! The workers on the killed node see their calls fail with an error that
+//! `is_disconnected()`, and call `reconnect()` on each handle until the daemon answers again
+//! (keeping the handles' closures), then join the group and add their track again.
 //!
 //! A sampler records, every 5 s, this process's RSS and open fds, and each daemon's RSS. At
 //! the end it prints the slopes after warm-up (the first minute); it stops early, printing
@@ -192,6 +192,54 @@ fn expected(shared: &Shared, id: u32, generation: u64, err: &Error) -> bool {
     }
 }
 
+/// Calls `f` until it succeeds, while its failures are what a node coming back gives
+/// (`CS_ERR_LIBRARY` while the daemon is down, `TRY_AGAIN` while the cluster re-forms), every
+/// 200 ms. Returns `None` if the run stops meanwhile or a failure is unexpected (recorded).
+fn until_back<T>(
+    shared: &Shared,
+    id: u32,
+    what: &str,
+    mut f: impl FnMut() -> Result<T, Error>,
+) -> Option<T> {
+    let idx = id as usize - 1;
+    loop {
+        match f() {
+            Ok(value) => return Some(value),
+            Err(e) => {
+                let down = !shared.up[idx].load(Ordering::SeqCst);
+                let transient = e.is_disconnected() || e.is_retryable();
+                if !(transient && (down || settling(shared))) {
+                    shared.fail(format!("worker {id}: {what} failed: {e:?} ({e})"));
+                    return None;
+                }
+                shared.expected_errors.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        if shared.stopping() {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Gives every handle a new connection with `reconnect` (keeping its closures), then joins
+/// the group again (the daemon forgot the old connection's membership). Returns false if the
+/// run stops meanwhile or something unexpected failed.
+fn reconnect(h: &mut Handles, shared: &Shared, id: u32, group: &GroupName) -> bool {
+    h.generation = shared.kills[id as usize - 1].load(Ordering::SeqCst);
+    let back = until_back(shared, id, "CPG reconnect", || h.cpg.reconnect()).is_some()
+        && until_back(shared, id, "cmap reconnect", || h.cmap.reconnect()).is_some()
+        && until_back(shared, id, "votequorum reconnect", || {
+            h.votequorum.reconnect()
+        })
+        .is_some()
+        && until_back(shared, id, "CPG join after reconnect", || h.cpg.join(group)).is_some();
+    if back {
+        shared.reconnects.fetch_add(1, Ordering::Relaxed);
+    }
+    back
+}
+
 /// One worker's loop on node `node`.
 fn worker(node: &Node, shared: Arc<Shared>) {
     let id = node.id();
@@ -204,44 +252,34 @@ fn worker(node: &Node, shared: Arc<Shared>) {
     let key = format!("soak.node{id}.counter");
     let small = |seq| payload(id, seq, 64);
     let mut seq = 0u32;
+    let Some(mut handles) = until_back(&shared, id, "opening handles", || {
+        open(node, &shared, &group)
+    }) else {
+        return;
+    };
     while !shared.stopping() {
-        // (Re)open the handles; while the daemon is down this fails, which is expected.
-        let handles = match open(node, &shared, &group) {
-            Ok(h) => h,
-            Err(e) => {
-                // Refused while the daemon is down or has just come back: expected.
-                let down = !shared.up[idx].load(Ordering::SeqCst);
-                let transient = matches!(e, Error::Library | Error::TryAgain);
-                if !(transient && (down || settling(&shared))) {
-                    shared.fail(format!("worker {id}: opening handles failed: {e:?} ({e})"));
-                    return;
-                }
-                shared.expected_errors.fetch_add(1, Ordering::Relaxed);
-                std::thread::sleep(Duration::from_millis(200));
-                continue;
-            }
-        };
+        // After a kill of this node the handles' connections are dead: reconnect them.
+        if handles.generation != shared.kills[idx].load(Ordering::SeqCst)
+            && !reconnect(&mut handles, &shared, id, &group)
+        {
+            return;
+        }
+        // The track is added again on every pass (the daemon forgets it with the
+        // connection); dropping it on a dead connection frees its closure after finalize.
         let track_events = Arc::new(AtomicU64::new(0));
         let counter = track_events.clone();
-        let track = match handles.cmap.track(&key, TrackType::MODIFY, move |_, _| {
-            counter.fetch_add(1, Ordering::Relaxed);
-        }) {
-            Ok(t) => t,
-            Err(e) => {
-                if !expected(&shared, id, handles.generation, &e) {
-                    shared.fail(format!("worker {id}: cmap track failed: {e:?} ({e})"));
-                    return;
-                }
-                continue;
-            }
-        };
-        if let Err(e) = handles.cmap.set(&key, seq) {
-            if !expected(&shared, id, handles.generation, &e) {
-                shared.fail(format!("worker {id}: cmap set failed: {e:?} ({e})"));
+        let track = until_back(&shared, id, "cmap track", || {
+            let counter = counter.clone();
+            handles.cmap.track(&key, TrackType::MODIFY, move |_, _| {
+                counter.fetch_add(1, Ordering::Relaxed);
+            })
+        });
+        let Some(track) = track else {
+            if shared.stopping() || shared.failure.lock().unwrap().is_some() {
                 return;
             }
             continue;
-        }
+        };
         shared.connected[idx].store(true, Ordering::SeqCst);
         let result = rounds(&handles, &shared, id, &key, &mut seq, &small);
         shared.connected[idx].store(false, Ordering::SeqCst);
@@ -249,18 +287,14 @@ fn worker(node: &Node, shared: Arc<Shared>) {
             .track_events
             .fetch_add(track_events.load(Ordering::Relaxed), Ordering::Relaxed);
         drop(track);
-        drop(handles);
-        match result {
-            Ok(()) => return, // stopping
-            Err(()) if shared.stopping() => return,
-            Err(()) => {
-                shared.reconnects.fetch_add(1, Ordering::Relaxed);
-            }
+        if result.is_ok() {
+            return; // stopping
         }
     }
 }
 
-/// Traffic rounds on open handles until stop (Ok) or an expected error (Err: reopen).
+/// Traffic rounds on open handles until stop (Ok) or an expected error (Err: the caller
+/// reconnects if the node was killed, else goes on).
 fn rounds(
     h: &Handles,
     shared: &Shared,
