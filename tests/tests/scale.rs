@@ -306,16 +306,8 @@ fn total_order_on_32_nodes() {
     let group = GroupName::new("scale-order").unwrap();
     let all_joined = Barrier::new(NODES as usize);
     let started = Instant::now();
-    let results: Vec<OrderResult> = std::thread::scope(|scope| {
-        let threads: Vec<_> = cluster
-            .nodes()
-            .iter()
-            .map(|node| {
-                let (group, all_joined) = (&group, &all_joined);
-                scope.spawn(move || order_node(node, group, all_joined))
-            })
-            .collect();
-        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    let results = on_nodes(&cluster.ids(), |id| {
+        order_node(cluster.node(id), &group, &all_joined)
     });
     step(
         &format!(
@@ -535,6 +527,37 @@ impl Watch {
     }
 }
 
+/// Asserts what votequorum's getinfo says on `w`'s node: total votes, votes needed for
+/// quorum, expected votes and quorate.
+fn assert_votes(w: &Watch, total: u32, quorum: u32, expected: u32, quorate: bool, what: &str) {
+    let info = w.votequorum.info(None).expect("votequorum info");
+    assert_eq!(
+        (
+            info.total_votes,
+            info.quorum,
+            info.node_expected_votes,
+            info.is_quorate()
+        ),
+        (total, quorum, expected, quorate),
+        "node {}: {what}",
+        w.id
+    );
+}
+
+/// Runs `f(id)` for every id at once, a thread each, and returns the results in `ids` order.
+fn on_nodes<T: Send>(ids: &[u32], f: impl Fn(u32) -> T + Sync) -> Vec<T> {
+    std::thread::scope(|scope| {
+        let threads: Vec<_> = ids
+            .iter()
+            .map(|&id| {
+                let f = &f;
+                scope.spawn(move || f(id))
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    })
+}
+
 /// Runs `f` on every watch at once (a thread each) and returns the watches.
 fn on_each(watches: Vec<Watch>, f: impl Fn(&mut Watch) + Sync) -> Vec<Watch> {
     std::thread::scope(|scope| {
@@ -600,17 +623,7 @@ fn membership_storm_on_32_nodes() {
 
     // Every node: CPG member of the group, quorum and votequorum tracking.
     let started = Instant::now();
-    let watches: Vec<Watch> = std::thread::scope(|scope| {
-        let threads: Vec<_> = cluster
-            .nodes()
-            .iter()
-            .map(|node| {
-                let group = &group;
-                scope.spawn(move || Watch::open(node, group))
-            })
-            .collect();
-        threads.into_iter().map(|t| t.join().unwrap()).collect()
-    });
+    let watches = on_nodes(&all, |id| Watch::open(cluster.node(id), &group));
     let watches = on_each(watches, |w| {
         w.pump_until("the whole cluster in cpg, quorum and votequorum", |e| {
             sees_whole_cluster(e, &all)
@@ -626,24 +639,13 @@ fn membership_storm_on_32_nodes() {
         assert_eq!(cpg_members(&events).unwrap(), all, "node {}", w.id);
         assert_eq!(last_quorum(&events).unwrap(), (true, all.clone()));
         assert_eq!(last_votequorum(&events).unwrap(), (true, all.clone()));
-        let info = w.votequorum.info(None).expect("votequorum info");
-        assert_eq!(
-            (info.total_votes, info.quorum, info.node_expected_votes),
-            (32, 17, 32),
-            "node {}: votes of the whole cluster",
-            w.id
-        );
+        assert_votes(w, 32, 17, 32, true, "votes of the whole cluster");
         w.clear();
     }
 
     // Kill 16 daemons at once.
     let killed = Instant::now();
-    std::thread::scope(|scope| {
-        for &id in &leavers {
-            let cluster = &cluster;
-            scope.spawn(move || cluster.kill(id).expect("kill"));
-        }
-    });
+    on_nodes(&leavers, |id| cluster.kill(id).expect("kill"));
     step("16 daemons killed", killed);
     let (mut watches, dead): (Vec<Watch>, Vec<Watch>) =
         watches.into_iter().partition(|w| survivors.contains(&w.id));
@@ -712,40 +714,22 @@ fn membership_storm_on_32_nodes() {
             w.id
         );
         assert_eq!(last_votequorum(&events), Some((false, survivors.clone())));
-        let info = w.votequorum.info(None).expect("votequorum info");
-        assert_eq!(
-            (
-                info.total_votes,
-                info.quorum,
-                info.node_expected_votes,
-                info.is_quorate()
-            ),
-            (16, 17, 32, false),
-            "node {}: 16 of 32 votes is one short of quorum",
-            w.id
+        assert_votes(
+            w,
+            16,
+            17,
+            32,
+            false,
+            "16 of 32 votes is one short of quorum",
         );
         w.clear();
     }
 
     // Restart the 16 and give each a CPG member again.
     let restarted = Instant::now();
-    std::thread::scope(|scope| {
-        for &id in &leavers {
-            let cluster = &cluster;
-            scope.spawn(move || cluster.start_node(id).expect("restart"));
-        }
-    });
+    on_nodes(&leavers, |id| cluster.start_node(id).expect("restart"));
     step("16 daemons restarted (answering)", restarted);
-    let back: Vec<Watch> = std::thread::scope(|scope| {
-        let threads: Vec<_> = leavers
-            .iter()
-            .map(|&id| {
-                let (node, group) = (cluster.node(id), &group);
-                scope.spawn(move || Watch::open(node, group))
-            })
-            .collect();
-        threads.into_iter().map(|t| t.join().unwrap()).collect()
-    });
+    let back = on_nodes(&leavers, |id| Watch::open(cluster.node(id), &group));
     let mut watches = watches;
     watches.extend(back);
     let watches = on_each(watches, |w| {
@@ -767,13 +751,7 @@ fn membership_storm_on_32_nodes() {
             joined.sort_unstable();
             assert_eq!(joined, leavers, "node {}: CPG joins", w.id);
         }
-        let info = w.votequorum.info(None).expect("votequorum info");
-        assert_eq!(
-            (info.total_votes, info.quorum, info.is_quorate()),
-            (32, 17, true),
-            "node {}",
-            w.id
-        );
+        assert_votes(w, 32, 17, 32, true, "votes after the restart");
         assert_eq!(
             w.dispatch_allocations, 0,
             "node {}: dispatching 32-member notifications allocated",
