@@ -105,6 +105,7 @@
 
 mod cluster;
 mod config;
+mod container;
 mod env;
 mod error;
 mod events;
@@ -116,6 +117,7 @@ pub use cluster::{
     wait_until, Cluster, ClusterBuilder, DEFAULT_SUBNET, DEFAULT_TIMEOUT, MAX_NODES,
 };
 pub use config::{Crypto, KeySource, CRYPTO_ENV};
+pub use container::{cleanup_stale_containers, IMAGE_ENV, MOUNTS_ENV, PODMAN_ENV};
 pub use env::{check_environment, TOOL_DIR_ENV};
 pub use error::{HarnessError, Result};
 pub use events::{log_len, pump, wait_readable, EventLog};
