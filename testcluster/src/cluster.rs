@@ -493,7 +493,7 @@ impl ClusterBuilder {
     /// [`KeySource::Keygen`] key needs the host's `corosync-keygen`.
     ///
     /// ```no_run
-    /// use corosync_tests::Cluster;
+    /// use corosync_testcluster::Cluster;
     /// let cluster = Cluster::builder(3)
     ///     .container_image("localhost/corosync-testcluster:bookworm")
     ///     .start()
@@ -525,7 +525,7 @@ impl ClusterBuilder {
     /// separated by `:`) adds mounts to every container cluster.
     ///
     /// ```no_run
-    /// use corosync_tests::Cluster;
+    /// use corosync_testcluster::Cluster;
     /// let exe = std::env::current_exe().unwrap();
     /// let cluster = Cluster::builder(1)
     ///     .container_image("localhost/corosync-testcluster:bookworm")
@@ -1417,7 +1417,7 @@ impl Drop for Cluster {
                 .and_then(|()| container::remove_network(podman, network));
             if let Err(e) = removed {
                 eprintln!(
-                    "corosync-tests: warning: cleaning up cluster {}: {e}",
+                    "corosync-testcluster: warning: cleaning up cluster {}: {e}",
                     self.name
                 );
             }

@@ -136,7 +136,8 @@ impl Node {
     }
 
     /// The path of the file that receives the daemon's stdout and stderr (appended to across
-    /// restarts, with a marker line per start and kill).
+    /// restarts, with a marker line per start and kill). A node of the container backend has
+    /// no such file: podman keeps its log (`podman logs`, which [`Node::log`] returns).
     pub fn log_path(&self) -> PathBuf {
         self.dir.join("corosync.log")
     }
