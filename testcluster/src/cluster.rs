@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::config::{self, ConfigSpec, Crypto, CryptoMode, KeySource, Section};
+use crate::container::{self, ContainerNode, ContainerSpec, Podman};
 use crate::env::{self, Tools};
 use crate::error::{HarnessError, Result};
 use crate::netns;
@@ -61,6 +62,15 @@ fn check_memory(nodes: u32, meminfo: &str) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// Which backend a cluster runs on.
+#[derive(Debug)]
+enum Backend {
+    /// One network namespace per node, the host's corosync.
+    Netns(Arc<Tools>),
+    /// One podman container per node, with what `corosync -v` says in the image.
+    Container(&'static Podman, env::DaemonInfo),
 }
 
 /// Interval between two polls of a condition.
@@ -166,6 +176,8 @@ pub struct ClusterBuilder {
     prefix: String,
     subnet: (Ipv4Addr, u8),
     tool_dir: Option<PathBuf>,
+    /// `Some`: the container backend, with this image and these mounts.
+    container: Option<ContainerSpec>,
 }
 
 impl ClusterBuilder {
@@ -314,7 +326,9 @@ impl ClusterBuilder {
     /// a harness-made key exactly when the daemon refuses to run unencrypted (upstream
     /// corosync main), `on` always, `off` never.
     ///
-    /// The key is written to `<cluster dir>/authkey` (mode 0400) and named by `keyfile:`.
+    /// The key is written to `<cluster dir>/authkey` (mode 0400) and named by `keyfile:`. In
+    /// the container backend each node's directory gets a copy, which its container sees as
+    /// `/etc/corosync/authkey`.
     ///
     /// ```no_run
     /// use corosync_testcluster::{Cluster, Crypto, KeySource};
@@ -488,6 +502,88 @@ impl ClusterBuilder {
         self
     }
 
+    /// Runs each node in a podman container of `image` instead of a network namespace (the
+    /// container backend). `Cluster::builder` already chooses this backend when the
+    /// environment variable `COROSYNC_TESTCLUSTER_IMAGE` names an image; this method selects
+    /// it in code.
+    ///
+    /// The image needs corosync and its tools in its `PATH` and `/bin/sh`: the project's
+    /// `scripts/container-image` builds one without a registry (debootstrap from Debian's
+    /// packages), its `Containerfile` builds the same with `podman build`. The cluster gets an
+    /// `--internal` podman network named like the cluster (`cst<pid>x<seq>`, subnet chosen by
+    /// podman, no route out) and node k the container `cst<pid>x<seq>n<k>` with the address
+    /// `.1<k>` of that subnet, its directory mounted on /etc/corosync (corosync.conf, and
+    /// `authkey` when crypto is on) and `corosync -f` as its process. Kill and restart are
+    /// `podman kill` and `podman start`, isolate and heal are `podman network disconnect` and
+    /// `connect`; client programs run inside with `podman exec` ([`Node::command`]) and
+    /// [`Node::in_namespace`] enters the container's network namespace. Like the namespace
+    /// backend's daemons, the containers share the host's /dev/shm and pid namespace
+    /// (`--pid host -v /dev/shm:/dev/shm`): libqb's shared-memory files and libcpg's
+    /// zero-copy buffers are opened by name on both sides of a connection, and those names
+    /// carry pids, which must be unique. Dropping
+    /// the cluster removes the containers and the network; those of test processes that died
+    /// are removed when the next process starts its first container cluster.
+    ///
+    /// Needs root, podman (`apt-get install -y podman runc`) and, on hosts with cgroups v1 or
+    /// where podman cannot set its default ulimits, `CONTAINERS_CONF` pointing to a file like
+    /// the project's `scripts/containers.conf`. A missing podman or image, or an image without
+    /// corosync, fails the start with an error that says what to install.
+    ///
+    /// Crypto follows [`crypto`](ClusterBuilder::crypto) and `COROSYNC_TESTCLUSTER_CRYPTO` as in
+    /// the other backends (`auto` asks the image's `corosync -v`); a
+    /// [`KeySource::Keygen`] key needs the host's `corosync-keygen`.
+    ///
+    /// ```no_run
+    /// use corosync_testcluster::Cluster;
+    /// let cluster = Cluster::builder(3)
+    ///     .container_image("localhost/corosync-testcluster:bookworm")
+    ///     .start()
+    ///     .expect("start 3 corosync containers");
+    /// assert_eq!(cluster.node(2).container(), Some(format!("{}n2", cluster.name()).as_str()));
+    /// let out = cluster.node(2).run("corosync-quorumtool", ["-s"]).unwrap();
+    /// assert!(out.contains("Quorate:          Yes"));
+    /// ```
+    pub fn container_image(mut self, image: &str) -> Self {
+        let mounts = self.container.take().map(|c| c.mounts).unwrap_or_default();
+        self.container = Some(ContainerSpec {
+            image: image.to_string(),
+            mounts,
+        });
+        self
+    }
+
+    /// Runs each node in a network namespace (the default backend), even when
+    /// `COROSYNC_TESTCLUSTER_IMAGE` is set.
+    pub fn in_namespaces(mut self) -> Self {
+        self.container = None;
+        self
+    }
+
+    /// Mounts the host path `path` read-only at the same path into every container of the
+    /// container backend (ignored by the namespace backend, whose nodes see the host's files),
+    /// e.g. the cargo target directory, so that programs built on the host run inside with
+    /// [`Node::command`]. The environment variable `COROSYNC_TESTCLUSTER_MOUNTS` (paths
+    /// separated by `:`) adds mounts to every container cluster.
+    ///
+    /// ```no_run
+    /// use corosync_testcluster::Cluster;
+    /// let exe = std::env::current_exe().unwrap();
+    /// let cluster = Cluster::builder(1)
+    ///     .container_image("localhost/corosync-testcluster:bookworm")
+    ///     .mount_read_only(exe.parent().unwrap())
+    ///     .start()
+    ///     .unwrap();
+    /// // The test binary itself can now run inside node 1's container.
+    /// assert!(cluster.node(1).command(&exe).arg("--list").status().unwrap().success());
+    /// ```
+    pub fn mount_read_only(mut self, path: impl Into<PathBuf>) -> Self {
+        let path = path.into();
+        if let Some(spec) = &mut self.container {
+            spec.mounts.push(path);
+        }
+        self
+    }
+
     /// Nodes that are configured (in every nodelist, with namespace and address) but whose
     /// daemon is not started by [`start`](ClusterBuilder::start); start them later with
     /// [`Cluster::start_node`]. Quorum counts them as expected votes, so usually combine this
@@ -534,15 +630,29 @@ impl ClusterBuilder {
             ));
         }
         let wait_for_quorum = provider && self.wait_for_quorum.unwrap_or(true);
-        let tool_dir = self.tool_dir.clone().or_else(env::tool_dir_from_env);
-        let tools = Arc::new(env::locate_tools(tool_dir)?);
-        let crypto = match self.crypto.take() {
-            Some(crypto) => crypto,
-            None => default_crypto(&tools)?,
-        };
-        netns::cleanup_stale_once(&tools, &self.prefix);
         let n = self.nodes;
-        let mut cluster = Cluster::create(tools, n, &self, crypto)?;
+        let mut cluster = match &self.container {
+            Some(spec) => {
+                let podman = container::podman()?;
+                let info = container::check_image(podman, &spec.image)?;
+                let crypto = match self.crypto.take() {
+                    Some(crypto) => crypto,
+                    None => default_crypto(|| Ok(info.clone()))?,
+                };
+                container::cleanup_stale_once(&self.prefix);
+                Cluster::create(Backend::Container(podman, info), n, &self, crypto)?
+            }
+            None => {
+                let tool_dir = self.tool_dir.clone().or_else(env::tool_dir_from_env);
+                let tools = Arc::new(env::locate_tools(tool_dir)?);
+                let crypto = match self.crypto.take() {
+                    Some(crypto) => crypto,
+                    None => default_crypto(|| env::daemon_info(&tools.corosync))?,
+                };
+                netns::cleanup_stale_once(&tools, &self.prefix);
+                Cluster::create(Backend::Netns(tools), n, &self, crypto)?
+            }
+        };
         let started: Vec<u32> = (1..=n).filter(|id| !self.stopped.contains(id)).collect();
         let result = cluster
             .write_key()
@@ -579,7 +689,13 @@ pub struct Cluster {
     nodes: Vec<Node>,
     /// Namespaces created so far (removed on drop).
     namespaces: Vec<String>,
-    tools: Arc<Tools>,
+    /// The host's tools (namespace backend only).
+    tools: Option<Arc<Tools>>,
+    /// The container backend: podman, the cluster's network once created (removed on drop
+    /// with the containers) and what `corosync -v` says in the image.
+    podman: Option<&'static Podman>,
+    network: Option<String>,
+    image_daemon: Option<env::DaemonInfo>,
     timeout: Duration,
     quorum_provider: bool,
     crypto: Crypto,
@@ -612,6 +728,7 @@ impl Cluster {
             prefix: netns::PREFIX.to_string(),
             subnet: DEFAULT_SUBNET,
             tool_dir: None,
+            container: ContainerSpec::from_env(),
         }
     }
 
@@ -626,9 +743,10 @@ impl Cluster {
         Cluster::builder(n).start()
     }
 
-    /// Allocates the name and directory; nothing else yet.
+    /// Allocates the name and directory (and, for the container backend, the network, whose
+    /// subnet gives the addresses); nothing else yet.
     fn create(
-        tools: Arc<Tools>,
+        backend: Backend,
         n: u32,
         builder: &ClusterBuilder,
         crypto: Crypto,
@@ -642,19 +760,38 @@ impl Cluster {
         std::fs::create_dir_all(&dir)
             .map_err(|e| HarnessError::new(format!("cannot create {}: {e}", dir.display())))?;
         let quorum_provider = builder.has_quorum_provider();
+        let (tools, podman, image_daemon) = match backend {
+            Backend::Netns(tools) => (Some(tools), None, None),
+            Backend::Container(podman, info) => (None, Some(podman), Some(info)),
+        };
+        let container_addrs = match podman {
+            Some(podman) => match container::create_network(podman, &name, n) {
+                Ok(addrs) => Some(addrs),
+                Err(e) => {
+                    let _ = std::fs::remove_dir_all(&dir);
+                    return Err(e);
+                }
+            },
+            None => None,
+        };
         let nodes = (1..=n)
             .map(|id| {
-                let addr = if n == 1 {
-                    IpAddr::V4(Ipv4Addr::LOCALHOST)
-                } else {
-                    segment_addr(builder.subnet.0, id)
+                let netns = format!("{name}n{id}");
+                let (addr, container) = match (&container_addrs, podman) {
+                    (Some(addrs), Some(podman)) => (
+                        addrs[id as usize - 1],
+                        Some(ContainerNode::new(podman, netns.clone(), name.clone())),
+                    ),
+                    _ if n == 1 => (IpAddr::V4(Ipv4Addr::LOCALHOST), None),
+                    _ => (segment_addr(builder.subnet.0, id), None),
                 };
                 Node::new(
                     id,
                     addr,
-                    format!("{name}n{id}"),
+                    netns,
                     dir.join(format!("n{id}")),
-                    Arc::clone(&tools),
+                    tools.clone(),
+                    container,
                     quorum_provider,
                 )
             })
@@ -666,6 +803,7 @@ impl Cluster {
             .unwrap_or_default()
             .to_string();
         Ok(Cluster {
+            network: podman.map(|_| name.clone()),
             name,
             cluster_name,
             dir,
@@ -673,6 +811,8 @@ impl Cluster {
             nodes,
             namespaces: Vec::new(),
             tools,
+            podman,
+            image_daemon,
             timeout: builder.timeout,
             quorum_provider,
             crypto,
@@ -686,8 +826,8 @@ impl Cluster {
             Some(source) => {
                 let keygen = self
                     .tools
-                    .tool_dir
-                    .as_deref()
+                    .as_ref()
+                    .and_then(|t| t.tool_dir.as_deref())
                     .map(|d| d.join("corosync-keygen"))
                     .filter(|p| p.exists())
                     .or_else(|| env::find_program(std::ffi::OsStr::new("corosync-keygen")));
@@ -697,9 +837,12 @@ impl Cluster {
         }
     }
 
-    /// Creates the namespaces and links, and writes the configuration files.
+    /// Creates the namespaces and links (or the containers), and writes the configuration
+    /// files.
     fn setup(&mut self, builder: &ClusterBuilder) -> Result<()> {
-        let t = Arc::clone(&self.tools);
+        let Some(t) = self.tools.clone() else {
+            return self.setup_containers(builder);
+        };
         let t = &*t;
         for i in 0..self.nodes.len() {
             let ns = self.nodes[i].netns().to_string();
@@ -738,6 +881,34 @@ impl Cluster {
                 netns::ip_in(t, node.netns(), &["link", "set", NODE_IF, "up"])?;
             }
         }
+        self.write_configs(builder)
+    }
+
+    /// The container backend's setup: configuration files (and a copy of the key in each
+    /// node's directory when crypto is on), then one `podman create` per node.
+    fn setup_containers(&mut self, builder: &ClusterBuilder) -> Result<()> {
+        let Some(spec) = builder.container.as_ref() else {
+            unreachable!("setup_containers is only called for the container backend");
+        };
+        self.write_configs(builder)?;
+        if self.crypto.is_on() {
+            // Each container sees only its node's directory (on /etc/corosync), so each gets
+            // a copy of the cluster's key there.
+            for node in &self.nodes {
+                let path = node.dir().join("authkey");
+                std::fs::copy(self.key_path(), &path).map_err(|e| {
+                    HarnessError::new(format!("cannot copy the key to {}: {e}", path.display()))
+                })?;
+            }
+        }
+        for node in &self.nodes {
+            node.create_container(spec)?;
+        }
+        Ok(())
+    }
+
+    /// Writes every node's corosync.conf (creating the node directories).
+    fn write_configs(&self, builder: &ClusterBuilder) -> Result<()> {
         let list: Vec<(u32, String, IpAddr)> = self
             .nodes
             .iter()
@@ -748,8 +919,11 @@ impl Cluster {
             (Some(cipher), Some(hash)) => {
                 spec.totem.set("crypto_cipher", cipher);
                 spec.totem.set("crypto_hash", hash);
-                spec.totem
-                    .set("keyfile", &self.key_path().to_string_lossy());
+                let keyfile = match self.podman {
+                    Some(_) => PathBuf::from(container::CONFIG_DIR).join("authkey"),
+                    None => self.key_path(),
+                };
+                spec.totem.set("keyfile", &keyfile.to_string_lossy());
             }
             _ => {
                 spec.totem.set("crypto_cipher", "none");
@@ -857,20 +1031,28 @@ impl Cluster {
     /// assert!(cluster.daemon_version().starts_with('3'));
     /// ```
     pub fn daemon_version(&self) -> String {
-        env::daemon_info(&self.tools.corosync)
-            .map(|i| i.version)
-            .unwrap_or_else(|_| "unknown".to_string())
+        match (&self.image_daemon, &self.tools) {
+            (Some(info), _) => info.version.clone(),
+            (None, Some(tools)) => env::daemon_info(&tools.corosync)
+                .map(|i| i.version)
+                .unwrap_or_else(|_| "unknown".to_string()),
+            (None, None) => "unknown".to_string(),
+        }
     }
 
     /// The path of the `corosync` program the cluster runs (found through the tool directory,
-    /// `PATH`, then the sbin directories).
+    /// `PATH`, then the sbin directories). In the container backend it is `corosync`, looked up
+    /// in the image's `PATH`.
     ///
     /// ```no_run
     /// let cluster = corosync_testcluster::Cluster::start(1).unwrap();
     /// println!("{}", cluster.corosync_path().display());
     /// ```
     pub fn corosync_path(&self) -> &Path {
-        &self.tools.corosync
+        match &self.tools {
+            Some(tools) => &tools.corosync,
+            None => Path::new("corosync"),
+        }
     }
 
     /// The cluster's directory, `<temp_dir>/cst<pid>x<seq>`, with one subdirectory `n<id>`
@@ -1021,14 +1203,22 @@ impl Cluster {
     }
 
     fn bridge_port(&self, id: u32, up: bool) -> Result<()> {
-        let Some(br) = self.bridge_netns.as_deref() else {
+        if self.podman.is_some() {
+            if self.nodes.len() < 2 {
+                return Err(HarnessError::new(
+                    "a one-node cluster has no network to cut (isolate/heal need 2 or more nodes)",
+                ));
+            }
+            return self.node(id).set_container_link(up);
+        }
+        let (Some(br), Some(tools)) = (self.bridge_netns.as_deref(), self.tools.as_deref()) else {
             return Err(HarnessError::new(
                 "a one-node cluster has no network to cut (isolate/heal need 2 or more nodes)",
             ));
         };
         let port = format!("vb{}", self.node(id).id());
         netns::ip_in(
-            &self.tools,
+            tools,
             br,
             &["link", "set", &port, if up { "up" } else { "down" }],
         )
@@ -1039,6 +1229,10 @@ impl Cluster {
     /// veth pair down, so the node keeps its interface and address but no packet passes. Then
     /// waits until the other running nodes see themselves without it and node `id` (if
     /// running) sees only itself.
+    ///
+    /// In the container backend the container is disconnected from the cluster's network
+    /// (`podman network disconnect`): its interface and address go away until
+    /// [`heal`](Cluster::heal).
     pub fn isolate(&self, id: u32) -> Result<()> {
         let node = self.node(id);
         let result = self.bridge_port(id, false).and_then(|()| {
@@ -1055,7 +1249,7 @@ impl Cluster {
     }
 
     /// Undoes [`isolate`](Cluster::isolate): sets the bridge-side end of node `id`'s veth up
-    /// again and waits until every running, non-isolated node (including `id`) sees exactly
+    /// again (container backend: `podman network connect` with the node's address) and waits until every running, non-isolated node (including `id`) sees exactly
     /// those nodes as members.
     pub fn heal(&self, id: u32) -> Result<()> {
         let node = self.node(id);
@@ -1230,12 +1424,12 @@ fn check_prefix(prefix: &str) -> Result<()> {
 }
 
 /// The crypto of a cluster whose builder did not choose: per [`config::CRYPTO_ENV`].
-fn default_crypto(tools: &Tools) -> Result<Crypto> {
+fn default_crypto(daemon: impl FnOnce() -> Result<env::DaemonInfo>) -> Result<Crypto> {
     Ok(match CryptoMode::from_env()? {
         CryptoMode::On => Crypto::aes256_sha256(),
         CryptoMode::Off => Crypto::off(),
         CryptoMode::Auto => {
-            if env::daemon_info(&tools.corosync)?.enforces_encryption {
+            if daemon()?.enforces_encryption {
                 Crypto::aes256_sha256().key(KeySource::Random)
             } else {
                 Crypto::off()
@@ -1257,11 +1451,34 @@ impl Drop for Cluster {
                 self.logs()
             );
         }
+        if let (Some(podman), Some(network)) = (self.podman, self.network.as_deref()) {
+            let pids: Vec<u32> = self.nodes.iter().filter_map(Node::pid).collect();
+            let names: Vec<String> = self
+                .nodes
+                .iter()
+                .filter_map(|n| n.container().map(str::to_string))
+                .collect();
+            let removed = container::remove_containers(podman, &names)
+                .and_then(|()| container::remove_network(podman, network));
+            if let Err(e) = removed {
+                eprintln!(
+                    "corosync-testcluster: warning: cleaning up cluster {}: {e}",
+                    self.name
+                );
+            }
+            // The daemons died with SIGKILL: remove their blackbox and connection files.
+            for pid in pids {
+                env::remove_daemon_shm(pid);
+            }
+        }
         for node in &self.nodes {
             node.kill_quietly();
         }
         for ns in self.namespaces.iter().rev() {
-            if let Err(e) = netns::delete(&self.tools, ns) {
+            let Some(tools) = self.tools.as_deref() else {
+                break;
+            };
+            if let Err(e) = netns::delete(tools, ns) {
                 eprintln!(
                     "corosync-testcluster: warning: cleaning up cluster {}: {e}",
                     self.name

@@ -71,6 +71,15 @@
 //! daemons still running in them) are removed when a process starts its first cluster
 //! ([`cleanup_stale`]).
 //!
+//! # Container backend
+//!
+//! [`ClusterBuilder::container_image`] (or the environment variable [`IMAGE_ENV`],
+//! `COROSYNC_TESTCLUSTER_IMAGE`) runs each node in a podman container of a corosync image
+//! instead, on an `--internal` podman network of the cluster's own, with the same API: client
+//! handles through [`Node::in_namespace`], programs inside the container through
+//! [`Node::command`] (`podman exec`), and kill, restart, isolate and heal with podman. It needs
+//! root and podman; see [`ClusterBuilder::container_image`].
+//!
 //! # Client handles
 //!
 //! corosync's client libraries (libqb IPC) connect through abstract unix sockets, which belong
@@ -105,6 +114,7 @@
 
 mod cluster;
 mod config;
+mod container;
 mod env;
 mod error;
 mod events;
@@ -116,6 +126,7 @@ pub use cluster::{
     wait_until, Cluster, ClusterBuilder, DEFAULT_SUBNET, DEFAULT_TIMEOUT, MAX_NODES, NODE_MEMORY,
 };
 pub use config::{Crypto, KeySource, CRYPTO_ENV};
+pub use container::{cleanup_stale_containers, IMAGE_ENV, MOUNTS_ENV, PODMAN_ENV};
 pub use env::{check_environment, TOOL_DIR_ENV};
 pub use error::{HarnessError, Result};
 pub use events::{log_len, pump, wait_readable, EventLog};

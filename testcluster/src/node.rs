@@ -1,7 +1,7 @@
 //! One node of a [`Cluster`](crate::Cluster): its namespace, directories and daemon.
 
 use std::ffi::OsStr;
-use std::fs::OpenOptions;
+use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use crate::container::{self, ContainerNode};
 use crate::env::{self, Tools};
 use crate::error::{HarnessError, Result};
 use crate::netns;
@@ -42,7 +43,10 @@ pub struct Node {
     addr: IpAddr,
     netns: String,
     dir: PathBuf,
-    tools: Arc<Tools>,
+    /// The host's tools (namespace nodes only; a container node uses the container's).
+    tools: Option<Arc<Tools>>,
+    /// Set for a node of the container backend: the daemon runs in this container.
+    container: Option<ContainerNode>,
     /// Whether the cluster's corosync.conf names a quorum provider.
     quorum_provider: bool,
     daemon: Mutex<Option<Child>>,
@@ -56,7 +60,8 @@ impl Node {
         addr: IpAddr,
         netns: String,
         dir: PathBuf,
-        tools: Arc<Tools>,
+        tools: Option<Arc<Tools>>,
+        container: Option<ContainerNode>,
         quorum_provider: bool,
     ) -> Node {
         Node {
@@ -66,6 +71,7 @@ impl Node {
             netns,
             dir,
             tools,
+            container,
             quorum_provider,
             daemon: Mutex::new(None),
             starts: AtomicU32::new(0),
@@ -96,14 +102,27 @@ impl Node {
         self.quorum_provider
     }
 
-    /// The name of the node's network namespace (as listed by `ip netns list`).
+    /// The name of the node's network namespace (as listed by `ip netns list`); for a node of
+    /// the container backend, the name of its container (`cst<pid>x<seq>n<id>`).
     pub fn netns(&self) -> &str {
         &self.netns
     }
 
-    /// The path of the node's network namespace file, `/run/netns/<netns>`.
+    /// The path of the node's network namespace file, `/run/netns/<netns>`; for a node of the
+    /// container backend, `/proc/<daemon pid>/ns/net` (`/proc/0/ns/net` while the daemon is not
+    /// running).
     pub fn netns_path(&self) -> PathBuf {
-        netns::netns_path(&self.netns)
+        match &self.container {
+            Some(c) => PathBuf::from(format!("/proc/{}/ns/net", c.pid().unwrap_or(0))),
+            None => netns::netns_path(&self.netns),
+        }
+    }
+
+    /// The name of the node's container, for a node of the container backend (see
+    /// [`ClusterBuilder::container_image`](crate::ClusterBuilder::container_image)); `None` for
+    /// a node in a network namespace.
+    pub fn container(&self) -> Option<&str> {
+        self.container.as_ref().map(|c| c.name.as_str())
     }
 
     /// The node's directory (holds `corosync.conf`, `corosync.log`, `run/` and `lib/`).
@@ -117,7 +136,8 @@ impl Node {
     }
 
     /// The path of the file that receives the daemon's stdout and stderr (appended to across
-    /// restarts, with a marker line per start and kill).
+    /// restarts, with a marker line per start and kill). A node of the container backend has
+    /// no such file: podman keeps its log (`podman logs`, which [`Node::log`] returns).
     pub fn log_path(&self) -> PathBuf {
         self.dir.join("corosync.log")
     }
@@ -133,8 +153,12 @@ impl Node {
     }
 
     /// Everything the node's daemons have written so far (stdout and stderr of every start).
-    /// Empty if nothing was written yet.
+    /// Empty if nothing was written yet. For a node of the container backend this is `podman
+    /// logs` of its container.
     pub fn log(&self) -> String {
+        if let Some(c) = &self.container {
+            return c.log();
+        }
         match std::fs::read(self.log_path()) {
             Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
             Err(_) => String::new(),
@@ -175,7 +199,13 @@ impl Node {
 
     /// The pid of the node's running corosync daemon, or `None` if it is not running (never
     /// started, killed, stopped or exited on its own).
+    ///
+    /// For a node of the container backend it is the host pid of the container's first
+    /// process, which is the daemon.
     pub fn pid(&self) -> Option<u32> {
+        if let Some(c) = &self.container {
+            return c.pid();
+        }
         let mut daemon = self.lock_daemon();
         let child = daemon.as_mut()?;
         match child.try_wait() {
@@ -192,6 +222,12 @@ impl Node {
     /// If the daemon was started and has exited without being killed by the harness, its exit
     /// status.
     pub fn exit_status(&self) -> Option<ExitStatus> {
+        if let Some(c) = &self.container {
+            use std::os::unix::process::ExitStatusExt;
+            return c
+                .exit_code()
+                .map(|code| ExitStatus::from_raw((code & 0xff) << 8));
+        }
         let mut daemon = self.lock_daemon();
         daemon
             .as_mut()
@@ -216,12 +252,46 @@ impl Node {
     ///
     /// Clients run this way reach this node's daemon, e.g.
     /// `node.command("corosync-cmapctl").args(["-g", "runtime.votequorum.this_node_id"])`.
+    ///
+    /// For a node of the container backend the command is `podman exec -i <container>
+    /// <program>`: the program runs inside the container (a bare name is looked up in the
+    /// container's `PATH`, so `corosync-cmapctl` is the container's own tool). A program built
+    /// on the host must be visible inside at the same path: mount its directory with
+    /// [`ClusterBuilder::mount_read_only`](crate::ClusterBuilder::mount_read_only). Of the
+    /// environment variables set on the returned `Command` (or in the test process), those
+    /// whose names start with `COROSYNC` and `RUST_BACKTRACE` reach the program; the others
+    /// reach only `podman`. Killing the returned child kills `podman exec`, which does not
+    /// always stop the program inside: close its stdin or let it exit instead.
     pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
         let program = program.as_ref();
-        let resolved = self.tools.program(program);
-        let mut cmd = Command::new(&self.tools.ip);
-        cmd.arg("netns").arg("exec").arg(&self.netns).arg(resolved);
-        cmd
+        match (&self.container, &self.tools) {
+            (Some(c), _) => c.exec(program),
+            (None, Some(tools)) => {
+                let resolved = tools.program(program);
+                let mut cmd = Command::new(&tools.ip);
+                cmd.arg("netns").arg("exec").arg(&self.netns).arg(resolved);
+                cmd
+            }
+            (None, None) => unreachable!("a namespace node always has the host's tools"),
+        }
+    }
+
+    /// One of corosync's tools run against this node: `cmapctl` or `quorumtool`.
+    fn tool(&self, which: Tool) -> Command {
+        match self.tools.as_ref().filter(|_| self.container.is_none()) {
+            Some(tools) => {
+                let mut cmd = Command::new(&tools.ip);
+                cmd.args(["netns", "exec", &self.netns]).arg(match which {
+                    Tool::Cmapctl => &tools.cmapctl,
+                    Tool::Quorumtool => &tools.quorumtool,
+                });
+                cmd
+            }
+            None => self.command(match which {
+                Tool::Cmapctl => "corosync-cmapctl",
+                Tool::Quorumtool => "corosync-quorumtool",
+            }),
+        }
     }
 
     /// Runs `program args...` inside the node's namespace, waits for it, and returns its
@@ -239,13 +309,8 @@ impl Node {
     /// value as text (the part after `" = "`), e.g. `"1"` for
     /// `runtime.votequorum.this_node_id` on node 1.
     pub fn cmap_get(&self, key: &str) -> Result<String> {
-        let out = env::run(
-            Command::new(&self.tools.ip)
-                .args(["netns", "exec", &self.netns])
-                .arg(&self.tools.cmapctl)
-                .args(["-g", key]),
-        )
-        .map_err(|e| e.context(format!("reading cmap key {key} on node {}", self.id)))?;
+        let out = env::run(self.tool(Tool::Cmapctl).args(["-g", key]))
+            .map_err(|e| e.context(format!("reading cmap key {key} on node {}", self.id)))?;
         match out.trim_end().split_once(" = ") {
             Some((_, value)) => Ok(value.to_string()),
             None => Err(HarnessError::new(format!(
@@ -275,12 +340,7 @@ impl Node {
         if !self.quorum_provider {
             return Err(self.no_quorum_provider("corosync-quorumtool -s"));
         }
-        let out = env::output(
-            Command::new(&self.tools.ip)
-                .args(["netns", "exec", &self.netns])
-                .arg(&self.tools.quorumtool)
-                .arg("-s"),
-        )?;
+        let out = env::output(self.tool(Tool::Quorumtool).arg("-s"))?;
         // Exit status 0 means quorate, 2 not quorate; anything else is an error.
         let stdout = String::from_utf8_lossy(&out.stdout);
         match out.status.code() {
@@ -317,13 +377,8 @@ impl Node {
     /// `runtime.members.` keys yet (`corosync-cmapctl` exits with an error for a prefix
     /// without keys).
     pub fn cmap_members(&self) -> Result<Vec<u32>> {
-        let out = env::run(
-            Command::new(&self.tools.ip)
-                .args(["netns", "exec", &self.netns])
-                .arg(&self.tools.cmapctl)
-                .arg("runtime.members."),
-        )
-        .map_err(|e| e.context(format!("reading runtime.members. on node {}", self.id)))?;
+        let out = env::run(self.tool(Tool::Cmapctl).arg("runtime.members."))
+            .map_err(|e| e.context(format!("reading runtime.members. on node {}", self.id)))?;
         status::parse_cmap_members(&out).map_err(|e| e.context(format!("node {}", self.id)))
     }
 
@@ -343,6 +398,13 @@ impl Node {
     /// from `f`). `f` may borrow from the caller (the thread is scoped). Fails only if the
     /// namespace cannot be entered (or the thread cannot be spawned).
     ///
+    /// For a node of the container backend the thread enters the network namespace of the
+    /// container; the containers share the host's /dev/shm and pid namespace (see
+    /// [`ClusterBuilder::container_image`](crate::ClusterBuilder::container_image)), so
+    /// libqb's shared-memory files and libcpg's zero-copy buffers work as with the namespace
+    /// backend. The client library is the one loaded in the test process, so it must speak the
+    /// daemon's IPC protocol (the same corosync version line as the image's).
+    ///
     /// ```no_run
     /// # fn main() -> Result<(), corosync_testcluster::HarnessError> {
     /// let cluster = corosync_testcluster::Cluster::start(2)?;
@@ -358,14 +420,12 @@ impl Node {
         F: FnOnce() -> T + Send,
         T: Send,
     {
-        let file = netns::open_netns(&self.netns)?;
-        let netns_name = self.netns.as_str();
+        let entry = self.open_entry()?;
         std::thread::scope(|scope| {
             let handle = std::thread::Builder::new()
                 .name(format!("{}-{}", self.netns, self.name))
                 .spawn_scoped(scope, move || {
-                    netns::setns(&file, netns_name)?;
-                    drop(file);
+                    self.enter(entry)?;
                     Ok(f())
                 })
                 .map_err(|e| {
@@ -384,12 +444,55 @@ impl Node {
     /// Moves the *calling* thread into this node's network namespace for good. Meant for
     /// threads that a test spawns and owns (e.g. a dispatch loop for one node); prefer
     /// [`Node::in_namespace`] otherwise, because the thread stays in the namespace.
+    ///
+    /// For a node of the container backend the thread enters the network namespace of the
+    /// node's container (see [`Node::in_namespace`]).
     pub fn enter_on_current_thread(&self) -> Result<()> {
-        let file = netns::open_netns(&self.netns)?;
-        netns::setns(&file, &self.netns)
+        let entry = self.open_entry()?;
+        self.enter(entry)
+    }
+
+    /// Creates the node's container (container backend only; configuration written already).
+    pub(crate) fn create_container(&self, spec: &container::ContainerSpec) -> Result<()> {
+        match &self.container {
+            Some(c) => c.create(spec, self.id, self.addr, &self.dir),
+            None => Err(HarnessError::new(format!(
+                "node {} is not a container node",
+                self.id
+            ))),
+        }
+    }
+
+    /// Connects (`up`) or disconnects the node's container to or from the cluster's network.
+    pub(crate) fn set_container_link(&self, up: bool) -> Result<()> {
+        match &self.container {
+            Some(c) if up => c.connect(self.addr),
+            Some(c) => c.disconnect(),
+            None => Err(HarnessError::new(format!(
+                "node {} is not a container node",
+                self.id
+            ))),
+        }
+    }
+
+    /// Opens the network namespace a thread enters to reach this node's daemon.
+    fn open_entry(&self) -> Result<File> {
+        match &self.container {
+            Some(c) => c.open_netns(),
+            None => netns::open_netns(&self.netns),
+        }
+    }
+
+    /// Moves the calling thread into the network namespace `entry`.
+    fn enter(&self, entry: File) -> Result<()> {
+        netns::setns(&entry, &self.netns)
     }
 
     fn log_marker(&self, text: &str) {
+        if self.container.is_some() {
+            // podman keeps the container's log; markers would need a second file.
+            return;
+        }
         if let Ok(mut file) = OpenOptions::new()
             .create(true)
             .append(true)
@@ -402,7 +505,15 @@ impl Node {
     /// Starts the daemon: `ip netns exec NS unshare --mount --propagation private sh -c
     /// 'mount --bind DIR/run /run && mount --bind DIR/lib /var/lib/corosync && exec corosync
     /// -f -c DIR/corosync.conf'`. Every step execs, so the spawned pid is the daemon's.
+    ///
+    /// A node of the container backend `podman start`s its container instead.
     pub(crate) fn spawn_daemon(&self) -> Result<()> {
+        if let Some(c) = &self.container {
+            self.starts.fetch_add(1, Ordering::SeqCst);
+            return c
+                .start()
+                .map_err(|e| e.context(format!("node {}", self.id)));
+        }
         let mut daemon = self.lock_daemon();
         if let Some(child) = daemon.as_mut() {
             if matches!(child.try_wait(), Ok(None)) {
@@ -430,7 +541,9 @@ impl Node {
                 .open(&log_path)
                 .map_err(|e| HarnessError::new(format!("cannot open {}: {e}", log_path.display())))
         };
-        let t = &*self.tools;
+        let Some(t) = self.tools.as_deref() else {
+            unreachable!("a namespace node always has the host's tools");
+        };
         let script = r#""$1" --bind "$2" /run && "$1" --bind "$3" /var/lib/corosync && exec "$4" -f -c "$5""#;
         let mut cmd = Command::new(&t.ip);
         cmd.args(["netns", "exec", &self.netns])
@@ -462,20 +575,24 @@ impl Node {
     /// Freezes the daemon with SIGSTOP for `duration`, then lets it go on with SIGCONT. A
     /// pause longer than the token timeout makes the daemon record a missed scheduling
     /// (`stats.schedmiss.*` in its stats map). Fails if the daemon is not running.
+    ///
+    /// In the container backend the signals go to the container's daemon by its host pid.
     pub fn pause(&self, duration: Duration) -> Result<()> {
         let daemon = self.lock_daemon();
-        let pid = match daemon.as_ref() {
-            Some(child) => child.id(),
-            None => {
-                return Err(HarnessError::new(format!(
-                    "corosync on node {} is not running",
-                    self.id
-                )))
-            }
+        let pid = match &self.container {
+            Some(c) => c.pid(),
+            None => daemon.as_ref().map(Child::id),
+        };
+        let Some(pid) = pid else {
+            return Err(HarnessError::new(format!(
+                "corosync on node {} is not running",
+                self.id
+            )));
         };
         let signal = |signal| {
-            // SAFETY: kill() has no memory-safety preconditions; `pid` is our unreaped child
-            // (the lock is held), so it cannot have been reused by another process.
+            // SAFETY: kill() has no memory-safety preconditions. A namespace node's `pid` is
+            // our unreaped child (the lock is held), so it cannot have been reused; a
+            // container's daemon was alive just above (conmon reaps it).
             unsafe { libc::kill(pid as libc::pid_t, signal) }
         };
         if signal(libc::SIGSTOP) != 0 {
@@ -494,7 +611,20 @@ impl Node {
     /// Sends `signal` to the running daemon, waits up to `grace` for it to exit, then (if it
     /// is still there) kills it with SIGKILL; reaps it and removes what it left in /dev/shm.
     /// Fails if the daemon is not running.
+    ///
+    /// A node of the container backend is stopped with `podman kill` (SIGKILL) or `podman stop
+    /// -t <grace>` (any other signal: SIGTERM, then SIGKILL).
     pub(crate) fn signal_daemon(&self, signal: libc::c_int, grace: Duration) -> Result<()> {
+        if let Some(c) = &self.container {
+            let grace = if signal == libc::SIGKILL {
+                Duration::ZERO
+            } else {
+                grace
+            };
+            return c
+                .stop(grace)
+                .map_err(|e| e.context(format!("node {}", self.id)));
+        }
         let mut daemon = self.lock_daemon();
         let Some(mut child) = daemon.take() else {
             return Err(HarnessError::new(format!(
@@ -543,6 +673,12 @@ impl Node {
 
     /// Kills the daemon with SIGKILL if it runs; for clean-up (never fails).
     pub(crate) fn kill_quietly(&self) {
+        if let Some(c) = &self.container {
+            if c.pid().is_some() {
+                let _ = c.stop(Duration::ZERO);
+            }
+            return;
+        }
         let running = self.lock_daemon().is_some();
         if running {
             let _ = self.signal_daemon(libc::SIGKILL, Duration::ZERO);
@@ -558,12 +694,15 @@ impl Node {
                 None => "not running".to_string(),
             },
         };
+        let source = match &self.container {
+            Some(c) => format!("`podman logs {}`", c.name),
+            None => self.log_path().display().to_string(),
+        };
         format!(
-            "--- node {} ({}, {}) log {} (last {lines} lines) ---\n{}",
+            "--- node {} ({}, {}) log {source} (last {lines} lines) ---\n{}",
             self.id,
             self.netns,
             state,
-            self.log_path().display(),
             self.log_tail(lines)
         )
     }
@@ -580,4 +719,11 @@ impl Node {
         };
         Err(HarnessError::new(why))
     }
+}
+
+/// One of corosync's tools the harness observes a node with.
+#[derive(Debug, Clone, Copy)]
+enum Tool {
+    Cmapctl,
+    Quorumtool,
 }
