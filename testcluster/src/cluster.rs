@@ -22,6 +22,47 @@ pub const MAX_NODES: u32 = 32;
 /// the cluster's namespaces; see [`ClusterBuilder::subnet`]).
 pub const DEFAULT_SUBNET: (Ipv4Addr, u8) = (Ipv4Addr::new(10, 213, 0, 0), 24);
 
+/// Memory one node needs, counted against `MemAvailable` before a cluster starts: a corosync
+/// daemon with knet took about 110 MB here (32 nodes used about 3.5 GB in all), plus its
+/// two 8 MiB libqb blackbox files in /dev/shm and its client connections' ring buffers
+/// (about 3 MiB each).
+///
+/// ```
+/// // What a full-size cluster asks of the machine before it starts.
+/// let needed = u64::from(corosync_testcluster::MAX_NODES) * corosync_testcluster::NODE_MEMORY;
+/// assert_eq!(needed >> 20, 4096);
+/// ```
+pub const NODE_MEMORY: u64 = 128 * 1024 * 1024;
+
+/// Fails unless the machine has [`NODE_MEMORY`] per node available (per `MemAvailable` in
+/// `meminfo`, the text of /proc/meminfo), with a message that says how much is needed.
+fn check_memory(nodes: u32, meminfo: &str) -> Result<()> {
+    let available_kib = meminfo
+        .lines()
+        .find_map(|line| line.strip_prefix("MemAvailable:"))
+        .and_then(|rest| {
+            rest.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
+        .ok_or_else(|| HarnessError::new("/proc/meminfo has no readable MemAvailable line"))?;
+    let available = available_kib * 1024;
+    let needed = u64::from(nodes) * NODE_MEMORY;
+    if available < needed {
+        return Err(HarnessError::new(format!(
+            "a {nodes}-node cluster needs about {} MiB ({} MiB per corosync daemon), but this \
+             machine has only {} MiB available (MemAvailable in /proc/meminfo): start fewer \
+             nodes or free memory",
+            needed >> 20,
+            NODE_MEMORY >> 20,
+            available >> 20
+        )));
+    }
+    Ok(())
+}
+
 /// Interval between two polls of a condition.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
@@ -472,6 +513,9 @@ impl ClusterBuilder {
     /// ```
     pub fn start(mut self) -> Result<Cluster> {
         check_node_count(self.nodes)?;
+        let meminfo = std::fs::read_to_string("/proc/meminfo")
+            .map_err(|e| HarnessError::new(format!("cannot read /proc/meminfo: {e}")))?;
+        check_memory(self.nodes, &meminfo)?;
         check_prefix(&self.prefix)?;
         if self.nodes > 1 {
             check_subnet(self.subnet.0, self.subnet.1, self.nodes)?;
@@ -545,7 +589,8 @@ pub struct Cluster {
 impl Cluster {
     /// A builder for an `n`-node cluster (1 to [`MAX_NODES`], 32) with the default
     /// configuration; customise it and call
-    /// [`start`](ClusterBuilder::start).
+    /// [`start`](ClusterBuilder::start), which fails at once, saying why, if the machine lacks
+    /// [`NODE_MEMORY`] of available memory per node.
     ///
     /// ```no_run
     /// use corosync_testcluster::Cluster;
@@ -1236,7 +1281,9 @@ impl Drop for Cluster {
 
 #[cfg(test)]
 mod unit {
-    use super::{check_node_count, check_prefix, check_subnet, segment_addr};
+    use super::{
+        check_memory, check_node_count, check_prefix, check_subnet, segment_addr, NODE_MEMORY,
+    };
     use std::net::Ipv4Addr;
 
     #[test]
@@ -1249,6 +1296,25 @@ mod unit {
         assert!(check_node_count(32).is_ok());
         let e = check_node_count(33).unwrap_err();
         assert!(e.message().contains("up to 32 nodes"), "{e}");
+    }
+
+    fn meminfo(available_kib: u64) -> String {
+        format!("MemTotal: 24000000 kB\nMemFree: 1 kB\nMemAvailable: {available_kib} kB\n")
+    }
+
+    #[test]
+    fn memory_check_counts_nodes_against_mem_available() {
+        let per_node_kib = NODE_MEMORY / 1024;
+        assert!(check_memory(32, &meminfo(32 * per_node_kib)).is_ok());
+        let err = check_memory(32, &meminfo(32 * per_node_kib - 1)).expect_err("too little");
+        assert!(
+            err.message()
+                .contains("32-node cluster needs about 4096 MiB"),
+            "{err}"
+        );
+        assert!(err.message().contains("MemAvailable"), "{err}");
+        let err = check_memory(1, "MemTotal: 5 kB\n").expect_err("no MemAvailable");
+        assert!(err.message().contains("MemAvailable"), "{err}");
     }
 
     #[test]

@@ -113,7 +113,7 @@ mod node;
 mod status;
 
 pub use cluster::{
-    wait_until, Cluster, ClusterBuilder, DEFAULT_SUBNET, DEFAULT_TIMEOUT, MAX_NODES,
+    wait_until, Cluster, ClusterBuilder, DEFAULT_SUBNET, DEFAULT_TIMEOUT, MAX_NODES, NODE_MEMORY,
 };
 pub use config::{Crypto, KeySource, CRYPTO_ENV};
 pub use env::{check_environment, TOOL_DIR_ENV};
