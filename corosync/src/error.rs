@@ -40,6 +40,31 @@ macro_rules! cs_errors {
                 #[error("{} ({})", $text, stringify!($c_name))]
                 $variant,
             )*
+            /// The client library failed (`CS_ERR_LIBRARY`).
+            ///
+            /// When opening a handle failed, `errno` is the `errno` the C library left, which
+            /// says why, and the `Display` text is worded by it: `ECONNREFUSED` or `ENOENT`,
+            /// no daemon runs (in this network namespace); `EMFILE` or `ENFILE`, the process
+            /// or the system is out of file descriptors; `EACCES` or `EPERM`, the daemon does
+            /// not let this user in (grant it with a `uidgid` entry in corosync.conf(5)).
+            ///
+            /// On an open handle it means that the connection is gone (the daemon stopped,
+            /// crashed or restarted): every later call on that handle fails the same way
+            /// (`errno` is 0); drop it and open a new one. On a live handle, no call returns
+            /// [`Error::BadHandle`] for a dead daemon; all return this.
+            ///
+            /// ```
+            /// use corosync::Error;
+            /// let err = Error::Library { errno: libc::EMFILE };
+            /// assert!(err.to_string().contains("out of file descriptors"));
+            /// assert_eq!(err.errno(), Some(libc::EMFILE));
+            /// assert_eq!(err.code(), Some(2));
+            /// ```
+            #[error("{} (CS_ERR_LIBRARY)", library_text(*errno))]
+            Library {
+                /// The `errno` left by a failed `*_initialize`, 0 when not known.
+                errno: i32,
+            },
             /// A `cs_error_t` code this build does not know (a newer daemon or library).
             #[error("unknown corosync error code {0}")]
             Unknown(u32),
@@ -129,6 +154,7 @@ macro_rules! cs_errors {
             pub fn code(&self) -> Option<u32> {
                 match self {
                     $( Error::$variant => Some(sys::$c_name), )*
+                    Error::Library { .. } => Some(sys::CS_ERR_LIBRARY),
                     Error::Unknown(code) => Some(*code),
                     _ => None,
                 }
@@ -146,6 +172,7 @@ macro_rules! cs_errors {
             pub fn from_code(code: u32) -> Result<()> {
                 match code {
                     sys::CS_OK => Ok(()),
+                    sys::CS_ERR_LIBRARY => Err(Error::Library { errno: 0 }),
                     $( sys::$c_name => Err(Error::$variant), )*
                     other => Err(Error::Unknown(other)),
                 }
@@ -155,10 +182,6 @@ macro_rules! cs_errors {
 }
 
 cs_errors! {
-    /// The client library failed: most often there is no daemon to talk to (not running,
-    /// or not in this network namespace) or the connection to it is gone (daemon stopped or
-    /// restarted; open a new handle).
-    Library = CS_ERR_LIBRARY, "library error: corosync is not running or the connection to it was lost";
     /// Version mismatch between library and daemon.
     Version = CS_ERR_VERSION, "version mismatch";
     /// Initialization failed.
@@ -172,13 +195,18 @@ cs_errors! {
     InvalidParam = CS_ERR_INVALID_PARAM, "invalid parameter";
     /// Out of memory.
     NoMemory = CS_ERR_NO_MEMORY, "out of memory";
-    /// The handle is not (or no longer) valid, e.g. after the daemon went away.
+    /// The C library does not know the handle value. This crate's handles are always known
+    /// to their library, so it is not what a dead daemon gives: calls on a handle whose
+    /// daemon died return [`Error::Library`] in every library (checked with corosync 3.1.7),
+    /// except the few that answer from local state and keep succeeding
+    /// (libcpg's `max_atomic_msgsize` and `flow_control_state`).
     BadHandle = CS_ERR_BAD_HANDLE, "bad handle";
     /// The resource is busy.
     Busy = CS_ERR_BUSY, "resource busy";
-    /// Permission denied: the user may not talk to corosync (see `uidgid` in
-    /// corosync.conf(5)) or may not do this operation.
-    Access = CS_ERR_ACCESS, "permission denied";
+    /// Permission denied: the user may not talk to corosync (opening a handle; grant access
+    /// with a `uidgid` entry in corosync.conf(5)), or may not do this operation (e.g. write
+    /// a read-only cmap key).
+    Access = CS_ERR_ACCESS, "permission denied: this user may not connect to corosync (grant it with a `uidgid` entry in corosync.conf) or may not do this";
     /// No such object, e.g. no such cmap key or node.
     NotExist = CS_ERR_NOT_EXIST, "does not exist";
     /// A name is too long.
@@ -219,6 +247,43 @@ cs_errors! {
     Security = CS_ERR_SECURITY, "security error";
 }
 
+/// The text of [`Error::Library`] for `errno`.
+fn library_text(errno: i32) -> String {
+    match errno {
+        0 => "library error: corosync is not running or the connection to it was lost".into(),
+        libc::ECONNREFUSED | libc::ENOENT => format!(
+            "cannot connect: corosync is not running (in this network namespace) ({})",
+            errno_name(errno)
+        ),
+        libc::EMFILE => "cannot connect to corosync: this process is out of file descriptors \
+                         (EMFILE; raise RLIMIT_NOFILE or close files)"
+            .into(),
+        libc::ENFILE => {
+            "cannot connect to corosync: the system is out of file descriptors (ENFILE)".into()
+        }
+        libc::EACCES | libc::EPERM => format!(
+            "cannot connect to corosync: permission denied ({}); grant this user or group \
+             access with a `uidgid` entry in corosync.conf (see corosync.conf(5))",
+            errno_name(errno)
+        ),
+        other => format!(
+            "cannot connect to corosync: {}",
+            std::io::Error::from_raw_os_error(other)
+        ),
+    }
+}
+
+/// The C name of the errno values [`library_text`] words specially.
+fn errno_name(errno: i32) -> &'static str {
+    match errno {
+        libc::ECONNREFUSED => "ECONNREFUSED",
+        libc::ENOENT => "ENOENT",
+        libc::EACCES => "EACCES",
+        libc::EPERM => "EPERM",
+        _ => "errno",
+    }
+}
+
 impl Error {
     /// Whether the daemon went away: the connection is dead, and only a new one (the
     /// handle's `reconnect`, once the daemon is back) can work again.
@@ -232,12 +297,28 @@ impl Error {
     /// already finalized, which this crate's handles never pass.
     ///
     /// ```
-    /// assert!(corosync::Error::Library.is_disconnected());
+    /// assert!(corosync::Error::Library { errno: 0 }.is_disconnected());
     /// assert!(!corosync::Error::TryAgain.is_disconnected());
     /// assert!(!corosync::Error::BadHandle.is_disconnected());
     /// ```
     pub fn is_disconnected(&self) -> bool {
-        matches!(self, Error::Library)
+        matches!(self, Error::Library { .. })
+    }
+
+    /// The `errno` behind an [`Error::Library`] from a failed connect; `None` for every other
+    /// error, and for a library error whose cause is not known (errno 0).
+    ///
+    /// ```
+    /// use corosync::Error;
+    /// assert_eq!(Error::Library { errno: libc::ECONNREFUSED }.errno(), Some(libc::ECONNREFUSED));
+    /// assert_eq!(Error::Library { errno: 0 }.errno(), None);
+    /// assert_eq!(Error::Access.errno(), None);
+    /// ```
+    pub fn errno(&self) -> Option<i32> {
+        match self {
+            Error::Library { errno } if *errno != 0 => Some(*errno),
+            _ => None,
+        }
     }
 
     /// Whether trying the same call again later may succeed: true for

@@ -124,6 +124,21 @@ pub(crate) fn with_library_lock<L: Library, R>(f: impl FnOnce() -> R) -> R {
 /// quorum type). Kept for [`Handle::reconnect`].
 pub(crate) type Connect = Box<dyn FnMut(*mut c_void, &Cell<u64>) -> Result<u64> + Send>;
 
+/// Runs a library's `*_initialize` (in `init`) and, if it fails with `CS_ERR_LIBRARY`, adds
+/// the `errno` it left, which says why (no daemon, out of file descriptors, refused user).
+fn with_errno(init: impl FnOnce() -> Result<u64>) -> Result<u64> {
+    // SAFETY: __errno_location returns this thread's errno, always valid to write. Cleared
+    // so that a value an earlier call left is not taken for this call's cause.
+    unsafe { *libc::__errno_location() = 0 };
+    let result = init();
+    // Read right after the C call: nothing in between (cs_result) touches errno.
+    let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+    result.map_err(|err| match err {
+        Error::Library { .. } => Error::Library { errno },
+        other => other,
+    })
+}
+
 /// The Rust side of one connection, boxed so that its address (the context) never moves.
 pub(crate) struct State<L: Library> {
     raw: u64,
@@ -227,7 +242,7 @@ impl<L: Library> Handle<L> {
         let context = state.as_ptr().cast::<c_void>();
         // SAFETY: the caller guarantees exclusive access.
         let this = unsafe { &mut *state.as_ptr() };
-        let raw = with_library_lock::<L, _>(|| (this.connect)(context, &this.info))?;
+        let raw = with_library_lock::<L, _>(|| with_errno(|| (this.connect)(context, &this.info)))?;
         let mut fd: c_int = -1;
         // SAFETY: `raw` is live; the context is the boxed state, which outlives the
         // connection (it is freed only after finalize); `fd` is a writable c_int.

@@ -439,22 +439,39 @@ fn values_errors_and_connections() {
         })
         .expect("track");
     cluster.kill(1).expect("kill the daemon");
-    assert_eq!(cmap.get::<u32>("totem.token"), Err(Error::Library));
-    assert_eq!(cmap.set("test.after", 1u8), Err(Error::Library));
-    assert_eq!(cmap.iter("").err(), Some(Error::Library));
-    assert_eq!(cmap.dispatch(DispatchFlags::All), Err(Error::Library));
-    assert_eq!(cmap.dispatch_blocking().map(|_| ()), Err(Error::Library));
-    assert_eq!(track.delete(), Err(Error::Library));
+    assert_eq!(
+        cmap.get::<u32>("totem.token"),
+        Err(Error::Library { errno: 0 })
+    );
+    assert_eq!(
+        cmap.set("test.after", 1u8),
+        Err(Error::Library { errno: 0 })
+    );
+    assert_eq!(cmap.iter("").err(), Some(Error::Library { errno: 0 }));
+    assert_eq!(
+        cmap.dispatch(DispatchFlags::All),
+        Err(Error::Library { errno: 0 })
+    );
+    assert_eq!(
+        cmap.dispatch_blocking().map(|_| ()),
+        Err(Error::Library { errno: 0 })
+    );
+    assert_eq!(track.delete(), Err(Error::Library { errno: 0 }));
+    // No daemon to connect to: the error carries ECONNREFUSED and says so.
+    let no_daemon = Error::Library {
+        errno: libc::ECONNREFUSED,
+    };
     assert_eq!(
         node.in_namespace(Cmap::new).unwrap().err(),
-        Some(Error::Library)
+        Some(no_daemon.clone())
     );
     assert_eq!(
         node.in_namespace(|| Cmap::with_map(Map::Stats))
             .unwrap()
             .err(),
-        Some(Error::Library)
+        Some(no_daemon.clone())
     );
+    assert!(no_daemon.to_string().contains("corosync is not running"));
     drop(cmap);
 }
 

@@ -168,8 +168,8 @@ fn models_membership_and_dispatch_flags() {
     let (blocking, after) = rx
         .recv_timeout(WAIT)
         .expect("the blocking dispatch returned");
-    assert_eq!(blocking, Err(Error::Library));
-    assert_eq!(after, Err(Error::Library));
+    assert_eq!(blocking, Err(Error::Library { errno: 0 }));
+    assert_eq!(after, Err(Error::Library { errno: 0 }));
 
     // Node 2 back: it joined, and quorum is back.
     let mark1 = log_len(&log1);

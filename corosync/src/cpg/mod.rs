@@ -714,8 +714,12 @@ impl Cpg {
     /// The largest message that is sent in one piece (`cpg_max_atomic_msgsize_get`): 1 MiB
     /// minus 1 KiB with corosync 3.1.7. Larger messages are fragmented by libcpg.
     ///
+    /// libcpg answers from its own state without asking the daemon, so this keeps answering
+    /// after the daemon died.
+    ///
     /// # Errors
-    /// [`Error::BadHandle`] if the handle is no longer valid.
+    /// None in practice: [`Error::BadHandle`] only for a handle value libcpg does not know,
+    /// which a [`Cpg`] never is.
     ///
     /// ```no_run
     /// let cpg = corosync::cpg::Cpg::new()?;
@@ -733,9 +737,11 @@ impl Cpg {
     /// Whether sends are held back (`cpg_flow_control_state_get`). libcpg 3.1.7 always
     /// answers [`FlowControl::Disabled`] without asking the daemon; see the module docs.
     ///
+    /// Like [`Cpg::max_atomic_msgsize`], it answers from libcpg's state, also after the
+    /// daemon died.
+    ///
     /// # Errors
-    /// [`Error::BadHandle`] if the handle is no longer valid; [`Error::UnexpectedValue`] for
-    /// a state this build does not know.
+    /// [`Error::UnexpectedValue`] for a state this build does not know.
     ///
     /// ```no_run
     /// let cpg = corosync::cpg::Cpg::new()?;

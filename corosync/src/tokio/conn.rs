@@ -306,7 +306,7 @@ impl<H: PullHandle> Conn<H> {
             let mut inner = self.lock();
             // Requests made while this runs fail as on a dead connection.
             if inner.dead.is_none() {
-                inner.dead = Some(Error::Library);
+                inner.dead = Some(Error::Library { errno: 0 });
             }
             let gap = inner.handle.reconnect()?;
             inner.setup.forget_finalized();

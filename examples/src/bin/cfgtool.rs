@@ -742,7 +742,7 @@ mod tests {
         assert_eq!(name(&Error::NotExist), "CS_ERR_NOT_EXIST");
         assert_eq!(name(&Error::TryAgain), "CS_ERR_TRY_AGAIN");
         assert_eq!(name(&Error::Unknown(99)), "unknown error");
-        assert_eq!(num(&Error::Library), "2");
+        assert_eq!(num(&Error::Library { errno: 0 }), "2");
     }
 
     #[test]

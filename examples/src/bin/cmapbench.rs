@@ -166,7 +166,7 @@ fn run(iterations: usize, full: usize) -> corosync::Result<()> {
     let cmap = Cmap::new()?;
     let raw = RawCmap::new().map_err(|message| {
         eprintln!("{message}");
-        corosync::Error::Library
+        corosync::Error::Library { errno: 0 }
     })?;
     let key = "cmapbench.u32";
     let c_key = c"cmapbench.u32";

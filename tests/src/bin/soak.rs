@@ -186,7 +186,7 @@ fn settling(shared: &Shared) -> bool {
 fn expected(shared: &Shared, id: u32, generation: u64, err: &Error) -> bool {
     let killed_since = shared.kills[id as usize - 1].load(Ordering::SeqCst) != generation;
     match err {
-        Error::Library => killed_since,
+        Error::Library { .. } => killed_since,
         Error::TryAgain => settling(shared) || killed_since,
         _ => false,
     }
