@@ -13,7 +13,8 @@
 //! Callbacks only run inside `dispatch`, on the thread that called it: the trampoline calls
 //! [`run_callback`], which refuses events outside a dispatch, catches a panic of the user's
 //! closure and stores it; `dispatch` resumes it once the C call has returned, so no panic ever
-//! unwinds through a C frame. A closure receives `&PublicHandle`, so it can make requests on
+//! unwinds through a C frame. `dispatch` has the C library read one event per call, so the
+//! events behind a panicking one are not read and wait for the next dispatch. A closure receives `&PublicHandle`, so it can make requests on
 //! the same connection (send a reply from a CPG deliver callback), but it cannot drop the
 //! handle, and re-entering `dispatch` is refused with [`Error::ReentrantDispatch`].
 
@@ -124,6 +125,14 @@ pub(crate) fn with_library_lock<L: Library, R>(f: impl FnOnce() -> R) -> R {
 /// quorum type). Kept for [`Handle::reconnect`].
 pub(crate) type Connect = Box<dyn FnMut(*mut c_void, &Cell<u64>) -> Result<u64> + Send>;
 
+/// Whether the library still knows the C handle `raw`.
+fn handle_is_known<L: Library>(raw: u64) -> bool {
+    let mut fd: c_int = -1;
+    // SAFETY: `raw` came from the library's initialize and is not finalized (the caller
+    // borrows its handle); `fd` is a writable c_int.
+    cs_result(unsafe { L::fd_get(raw, &mut fd) }).is_ok()
+}
+
 /// Runs a library's `*_initialize` (in `init`) and, if it fails with `CS_ERR_LIBRARY`, adds
 /// the `errno` it left, which says why (no daemon, out of file descriptors, refused user).
 fn with_errno(init: impl FnOnce() -> Result<u64>) -> Result<u64> {
@@ -184,8 +193,8 @@ pub(crate) struct Handle<L: Library> {
 }
 
 // A libqb client connection may be used from any thread as long as no two threads use it at
-// once: libqb keeps no thread-local state for it, and corosync's handle databases (hdb.h)
-// lock a mutex around every lookup.
+// once: libqb keeps no thread-local state for it, lookups in its handle databases are atomic,
+// and creating or destroying entries runs under `with_library_lock`.
 // SAFETY: the handle owns its state (`Callbacks: Send`, the panic payload is Send, the lent
 // pointers are owned allocations whose contents `lend`'s callers require to be Send, the
 // connect closure is Send, the queued events are `L::Event: Send`, the stopper is Send + Sync,
@@ -327,9 +336,30 @@ impl<L: Library> Handle<L> {
         let context = self.state.as_ptr().cast::<c_void>();
         let call = |flags: DispatchFlags| {
             // SAFETY: the handle is live and its context is `context`.
-            cs_result(unsafe { L::dispatch(state.raw, context, flags as sys::cs_dispatch_flags_t) })
+            let code =
+                unsafe { L::dispatch(state.raw, context, flags as sys::cs_dispatch_flags_t) };
+            match cs_result(code) {
+                // libcmap answers CS_ERR_BAD_HANDLE to a one-event dispatch whose event was for
+                // a track deleted meanwhile (it drops the event, as it should, but leaks the
+                // lookup's error). The handle itself is fine, which fd_get confirms.
+                Err(Error::BadHandle) if handle_is_known::<L>(state.raw) => Ok(()),
+                result => result,
+            }
         };
-        let result = call(flags);
+        // `All` takes one event per C call, so that after a panic no C call reads (and
+        // discards) the events behind the one whose callback panicked: they stay queued for
+        // the next dispatch. A C `CS_DISPATCH_ALL` would read them all at once.
+        let result = match flags {
+            DispatchFlags::All => loop {
+                match call(DispatchFlags::OneNonBlocking) {
+                    // Nothing (more) pending.
+                    Err(Error::TryAgain) => break Ok(()),
+                    Ok(()) if !state.has_panic() => continue,
+                    result => break result,
+                }
+            },
+            _ => call(flags),
+        };
         state.dispatching.set(false);
         if let Some(payload) = state.panic.take() {
             resume_unwind(payload);
@@ -554,8 +584,16 @@ macro_rules! handle_type {
             /// Processes events from the daemon, running this handle's callbacks on the
             /// calling thread; see [`DispatchFlags`](crate::DispatchFlags) for how many.
             ///
-            /// A panic in a callback stops the dispatch (later events of the same call are
-            /// not delivered) and is resumed here once the C library has returned.
+            /// A panic in a callback stops the dispatch and is resumed here once the C
+            /// library has returned. No event is lost: the event whose callback panicked is
+            /// consumed, and every later one stays queued for the next `dispatch` (each C call
+            /// reads one event), so a program that catches the panic and dispatches again
+            /// sees every event the other members saw.
+            ///
+            /// The C library's dispatch keeps a 1 MiB receive buffer on the stack
+            /// (`IPC_DISPATCH_SIZE`), so callbacks run with about 1 MiB less stack than the
+            /// calling thread has: dispatch from a thread with at least 2 MiB of stack
+            /// (Rust's default for spawned threads; the main thread has 8 MiB).
             /// Calling `dispatch` from inside a callback returns
             /// [`Error::ReentrantDispatch`](crate::Error::ReentrantDispatch).
             ///

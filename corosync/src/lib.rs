@@ -64,8 +64,11 @@
 //! readable, call `dispatch(DispatchFlags::All)`. See the next section for the ways to run
 //! a loop.
 //!
-//! A panic in a callback never unwinds through C: it is caught in the trampoline, the rest of
-//! that dispatch call's events are not delivered, and the panic is resumed from `dispatch`.
+//! A panic in a callback never unwinds through C: it is caught in the trampoline, the
+//! dispatch stops, and the panic is resumed from `dispatch`. No event is lost by it: the events
+//! behind the one whose callback panicked stay queued (the crate has the C library read one
+//! event at a time) and the next `dispatch` delivers them, so a CPG member that catches the
+//! panic and goes on dispatching sees every message the other members saw.
 //!
 //! The C libraries also keep a "context" pointer per handle (`cmap_context_set` and
 //! friends). This crate uses it to find the handle's closures again in its trampolines, so it
@@ -170,17 +173,30 @@
 //! (The async handles of `corosync::tokio` do all of that themselves.) The new connection is
 //! made from the calling thread's network namespace, like `open`.
 //!
+//! # Stack
+//! Every C `*_dispatch` puts a 1 MiB receive buffer (`IPC_DISPATCH_SIZE`) on the stack of the
+//! thread that dispatches, so callbacks run with about 1 MiB less stack than that thread has.
+//! Rust's spawned threads have 2 MiB by default and the main thread 8 MiB; a thread built
+//! with a smaller stack (`std::thread::Builder::stack_size`) must leave room for that buffer
+//! plus what the callbacks need.
+//!
 //! # Threads: `Send`, not `Sync`
 //! One libqb IPC connection must not carry requests from two threads at once: its shared
 //! memory ring buffers get corrupted ([libqb issue #243](https://github.com/ClusterLabs/libqb/issues/243),
 //! closed as "up to the library user"; libqb's maintainers recommend one connection per
 //! thread). A connection may move between threads, though: libqb keeps no per-thread state
-//! for it and corosync's handle tables lock a mutex around each lookup. So every handle is
+//! for it and lookups in its handle tables are atomic. So every handle is
 //! [`Send`] but not [`Sync`]: safe code can hand a handle to another thread, or share it
 //! behind a `Mutex`, but never issue concurrent requests on it. Open one handle per thread
 //! for parallel requests. Closures stored in a handle must therefore be `Send + 'static`.
 //! The async handles of `corosync::tokio` are `Sync` because they hold the handle in a
 //! mutex and serialise every request on it.
+//!
+//! Opening and closing handles from any number of threads at once is safe too. libqb's
+//! handle tables are not safe for that (two threads creating a handle at once can get the same
+//! slot, and `*_initialize` then fails; see docs/upstream-notes.md in the repository), so the
+//! crate holds a process-wide lock per library around every call that creates or destroys an
+//! entry in them (`*_initialize`, `*_finalize`, cmap tracks, CPG iterations).
 //!
 //! # Errors
 //! Every fallible call returns [`Result<T>`] with the crate's one [`Error`]. Input that C

@@ -672,8 +672,7 @@ fn tracking_and_dispatch_flags() {
     drop(track);
 
     // A panicking callback: dispatch resumes the panic here and the handle stays usable.
-    // With One, the next event waits for the next dispatch; with All, the events that the
-    // same call read after the panic are not delivered (as the crate documents).
+    // With One or All, the events behind the panicking one wait for the next dispatch.
     let calls = Arc::new(Mutex::new(Vec::new()));
     let counter = calls.clone();
     let track = cmap
@@ -710,12 +709,20 @@ fn tracking_and_dispatch_flags() {
         payload.downcast_ref::<String>().map(String::as_str),
         Some("boom from test.panic.second.boom")
     );
+    assert_eq!(calls.lock().unwrap().len(), 3);
+    assert_eq!(cmap.get::<u8>("test.panic.lost"), Ok(1));
+    assert_eq!(
+        cmap.dispatch(DispatchFlags::OneNonBlocking),
+        Ok(Dispatched::Processed)
+    );
+    assert_eq!(
+        calls.lock().unwrap()[2..],
+        ["test.panic.second.boom", "test.panic.lost"]
+    );
     assert_eq!(
         cmap.dispatch(DispatchFlags::OneNonBlocking),
         Ok(Dispatched::NothingPending)
     );
-    assert_eq!(calls.lock().unwrap().len(), 3);
-    assert_eq!(cmap.get::<u8>("test.panic.lost"), Ok(1));
     drop(track);
 
     // A track guard dropped by its own closure (it lives in a thread-local, which needs a
