@@ -257,6 +257,36 @@ pub mod votequorum;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 
+/// Compile-time proof of the promise in "Threads" above: every handle type is `Send` and not
+/// `Sync`. The trait below has two blanket impls; for a type that is `Sync` both apply and
+/// `<T as AmbiguousIfSync<_>>::OK` does not compile (E0283), so making a handle `Sync` (or
+/// losing `Send`) breaks the build.
+macro_rules! assert_send_not_sync {
+    ($($feature:literal => $t:ty;)*) => {
+        $(
+            #[cfg(feature = $feature)]
+            const _: () = {
+                const fn send<T: Send>() {}
+                trait AmbiguousIfSync<A> {
+                    const OK: () = ();
+                }
+                impl<T: ?Sized> AmbiguousIfSync<()> for T {}
+                impl<T: ?Sized + Sync> AmbiguousIfSync<u8> for T {}
+                send::<$t>();
+                <$t as AmbiguousIfSync<_>>::OK
+            };
+        )*
+    };
+}
+
+assert_send_not_sync! {
+    "cmap" => cmap::Cmap;
+    "cpg" => cpg::Cpg;
+    "quorum" => quorum::Quorum;
+    "votequorum" => votequorum::Votequorum;
+    "cfg" => cfg::Cfg;
+}
+
 #[cfg(test)]
 mod plumbing_tests;
 

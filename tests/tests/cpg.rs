@@ -716,11 +716,15 @@ fn three_nodes_share_a_group() {
     let node3 = peers.pop().unwrap();
     let node3_log = node3.log.clone();
     let (tx, rx) = std::sync::mpsc::channel();
+    let (tid_tx, tid_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
+        // SAFETY: gettid has no preconditions.
+        let _ = tid_tx.send(unsafe { libc::gettid() });
         let result = node3.cpg.dispatch_blocking().map(|_| ());
         let _ = tx.send((result, node3));
     });
-    std::thread::sleep(Duration::from_millis(200));
+    let tid = tid_rx.recv().expect("the dispatching thread's id");
+    wait_parked_in_poll(tid);
     cluster.kill(3).unwrap();
     let (blocking_result, node3) = rx
         .recv_timeout(Duration::from_secs(30))
@@ -906,4 +910,36 @@ fn process_exit_is_reported_as_procdown() {
     // The C tool shows the group with the NUL it was joined with.
     let out = cluster.node(1).run("corosync-cpgtool", ["-n"]).unwrap();
     assert!(out.contains("exit-test\\x00\n"), "{out}");
+}
+
+/// Waits until thread `tid` of this process sleeps in a poll-family system call (read from
+/// /proc/self/task/TID/syscall): for a thread whose next step after reporting its id is
+/// `dispatch(Blocking)`, that proves it is parked in libqb's wait for an event.
+fn wait_parked_in_poll(tid: libc::pid_t) {
+    #[cfg(target_arch = "x86_64")]
+    let polls = [
+        libc::SYS_poll,
+        libc::SYS_ppoll,
+        libc::SYS_epoll_wait,
+        libc::SYS_epoll_pwait,
+    ];
+    #[cfg(not(target_arch = "x86_64"))]
+    let polls = [libc::SYS_ppoll, libc::SYS_epoll_pwait];
+    let path = format!("/proc/self/task/{tid}/syscall");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let nr = text
+            .split_whitespace()
+            .next()
+            .and_then(|n| n.parse::<i64>().ok());
+        if nr.is_some_and(|nr| polls.contains(&nr)) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "thread {tid} never parked in poll; {path}: {text:?}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }

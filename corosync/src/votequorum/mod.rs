@@ -282,7 +282,7 @@ impl Builder {
     /// The closure is stored in the handle, so it must own what it uses (`'static`); share
     /// state with `Arc` or channels. Borrowing a local does not compile:
     ///
-    /// ```compile_fail
+    /// ```compile_fail,E0373
     /// let seen = Vec::<bool>::new();
     /// let vq = corosync::votequorum::Votequorum::builder()
     ///     .on_quorum(|_, n| drop(seen.len() + usize::from(n.is_quorate())))
@@ -291,7 +291,7 @@ impl Builder {
     ///
     /// Nor does keeping the borrowed node list beyond the call:
     ///
-    /// ```compile_fail
+    /// ```compile_fail,E0521
     /// use corosync::votequorum::Node;
     /// let mut kept: &[Node] = &[];
     /// let vq = corosync::votequorum::Votequorum::builder()
