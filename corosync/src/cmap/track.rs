@@ -9,12 +9,12 @@ use std::sync::Arc;
 use corosync_sys as sys;
 
 use super::key::KeyBuf;
-use super::{Cmap, CmapLib, ValueRef};
+use super::{Cmap, CmapLib, Map, ValueRef};
 use crate::clist::c_bytes;
 use crate::cstr;
 use crate::error::cs_result;
 use crate::handle::{run_callback, with_library_lock};
-use crate::Result;
+use crate::{Error, Result};
 
 bitflags::bitflags! {
     /// What a [`Cmap::track`] call reports (`CMAP_TRACK_*`).
@@ -316,6 +316,11 @@ impl Cmap {
     ///
     /// A change is reported only to the tracks of the node where it was made.
     ///
+    /// On a [`Map::Stats`](super::Map::Stats) handle, tracking a single key whose value is
+    /// wider than 8 bytes (the `stats.ipcs.*.procname` strings) is refused with
+    /// [`Error::NotSupported`](crate::Error::NotSupported): corosync 3.1.7's daemon reads
+    /// tracked stats values into 8 bytes and crashes on those.
+    ///
     /// ```no_run
     /// use std::sync::mpsc;
     /// use corosync::cmap::{Cmap, TrackType};
@@ -383,7 +388,12 @@ impl Cmap {
         let key = if track_type.contains(TrackType::PREFIX) {
             KeyBuf::prefix(key)?
         } else {
-            KeyBuf::key(key)?
+            let name = key;
+            let key = KeyBuf::key(name)?;
+            if self.map() == Map::Stats {
+                self.check_stats_track(name, &key)?;
+            }
+            key
         };
         let slot = Arc::into_raw(Arc::new(TrackSlot {
             callback: RefCell::new(callback),
@@ -418,6 +428,29 @@ impl Cmap {
             raw,
             slot: slot.cast(),
         })
+    }
+}
+
+impl Cmap {
+    /// Refuses to track a [`Map::Stats`] key whose value is wider than 8 bytes.
+    ///
+    /// corosync 3.1.7 reads a tracked stats key into a `uint64_t` (`stats_map_track_add`,
+    /// and every 1.5 s `stats_trigger_trackers`, in exec/stats.c) without checking its length:
+    /// the one string stat, `stats.ipcs.*.procname` (up to 16 bytes), overflows it and the
+    /// daemon crashes (SIGSEGV within 1.5 s, seen with this crate). So such keys, by name and
+    /// by the length of their current value, are refused with [`Error::NotSupported`].
+    fn check_stats_track(&self, name: &str, key: &KeyBuf) -> Result<()> {
+        let too_wide = name.ends_with(".procname")
+            || match self.info_raw(key) {
+                Ok((_, len)) => len > 8,
+                Err(Error::NotExist) => false,
+                Err(err) => return Err(err),
+            };
+        if too_wide {
+            Err(Error::NotSupported)
+        } else {
+            Ok(())
+        }
     }
 }
 

@@ -1,4 +1,5 @@
-//! No cmap read may take the daemon down (issue 9, item 1).
+//! No cmap call may take the daemon down (issue 9, item 1): reads of the `stats.schedmiss.*`
+//! keys, long values, and tracks of string stats keys.
 //!
 //! corosync 3.1.7's stats map copies a `stats.schedmiss.*` value into the request's buffer
 //! without looking whether there is one: libcmap's length-only request (`cmap_get` with a NULL
@@ -186,4 +187,28 @@ fn long_values_are_read_whole_without_a_length_only_request() {
             found: "bin"
         })
     );
+}
+
+#[test]
+fn tracking_a_string_stats_key_cannot_overflow_the_daemon() {
+    let cluster = Cluster::start(1).expect("start a 1-node cluster");
+    let node = cluster.node(1);
+    let stats = node
+        .in_namespace(|| Cmap::with_map(Map::Stats))
+        .expect("enter the namespace")
+        .expect("connect to the stats map");
+    // This connection's own process name (a string stat, up to 16 bytes with its NUL).
+    let key = stats
+        .iter("stats.ipcs.service0.")
+        .expect("iterate the connections")
+        .map(|entry| entry.expect("a key").0.as_str().to_owned())
+        .find(|key| key.ends_with(".procname"))
+        .expect("a procname key for this connection");
+    assert!(stats.get::<String>(&key).expect("read it").len() > 8);
+    // corosync 3.1.7 reads a tracked stats key into a u64 every 1.5 s: a string longer than
+    // 7 bytes overflows it. The crate refuses such a track.
+    let track = stats.track(&key, TrackType::MODIFY, |_, _| {});
+    assert_eq!(track.err(), Some(Error::NotSupported), "{key}");
+    std::thread::sleep(Duration::from_secs(4));
+    assert_alive(node, &stats, "4 s after tracking a procname key");
 }
