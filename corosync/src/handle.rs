@@ -14,9 +14,10 @@
 //! [`run_callback`], which refuses events outside a dispatch, catches a panic of the user's
 //! closure and stores it; `dispatch` resumes it once the C call has returned, so no panic ever
 //! unwinds through a C frame. `dispatch` has the C library read one event per call, so the
-//! events behind a panicking one are not read and wait for the next dispatch. A closure receives `&PublicHandle`, so it can make requests on
-//! the same connection (send a reply from a CPG deliver callback), but it cannot drop the
-//! handle, and re-entering `dispatch` is refused with [`Error::ReentrantDispatch`].
+//! events behind a panicking one are not read and wait for the next dispatch. A closure
+//! receives `&PublicHandle`, so it can make requests on the same connection (send a reply from
+//! a CPG deliver callback), but it cannot drop the handle, and re-entering `dispatch` is
+//! refused with [`Error::ReentrantDispatch`].
 
 use std::any::{Any, TypeId};
 use std::cell::{Cell, OnceCell, RefCell, UnsafeCell};
@@ -594,6 +595,7 @@ macro_rules! handle_type {
             /// (`IPC_DISPATCH_SIZE`), so callbacks run with about 1 MiB less stack than the
             /// calling thread has: dispatch from a thread with at least 2 MiB of stack
             /// (Rust's default for spawned threads; the main thread has 8 MiB).
+            ///
             /// Calling `dispatch` from inside a callback returns
             /// [`Error::ReentrantDispatch`](crate::Error::ReentrantDispatch).
             ///
