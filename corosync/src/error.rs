@@ -252,18 +252,16 @@ fn library_text(errno: i32) -> String {
     match errno {
         0 => "library error: corosync is not running or the connection to it was lost".into(),
         libc::ECONNREFUSED | libc::ENOENT => format!(
-            "cannot connect: corosync is not running (in this network namespace) ({})",
+            "corosync is not running (no daemon in this network namespace; {})",
             errno_name(errno)
         ),
-        libc::EMFILE => "cannot connect to corosync: this process is out of file descriptors \
-                         (EMFILE; raise RLIMIT_NOFILE or close files)"
+        libc::EMFILE => "this process is out of file descriptors (EMFILE; raise RLIMIT_NOFILE \
+                         or close files)"
             .into(),
-        libc::ENFILE => {
-            "cannot connect to corosync: the system is out of file descriptors (ENFILE)".into()
-        }
+        libc::ENFILE => "the system is out of file descriptors (ENFILE)".into(),
         libc::EACCES | libc::EPERM => format!(
-            "cannot connect to corosync: permission denied ({}); grant this user or group \
-             access with a `uidgid` entry in corosync.conf (see corosync.conf(5))",
+            "permission denied ({}): grant this user or group access with a `uidgid` entry in \
+             corosync.conf (see corosync.conf(5))",
             errno_name(errno)
         ),
         other => format!(

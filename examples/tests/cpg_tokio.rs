@@ -165,7 +165,7 @@ fn cpg_tokio_exchanges_messages_and_reports_failures() {
     assert_eq!(text(&none.stdout), "", "{none:?}");
     assert_eq!(
         text(&none.stderr),
-        "cpg_tokio: cannot connect to cpg: library error: corosync is not running or the \
-         connection to it was lost (CS_ERR_LIBRARY)\n"
+        "cpg_tokio: cannot connect to cpg: corosync is not running (no daemon in this network \
+         namespace; ECONNREFUSED) (CS_ERR_LIBRARY)\n"
     );
 }

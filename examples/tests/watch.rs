@@ -251,7 +251,7 @@ fn watch_follows_quorum_membership_and_cmap() {
     assert_eq!(text(&lonely.stdout), "");
     assert_eq!(
         text(&lonely.stderr),
-        "watch: cannot connect to quorum: library error: corosync is not running or the \
-         connection to it was lost (CS_ERR_LIBRARY)\n"
+        "watch: cannot connect to quorum: corosync is not running (no daemon in this network \
+         namespace; ECONNREFUSED) (CS_ERR_LIBRARY)\n"
     );
 }
