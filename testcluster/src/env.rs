@@ -131,6 +131,8 @@ fn check_privileges() -> Result<()> {
 /// The programs a cluster needs, resolved with `tool_dir` searched first for corosync's.
 pub(crate) fn locate_tools(tool_dir: Option<PathBuf>) -> Result<Tools> {
     static PRIVILEGES: OnceLock<std::result::Result<(), HarnessError>> = OnceLock::new();
+    // Also keeps the rootless constructor linked into every binary that starts clusters.
+    let _ = crate::rootless::state();
     PRIVILEGES.get_or_init(check_privileges).clone()?;
     let mut missing = Vec::new();
     let mut find = |name: &str| {
