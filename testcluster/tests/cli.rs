@@ -238,3 +238,62 @@ fn a_daemon_that_exits_while_starting_is_reported_with_its_log() {
         "{stderr}"
     );
 }
+
+/// Existing-daemon mode, through the tool: a daemon the harness started plays the
+/// "container" daemon, and the tool runs inside its namespace with
+/// COROSYNC_TESTCLUSTER_EXISTING=1, where it must use that daemon and leave it running.
+#[test]
+fn existing_daemon_mode_uses_the_daemon_of_the_namespace() {
+    use corosync_testcluster::{Cluster, EXISTING_ENV};
+    let cluster = Cluster::builder(1).cluster_name("outside").start().unwrap();
+    let node = cluster.node(1);
+    let existing = |args: &[&str]| {
+        node.command(CLI)
+            .args(args)
+            .env(EXISTING_ENV, "1")
+            .output()
+            .expect("run corosync-testcluster in the node's namespace")
+    };
+    let out = existing(&[
+        "run",
+        "--",
+        "sh",
+        "-c",
+        "corosync-cmapctl -g totem.cluster_name; echo netns=$COROSYNC_TESTCLUSTER_NODE1_NETNS",
+    ]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("totem.cluster_name (str) = outside"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("netns=\n"),
+        "no namespace of its own: {stdout}"
+    );
+    assert!(node.is_running(), "the existing daemon is left running");
+    assert!(node.is_quorate().unwrap());
+
+    for (args, expected) in [
+        (vec!["run", "--nodes", "2", "--", "true"], "has one node"),
+        (
+            vec!["run", "--token", "2000", "--", "true"],
+            "configuration of its own",
+        ),
+    ] {
+        let out = existing(&args);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+
+    // No daemon in the namespace: a specific error, quickly.
+    cluster.kill(1).unwrap();
+    let out = existing(&["run", "--timeout", "2", "--", "true"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("no corosync daemon in this network namespace"),
+        "{stderr}"
+    );
+}
