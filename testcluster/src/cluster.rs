@@ -74,7 +74,7 @@ enum Backend {
 }
 
 /// Interval between two polls of a condition.
-const POLL_INTERVAL: Duration = Duration::from_millis(100);
+const POLL_INTERVAL: Duration = Duration::from_millis(50);
 
 /// Name of the bridge in the bridge namespace, and of each node's interface.
 const BRIDGE: &str = "br0";
@@ -119,7 +119,7 @@ pub(crate) enum Step<T> {
     Fail(HarnessError),
 }
 
-/// Polls `step` every 100 ms until it is done, fails, or `timeout` has passed.
+/// Polls `step` every 50 ms until it is done, fails, or `timeout` has passed.
 pub(crate) fn poll<T>(
     timeout: Duration,
     description: &str,
@@ -144,7 +144,7 @@ pub(crate) fn poll<T>(
     }
 }
 
-/// Polls `condition` every 100 ms until it returns true; fails after `timeout` with an error
+/// Polls `condition` every 50 ms until it returns true; fails after `timeout` with an error
 /// that names `description`.
 ///
 /// [`Cluster::wait_until`] does the same and adds the daemons' logs to the error.
@@ -1061,28 +1061,30 @@ impl Cluster {
             "nodes {ids:?} to see members {ids:?}{}",
             if quorate { " and be quorate" } else { "" }
         );
+        // Nodes are asked at the same time (one thread each), and a node that was ready once
+        // is not asked again: at start, membership only grows.
+        let mut ready: Vec<u32> = Vec::new();
         poll(timeout, &description, || {
+            let pending: Vec<u32> = ids
+                .iter()
+                .copied()
+                .filter(|id| !ready.contains(id))
+                .collect();
+            let answers: Vec<(u32, Result<Option<String>>)> = std::thread::scope(|scope| {
+                let asks: Vec<_> = pending
+                    .iter()
+                    .map(|&id| scope.spawn(move || (id, self.readiness(id, ids, quorate))))
+                    .collect();
+                asks.into_iter()
+                    .map(|ask| ask.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                    .collect()
+            });
             let mut waiting = Vec::new();
-            for &id in ids {
-                let node = self.node(id);
-                if let Err(e) = node.ensure_running() {
-                    return Step::Fail(e);
-                }
-                if !self.quorum_provider {
-                    match node.cmap_members() {
-                        Ok(members) if members == ids => {}
-                        Ok(members) => waiting.push(format!("node {id}: members {members:?}")),
-                        Err(e) => waiting.push(format!("node {id}: {e}")),
-                    }
-                    continue;
-                }
-                match node.quorum_status() {
-                    Ok(s) if s.members == ids && (s.quorate || !quorate) => {}
-                    Ok(s) => waiting.push(format!(
-                        "node {id}: members {:?}, quorate {}",
-                        s.members, s.quorate
-                    )),
-                    Err(e) => waiting.push(format!("node {id}: {e}")),
+            for (id, answer) in answers {
+                match answer {
+                    Err(e) => return Step::Fail(e),
+                    Ok(None) => ready.push(id),
+                    Ok(Some(why)) => waiting.push(why),
                 }
             }
             if waiting.is_empty() {
@@ -1090,6 +1092,28 @@ impl Cluster {
             } else {
                 Step::NotYet(waiting.join("; "))
             }
+        })
+    }
+
+    /// Whether node `id` sees exactly `ids` (and is quorate if `quorate`): `Ok(None)` if so,
+    /// `Ok(Some(what it sees))` if not yet, an error if its daemon is not running.
+    fn readiness(&self, id: u32, ids: &[u32], quorate: bool) -> Result<Option<String>> {
+        let node = self.node(id);
+        node.ensure_running()?;
+        if !self.quorum_provider {
+            return Ok(match node.cmap_members() {
+                Ok(members) if members == ids => None,
+                Ok(members) => Some(format!("node {id}: members {members:?}")),
+                Err(e) => Some(format!("node {id}: {e}")),
+            });
+        }
+        Ok(match node.quorum_status() {
+            Ok(s) if s.members == ids && (s.quorate || !quorate) => None,
+            Ok(s) => Some(format!(
+                "node {id}: members {:?}, quorate {}",
+                s.members, s.quorate
+            )),
+            Err(e) => Some(format!("node {id}: {e}")),
         })
     }
 
@@ -1408,7 +1432,7 @@ impl Cluster {
         })
     }
 
-    /// Polls `condition` every 100 ms until it returns true; fails after `timeout` with an
+    /// Polls `condition` every 50 ms until it returns true; fails after `timeout` with an
     /// error naming `description` and including the daemons' logs.
     pub fn wait_until(
         &self,
