@@ -1,4 +1,7 @@
-//! A harness that runs real corosync clusters on one machine, for integration tests.
+//! A harness that runs real corosync clusters on one machine, for integration tests: as root,
+//! rootless (in a user namespace it creates) or against an existing daemon (a container). The
+//! `corosync-testcluster` command-line tool offers the same to programs in any language; see
+//! the README.
 //!
 //! [`Cluster::start(n)`](Cluster::start) starts `n` real `corosync` daemons (1 to 5 nodes is
 //! what the harness is tested with), each in a network namespace of its own, and waits until
@@ -156,6 +159,11 @@ pub use netns::{cleanup_stale, PREFIX};
 pub use node::Node;
 pub use rootless::{is_rootless, ROOTLESS_ENV};
 pub use status::QuorumStatus;
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 
 // A cluster is shared between test threads: keep it Send + Sync.
 const _: () = {
