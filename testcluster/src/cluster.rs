@@ -74,7 +74,7 @@ enum Backend {
 }
 
 /// Interval between two polls of a condition.
-const POLL_INTERVAL: Duration = Duration::from_millis(100);
+const POLL_INTERVAL: Duration = Duration::from_millis(50);
 
 /// Name of the bridge in the bridge namespace, and of each node's interface.
 const BRIDGE: &str = "br0";
@@ -119,7 +119,7 @@ pub(crate) enum Step<T> {
     Fail(HarnessError),
 }
 
-/// Polls `step` every 100 ms until it is done, fails, or `timeout` has passed.
+/// Polls `step` every 50 ms until it is done, fails, or `timeout` has passed.
 pub(crate) fn poll<T>(
     timeout: Duration,
     description: &str,
@@ -144,7 +144,7 @@ pub(crate) fn poll<T>(
     }
 }
 
-/// Polls `condition` every 100 ms until it returns true; fails after `timeout` with an error
+/// Polls `condition` every 50 ms until it returns true; fails after `timeout` with an error
 /// that names `description`.
 ///
 /// [`Cluster::wait_until`] does the same and adds the daemons' logs to the error.
@@ -609,6 +609,9 @@ impl ClusterBuilder {
     /// ```
     pub fn start(mut self) -> Result<Cluster> {
         check_node_count(self.nodes)?;
+        if crate::existing::enabled() {
+            return self.start_existing();
+        }
         let meminfo = std::fs::read_to_string("/proc/meminfo")
             .map_err(|e| HarnessError::new(format!("cannot read /proc/meminfo: {e}")))?;
         check_memory(self.nodes, &meminfo)?;
@@ -669,6 +672,129 @@ impl ClusterBuilder {
             });
         // On error, dropping `cluster` removes whatever was created.
         result.map(|()| cluster)
+    }
+}
+
+impl ClusterBuilder {
+    /// The corosync.conf that [`start`](ClusterBuilder::start) would write for this builder
+    /// (identical on every node): for a container or a daemon started by hand, e.g. the one
+    /// of existing-daemon mode. With crypto on, `keyfile:` is `/etc/corosync/authkey` (make
+    /// the key with `corosync-keygen`).
+    ///
+    /// ```
+    /// let text = corosync_testcluster::Cluster::builder(1)
+    ///     .crypto(corosync_testcluster::Crypto::off())
+    ///     .render_config()
+    ///     .unwrap();
+    /// assert!(text.contains("ring0_addr: 127.0.0.1"));
+    /// assert!(text.contains("crypto_cipher: none"));
+    /// ```
+    pub fn render_config(&self) -> Result<String> {
+        check_node_count(self.nodes)?;
+        if self.nodes > 1 {
+            check_subnet(self.subnet.0, self.subnet.1, self.nodes)?;
+        }
+        let crypto = match &self.crypto {
+            Some(crypto) => crypto.clone(),
+            None => match CryptoMode::from_env()? {
+                CryptoMode::On => Crypto::aes256_sha256(),
+                CryptoMode::Off => Crypto::off(),
+                CryptoMode::Auto => {
+                    let tool_dir = self.tool_dir.clone().or_else(env::tool_dir_from_env);
+                    let corosync = env::find_program_in(tool_dir.as_deref(), "corosync".as_ref());
+                    match corosync.map(|c| env::daemon_info(&c)) {
+                        Some(Ok(info)) if info.enforces_encryption => Crypto::aes256_sha256(),
+                        _ => Crypto::off(),
+                    }
+                }
+            },
+        };
+        let nodes: Vec<(u32, String, IpAddr)> = (1..=self.nodes)
+            .map(|id| {
+                let addr = if self.nodes == 1 {
+                    IpAddr::V4(Ipv4Addr::LOCALHOST)
+                } else {
+                    segment_addr(self.subnet.0, id)
+                };
+                (id, format!("node{id}"), addr)
+            })
+            .collect();
+        Ok(render_with_crypto(
+            &self.spec,
+            &crypto,
+            Path::new("/etc/corosync/authkey"),
+            &nodes,
+        ))
+    }
+
+    /// Existing-daemon mode: a one-node cluster whose node is the daemon already running in
+    /// this network namespace.
+    fn start_existing(self) -> Result<Cluster> {
+        let env_name = crate::EXISTING_ENV;
+        if self.nodes != 1 {
+            return Err(HarnessError::new(format!(
+                "{env_name}=1 selects existing-daemon mode, which has one node (the daemon \
+                 running in this network namespace), but this test needs {} nodes. Run the \
+                 one-node tests only in this mode; run the others without {env_name} (as root, \
+                 or as an unprivileged user in rootless mode)",
+                self.nodes
+            )));
+        }
+        let default = Cluster::builder(1);
+        let sample = [(1, "node1".to_string(), IpAddr::V4(Ipv4Addr::LOCALHOST))];
+        if self.spec.render(&sample) != default.spec.render(&sample)
+            || !self.stopped.is_empty()
+            || self.crypto.is_some()
+            || self.container.is_some()
+        {
+            return Err(HarnessError::new(format!(
+                "{env_name}=1 selects existing-daemon mode, where the daemon's configuration \
+                 is what it is, but this test asks for a configuration of its own (options, \
+                 crypto or stopped nodes). Run it without {env_name}"
+            )));
+        }
+        let tool_dir = self.tool_dir.clone().or_else(env::tool_dir_from_env);
+        let tools = Arc::new(env::locate_client_tools(tool_dir)?);
+        let name = netns::new_cluster_name(&self.prefix);
+        let dir = std::env::temp_dir().join(&name);
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| HarnessError::new(format!("cannot create {}: {e}", dir.display())))?;
+        let node = Node::existing(dir.join("n1"), Arc::clone(&tools));
+        let mut cluster = Cluster {
+            name,
+            cluster_name: String::new(),
+            dir,
+            bridge_netns: None,
+            nodes: vec![node],
+            namespaces: Vec::new(),
+            tools: Some(tools),
+            podman: None,
+            network: None,
+            image_daemon: None,
+            timeout: self.timeout,
+            quorum_provider: true,
+            crypto: Crypto::off(),
+            subnet: self.subnet,
+        };
+        let wait = self.timeout.min(Duration::from_secs(10));
+        let wait_for_quorum = self.wait_for_quorum.unwrap_or(true);
+        cluster
+            .wait_ready(&[1], wait_for_quorum, wait)
+            .map_err(|e| {
+                HarnessError::new(format!(
+                    "{env_name}=1 selects existing-daemon mode, but no corosync daemon in this \
+                     network namespace answered as node 1 of a one-node cluster within {wait:?}. \
+                     Start one first (e.g. `corosync -f` in the container, with a one-node \
+                     configuration such as `corosync-testcluster config` prints), or unset \
+                     {env_name} to let the harness start its own daemons"
+                ))
+                .append(e.message())
+            })?;
+        cluster.cluster_name = cluster
+            .node(1)
+            .cmap_get("totem.cluster_name")
+            .unwrap_or_default();
+        Ok(cluster)
     }
 }
 
@@ -914,23 +1040,11 @@ impl Cluster {
             .iter()
             .map(|n| (n.id(), n.name().to_string(), n.addr()))
             .collect();
-        let mut spec = builder.spec.clone();
-        match (self.crypto.cipher(), self.crypto.hash()) {
-            (Some(cipher), Some(hash)) => {
-                spec.totem.set("crypto_cipher", cipher);
-                spec.totem.set("crypto_hash", hash);
-                let keyfile = match self.podman {
-                    Some(_) => PathBuf::from(container::CONFIG_DIR).join("authkey"),
-                    None => self.key_path(),
-                };
-                spec.totem.set("keyfile", &keyfile.to_string_lossy());
-            }
-            _ => {
-                spec.totem.set("crypto_cipher", "none");
-                spec.totem.set("crypto_hash", "none");
-            }
-        }
-        let text = spec.render(&list);
+        let keyfile = match self.podman {
+            Some(_) => PathBuf::from(container::CONFIG_DIR).join("authkey"),
+            None => self.key_path(),
+        };
+        let text = render_with_crypto(&builder.spec, &self.crypto, &keyfile, &list);
         for node in &self.nodes {
             std::fs::create_dir_all(node.dir()).map_err(|e| {
                 HarnessError::new(format!("cannot create {}: {e}", node.dir().display()))
@@ -947,28 +1061,30 @@ impl Cluster {
             "nodes {ids:?} to see members {ids:?}{}",
             if quorate { " and be quorate" } else { "" }
         );
+        // Nodes are asked at the same time (one thread each), and a node that was ready once
+        // is not asked again: at start, membership only grows.
+        let mut ready: Vec<u32> = Vec::new();
         poll(timeout, &description, || {
+            let pending: Vec<u32> = ids
+                .iter()
+                .copied()
+                .filter(|id| !ready.contains(id))
+                .collect();
+            let answers: Vec<(u32, Result<Option<String>>)> = std::thread::scope(|scope| {
+                let asks: Vec<_> = pending
+                    .iter()
+                    .map(|&id| scope.spawn(move || (id, self.readiness(id, ids, quorate))))
+                    .collect();
+                asks.into_iter()
+                    .map(|ask| ask.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                    .collect()
+            });
             let mut waiting = Vec::new();
-            for &id in ids {
-                let node = self.node(id);
-                if let Err(e) = node.ensure_running() {
-                    return Step::Fail(e);
-                }
-                if !self.quorum_provider {
-                    match node.cmap_members() {
-                        Ok(members) if members == ids => {}
-                        Ok(members) => waiting.push(format!("node {id}: members {members:?}")),
-                        Err(e) => waiting.push(format!("node {id}: {e}")),
-                    }
-                    continue;
-                }
-                match node.quorum_status() {
-                    Ok(s) if s.members == ids && (s.quorate || !quorate) => {}
-                    Ok(s) => waiting.push(format!(
-                        "node {id}: members {:?}, quorate {}",
-                        s.members, s.quorate
-                    )),
-                    Err(e) => waiting.push(format!("node {id}: {e}")),
+            for (id, answer) in answers {
+                match answer {
+                    Err(e) => return Step::Fail(e),
+                    Ok(None) => ready.push(id),
+                    Ok(Some(why)) => waiting.push(why),
                 }
             }
             if waiting.is_empty() {
@@ -976,6 +1092,28 @@ impl Cluster {
             } else {
                 Step::NotYet(waiting.join("; "))
             }
+        })
+    }
+
+    /// Whether node `id` sees exactly `ids` (and is quorate if `quorate`): `Ok(None)` if so,
+    /// `Ok(Some(what it sees))` if not yet, an error if its daemon is not running.
+    fn readiness(&self, id: u32, ids: &[u32], quorate: bool) -> Result<Option<String>> {
+        let node = self.node(id);
+        node.ensure_running()?;
+        if !self.quorum_provider {
+            return Ok(match node.cmap_members() {
+                Ok(members) if members == ids => None,
+                Ok(members) => Some(format!("node {id}: members {members:?}")),
+                Err(e) => Some(format!("node {id}: {e}")),
+            });
+        }
+        Ok(match node.quorum_status() {
+            Ok(s) if s.members == ids && (s.quorate || !quorate) => None,
+            Ok(s) => Some(format!(
+                "node {id}: members {:?}, quorate {}",
+                s.members, s.quorate
+            )),
+            Err(e) => Some(format!("node {id}: {e}")),
         })
     }
 
@@ -1294,7 +1432,7 @@ impl Cluster {
         })
     }
 
-    /// Polls `condition` every 100 ms until it returns true; fails after `timeout` with an
+    /// Polls `condition` every 50 ms until it returns true; fails after `timeout` with an
     /// error naming `description` and including the daemons' logs.
     pub fn wait_until(
         &self,
@@ -1387,6 +1525,28 @@ impl Cluster {
         }
         Ok(())
     }
+}
+
+/// The text of corosync.conf with the crypto settings filled in.
+fn render_with_crypto(
+    spec: &ConfigSpec,
+    crypto: &Crypto,
+    key_path: &Path,
+    nodes: &[(u32, String, IpAddr)],
+) -> String {
+    let mut spec = spec.clone();
+    match (crypto.cipher(), crypto.hash()) {
+        (Some(cipher), Some(hash)) => {
+            spec.totem.set("crypto_cipher", cipher);
+            spec.totem.set("crypto_hash", hash);
+            spec.totem.set("keyfile", &key_path.to_string_lossy());
+        }
+        _ => {
+            spec.totem.set("crypto_cipher", "none");
+            spec.totem.set("crypto_hash", "none");
+        }
+    }
+    spec.render(nodes)
 }
 
 /// Fails for a node count of 0 or above [`MAX_NODES`].

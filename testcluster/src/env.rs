@@ -124,13 +124,26 @@ fn check_privileges() -> Result<()> {
          namespace) to create network namespaces, a bridge, veth pairs and bind mounts for its \
          corosync daemons, but this process has euid {euid} and effective capabilities {caps:#x}."
     );
-    message.push_str(" Run the tests as root, or in a container with those capabilities.");
+    match crate::rootless::state() {
+        crate::rootless::State::Failed(why) => message.push_str(&format!(
+            " It tried to enter a user namespace of its own (rootless mode) and failed: {why}."
+        )),
+        crate::rootless::State::Disabled(why) => {
+            message.push_str(&format!(" Rootless mode is off: {why}."));
+        }
+        _ => message.push_str(
+            " Run the tests as root, in a container with those capabilities, or as an \
+             unprivileged user with user namespaces enabled (rootless mode).",
+        ),
+    }
     Err(HarnessError::new(message))
 }
 
 /// The programs a cluster needs, resolved with `tool_dir` searched first for corosync's.
 pub(crate) fn locate_tools(tool_dir: Option<PathBuf>) -> Result<Tools> {
     static PRIVILEGES: OnceLock<std::result::Result<(), HarnessError>> = OnceLock::new();
+    // Also keeps the rootless constructor linked into every binary that starts clusters.
+    let _ = crate::rootless::state();
     PRIVILEGES.get_or_init(check_privileges).clone()?;
     let mut missing = Vec::new();
     let mut find = |name: &str| {
@@ -160,6 +173,34 @@ pub(crate) fn locate_tools(tool_dir: Option<PathBuf>) -> Result<Tools> {
                  `{INSTALL_HINT}`"
             )));
         }
+    }
+    Ok(tools)
+}
+
+/// The programs existing-daemon mode needs: only corosync's observers (no privileges, no
+/// `ip`, no daemon binary).
+pub(crate) fn locate_client_tools(tool_dir: Option<PathBuf>) -> Result<Tools> {
+    let mut missing = Vec::new();
+    let mut find = |name: &str, required: bool| {
+        find_program_in(tool_dir.as_deref(), OsStr::new(name)).unwrap_or_else(|| {
+            if required {
+                missing.push(name.to_string());
+            }
+            PathBuf::from(name)
+        })
+    };
+    let tools = Tools {
+        ip: find("ip", false),
+        unshare: find("unshare", false),
+        mount: find("mount", false),
+        sh: find("sh", false),
+        corosync: find("corosync", false),
+        quorumtool: find("corosync-quorumtool", true),
+        cmapctl: find("corosync-cmapctl", true),
+        tool_dir: tool_dir.clone(),
+    };
+    if !missing.is_empty() {
+        return Err(missing_programs(&missing, tool_dir.as_deref()));
     }
     Ok(tools)
 }
@@ -198,12 +239,17 @@ fn missing_programs(missing: &[String], tool_dir: Option<&Path>) -> HarnessError
 /// looked up in [`TOOL_DIR_ENV`] first, then `PATH`).
 ///
 /// [`Cluster::start`](crate::Cluster::start) does this itself; call it directly to fail early
-/// with a clear message. The error says what to install or which privileges are missing.
+/// with a clear message. The error says what to install or which privileges are missing. In
+/// existing-daemon mode ([`EXISTING_ENV`](crate::EXISTING_ENV)) it checks only for
+/// `corosync-quorumtool` and `corosync-cmapctl`.
 ///
 /// ```no_run
 /// corosync_testcluster::check_environment().expect("this machine cannot run clusters");
 /// ```
 pub fn check_environment() -> Result<()> {
+    if crate::existing::enabled() {
+        return locate_client_tools(tool_dir_from_env()).map(|_| ());
+    }
     locate_tools(tool_dir_from_env()).map(|_| ())
 }
 

@@ -1,4 +1,7 @@
-//! A harness that runs real corosync clusters on one machine, for integration tests.
+//! A harness that runs real corosync clusters on one machine, for integration tests: as root,
+//! rootless (in a user namespace it creates) or against an existing daemon (a container). The
+//! `corosync-testcluster` command-line tool offers the same to programs in any language; see
+//! the README.
 //!
 //! [`Cluster::start(n)`](Cluster::start) starts `n` real `corosync` daemons (1 to 5 nodes is
 //! what the harness is tested with), each in a network namespace of its own, and waits until
@@ -26,10 +29,29 @@
 //!
 //! # Requirements
 //!
-//! Root (or CAP_SYS_ADMIN and CAP_NET_ADMIN) and the packages `corosync`, `iproute2` and
-//! `util-linux` (`apt-get install -y corosync iproute2 util-linux`). Without them every start
-//! fails with an error that says what is missing; nothing is skipped silently. See
-//! [`check_environment`].
+//! The packages `corosync`, `iproute2` and `util-linux` (`apt-get install -y corosync
+//! iproute2 util-linux`), and one of:
+//!
+//! * root, or CAP_SYS_ADMIN and CAP_NET_ADMIN;
+//! * rootless: an unprivileged user with unprivileged user namespaces enabled. The crate
+//!   enters a user namespace of its own before `main` (see [Rootless mode](#rootless-mode));
+//!   with the `uidmap` package and subordinate ids in /etc/subuid and /etc/subgid, ids other
+//!   than root are mapped inside too;
+//! * a running daemon in the process's network namespace ([`EXISTING_ENV`]).
+//!
+//! Without them every start fails with an error that says what is missing; nothing is
+//! skipped silently. See [`check_environment`].
+//!
+//! # Rootless mode
+//!
+//! A process that lacks CAP_SYS_ADMIN or CAP_NET_ADMIN, linked with this crate, enters a user
+//! namespace (with a mount and a network namespace) of its own before `main`, where it is
+//! root: clusters then work exactly as under root, including kill, restart, isolate and heal,
+//! and [`is_rootless`] is true. It must happen before `main` because the kernel lets only a
+//! single-threaded process create a user namespace, and [`Node::in_namespace`] needs the
+//! test process itself inside it. Consequences: the process has no network outside the
+//! machine, and `/run/netns` is a private tmpfs. [`ROOTLESS_ENV`]`=off` turns it off. If user
+//! namespaces are disabled, starting a cluster fails with the reason and what to enable.
 //!
 //! # Layout
 //!
@@ -118,8 +140,10 @@ mod container;
 mod env;
 mod error;
 mod events;
+mod existing;
 mod netns;
 mod node;
+mod rootless;
 mod status;
 
 pub use cluster::{
@@ -130,9 +154,16 @@ pub use container::{cleanup_stale_containers, IMAGE_ENV, MOUNTS_ENV, PODMAN_ENV}
 pub use env::{check_environment, TOOL_DIR_ENV};
 pub use error::{HarnessError, Result};
 pub use events::{log_len, pump, wait_readable, EventLog};
+pub use existing::EXISTING_ENV;
 pub use netns::{cleanup_stale, PREFIX};
 pub use node::Node;
+pub use rootless::{is_rootless, ROOTLESS_ENV};
 pub use status::QuorumStatus;
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 
 // A cluster is shared between test threads: keep it Send + Sync.
 const _: () = {

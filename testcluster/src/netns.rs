@@ -92,6 +92,63 @@ fn kill_netns_processes(tools: &Tools, name: &str) {
     }
 }
 
+/// The cluster name in a daemon's command line: `corosync ... <temp_dir>/<cluster>/n<k>/corosync.conf`.
+fn daemon_cluster(cmdline: &[u8]) -> Option<String> {
+    let mut args = cmdline.split(|&b| b == 0).filter(|a| !a.is_empty());
+    let argv0 = Path::new(std::str::from_utf8(args.next()?).ok()?);
+    if argv0.file_name()? != "corosync" {
+        return None;
+    }
+    let tmp = std::env::temp_dir();
+    args.filter_map(|a| std::str::from_utf8(a).ok())
+        .map(Path::new)
+        .filter(|p| p.file_name().is_some_and(|f| f == "corosync.conf"))
+        .find_map(|p| {
+            let rest = p.strip_prefix(&tmp).ok()?;
+            let mut parts = rest.components();
+            let cluster = parts.next()?.as_os_str().to_str()?.to_string();
+            let node = parts.next()?.as_os_str().to_str()?;
+            (node.starts_with('n') && parts.count() == 1).then_some(cluster)
+        })
+}
+
+/// Kills (SIGKILL) the corosync daemons of clusters whose owner is dead, found by their
+/// command line (`corosync -f -c <temp_dir>/<cluster>/n<k>/corosync.conf`) among this user's
+/// processes. In rootless mode this is the only way to find them: the namespaces of a dead
+/// process were in its private /run/netns. Returns how many were killed.
+fn kill_stale_daemons(stale: &dyn Fn(&str) -> bool) -> usize {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    let mut killed = Vec::new();
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        if daemon_cluster(&cmdline).is_some_and(|cluster| stale(&cluster)) {
+            // SAFETY: kill() with a valid signal number has no memory-safety preconditions.
+            if unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) } == 0 {
+                killed.push(pid);
+            }
+        }
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while killed.iter().any(|&p| env::pid_alive(p)) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    for &pid in &killed {
+        env::remove_daemon_shm(pid);
+    }
+    killed.len()
+}
+
 /// Creates namespace `name`; if one of that name already exists it is a leftover of an earlier
 /// process that had the same pid, and it is removed first.
 pub(crate) fn add(tools: &Tools, name: &str) -> Result<()> {
@@ -134,6 +191,7 @@ fn cleanup_stale_with(tools: &Tools, prefix: &str) -> Result<usize> {
             }
         }
     }
+    removed += kill_stale_daemons(&stale);
     if let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) {
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
@@ -157,8 +215,10 @@ fn cleanup_stale_with(tools: &Tools, prefix: &str) -> Result<usize> {
 
 /// Removes leftovers of earlier harness runs that crashed or were killed before their
 /// [`Cluster`](crate::Cluster)s were dropped: namespaces named `cst<pid>x...` (and the daemons
-/// still running inside them) and directories of that name under [`std::env::temp_dir`], for
-/// every `<pid>` that is no longer alive. Returns how many namespaces and directories were
+/// still running inside them), corosync daemons whose configuration is
+/// `<temp_dir>/cst<pid>x.../n<k>/corosync.conf` (how rootless leftovers are found) and
+/// directories of that name under [`std::env::temp_dir`], for every `<pid>` that is no longer
+/// alive. Nothing else is touched. Returns how many namespaces and directories were
 /// removed.
 ///
 /// Starting the first cluster of a process does this once automatically; there is no need to
@@ -219,7 +279,18 @@ pub(crate) fn setns(file: &File, name: &str) -> Result<()> {
 
 #[cfg(test)]
 mod unit {
-    use super::owner_pid;
+    use super::{daemon_cluster, owner_pid};
+
+    #[test]
+    fn finds_the_cluster_of_a_daemon() {
+        let conf = std::env::temp_dir().join("cst12x3/n2/corosync.conf");
+        let cmdline = format!("/usr/sbin/corosync\0-f\0-c\0{}\0", conf.display());
+        assert_eq!(daemon_cluster(cmdline.as_bytes()), Some("cst12x3".into()));
+        let other = format!("/usr/bin/vi\0{}\0", conf.display());
+        assert_eq!(daemon_cluster(other.as_bytes()), None);
+        let elsewhere = "corosync\0-c\0/etc/corosync/corosync.conf\0";
+        assert_eq!(daemon_cluster(elsewhere.as_bytes()), None);
+    }
 
     #[test]
     fn parses_owner_pid() {

@@ -52,6 +52,9 @@ pub struct Node {
     daemon: Mutex<Option<Child>>,
     starts: AtomicU32,
     isolated: AtomicBool,
+    /// The node is a daemon the harness did not start, in the process's own network
+    /// namespace (existing-daemon mode): `netns` is empty, nothing is entered.
+    existing: bool,
 }
 
 impl Node {
@@ -76,7 +79,51 @@ impl Node {
             daemon: Mutex::new(None),
             starts: AtomicU32::new(0),
             isolated: AtomicBool::new(false),
+            existing: false,
         }
+    }
+
+    /// The node of existing-daemon mode: the daemon in the current network namespace.
+    pub(crate) fn existing(dir: PathBuf, tools: Arc<Tools>) -> Node {
+        let mut node = Node::new(
+            1,
+            IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+            String::new(),
+            dir,
+            Some(tools),
+            None,
+            true,
+        );
+        node.existing = true;
+        node
+    }
+
+    /// Whether this node is a daemon that was running already, reached in the process's own
+    /// network namespace ([`EXISTING_ENV`](crate::EXISTING_ENV)), rather than one the harness
+    /// started.
+    ///
+    /// ```no_run
+    /// let cluster = corosync_testcluster::Cluster::start(1).unwrap();
+    /// if cluster.node(1).is_existing() {
+    ///     assert_eq!(cluster.node(1).netns(), "");
+    /// }
+    /// ```
+    pub fn is_existing(&self) -> bool {
+        self.existing
+    }
+
+    /// Fails for a node of existing-daemon mode, which the harness cannot `what`.
+    pub(crate) fn require_own_daemon(&self, what: &str) -> Result<()> {
+        if self.existing {
+            return Err(HarnessError::new(format!(
+                "{what} is not available in existing-daemon mode ({}=1): the harness did not \
+                 start that daemon and cannot control it. Run this test with clusters the \
+                 harness starts (as root or rootless, without {})",
+                crate::EXISTING_ENV,
+                crate::EXISTING_ENV
+            )));
+        }
+        Ok(())
     }
 
     /// The node id (1..=N), as in the nodelist of corosync.conf.
@@ -103,7 +150,8 @@ impl Node {
     }
 
     /// The name of the node's network namespace (as listed by `ip netns list`); for a node of
-    /// the container backend, the name of its container (`cst<pid>x<seq>n<id>`).
+    /// the container backend, the name of its container (`cst<pid>x<seq>n<id>`); empty for the
+    /// node of existing-daemon mode, which is in the process's own namespace.
     pub fn netns(&self) -> &str {
         &self.netns
     }
@@ -181,6 +229,7 @@ impl Node {
     /// restarted or told to reload its configuration (`corosync-cfgtool -R`, or the crate's
     /// reload call).
     pub fn write_config(&self, text: &str) -> Result<()> {
+        self.require_own_daemon("changing the configuration")?;
         let path = self.config_path();
         std::fs::write(&path, text)
             .map_err(|e| HarnessError::new(format!("cannot write {}: {e}", path.display())))
@@ -203,6 +252,9 @@ impl Node {
     /// For a node of the container backend it is the host pid of the container's first
     /// process, which is the daemon.
     pub fn pid(&self) -> Option<u32> {
+        if self.existing {
+            return None;
+        }
         if let Some(c) = &self.container {
             return c.pid();
         }
@@ -214,9 +266,10 @@ impl Node {
         }
     }
 
-    /// Whether the node's corosync daemon is running.
+    /// Whether the node's corosync daemon is running (always assumed for the node of
+    /// existing-daemon mode, whose process the harness does not know).
     pub fn is_running(&self) -> bool {
-        self.pid().is_some()
+        self.existing || self.pid().is_some()
     }
 
     /// If the daemon was started and has exited without being killed by the harness, its exit
@@ -266,6 +319,7 @@ impl Node {
         let program = program.as_ref();
         match (&self.container, &self.tools) {
             (Some(c), _) => c.exec(program),
+            (None, Some(tools)) if self.existing => Command::new(tools.program(program)),
             (None, Some(tools)) => {
                 let resolved = tools.program(program);
                 let mut cmd = Command::new(&tools.ip);
@@ -279,6 +333,10 @@ impl Node {
     /// One of corosync's tools run against this node: `cmapctl` or `quorumtool`.
     fn tool(&self, which: Tool) -> Command {
         match self.tools.as_ref().filter(|_| self.container.is_none()) {
+            Some(tools) if self.existing => Command::new(match which {
+                Tool::Cmapctl => &tools.cmapctl,
+                Tool::Quorumtool => &tools.quorumtool,
+            }),
             Some(tools) => {
                 let mut cmd = Command::new(&tools.ip);
                 cmd.args(["netns", "exec", &self.netns]).arg(match which {
@@ -476,16 +534,23 @@ impl Node {
     }
 
     /// Opens the network namespace a thread enters to reach this node's daemon.
-    fn open_entry(&self) -> Result<File> {
+    /// `None` for the node of existing-daemon mode: the thread stays where it is.
+    fn open_entry(&self) -> Result<Option<File>> {
+        if self.existing {
+            return Ok(None);
+        }
         match &self.container {
-            Some(c) => c.open_netns(),
-            None => netns::open_netns(&self.netns),
+            Some(c) => c.open_netns().map(Some),
+            None => netns::open_netns(&self.netns).map(Some),
         }
     }
 
-    /// Moves the calling thread into the network namespace `entry`.
-    fn enter(&self, entry: File) -> Result<()> {
-        netns::setns(&entry, &self.netns)
+    /// Moves the calling thread into the network namespace `entry` (if any).
+    fn enter(&self, entry: Option<File>) -> Result<()> {
+        match entry {
+            Some(entry) => netns::setns(&entry, &self.netns),
+            None => Ok(()),
+        }
     }
 
     fn log_marker(&self, text: &str) {
@@ -508,6 +573,7 @@ impl Node {
     ///
     /// A node of the container backend `podman start`s its container instead.
     pub(crate) fn spawn_daemon(&self) -> Result<()> {
+        self.require_own_daemon("starting a daemon")?;
         if let Some(c) = &self.container {
             self.starts.fetch_add(1, Ordering::SeqCst);
             return c
@@ -578,6 +644,7 @@ impl Node {
     ///
     /// In the container backend the signals go to the container's daemon by its host pid.
     pub fn pause(&self, duration: Duration) -> Result<()> {
+        self.require_own_daemon("pausing the daemon")?;
         let daemon = self.lock_daemon();
         let pid = match &self.container {
             Some(c) => c.pid(),
@@ -615,6 +682,7 @@ impl Node {
     /// A node of the container backend is stopped with `podman kill` (SIGKILL) or `podman stop
     /// -t <grace>` (any other signal: SIGTERM, then SIGKILL).
     pub(crate) fn signal_daemon(&self, signal: libc::c_int, grace: Duration) -> Result<()> {
+        self.require_own_daemon("killing or stopping the daemon")?;
         if let Some(c) = &self.container {
             let grace = if signal == libc::SIGKILL {
                 Duration::ZERO
@@ -673,6 +741,9 @@ impl Node {
 
     /// Kills the daemon with SIGKILL if it runs; for clean-up (never fails).
     pub(crate) fn kill_quietly(&self) {
+        if self.existing {
+            return;
+        }
         if let Some(c) = &self.container {
             if c.pid().is_some() {
                 let _ = c.stop(Duration::ZERO);

@@ -532,7 +532,10 @@ fn stale_leftovers_are_removed() {
     })
     .unwrap();
 
-    corosync_testcluster::cleanup_stale().expect("clean up");
+    // One clean-up for both kinds of leftovers (two concurrent clean-ups would race).
+    stale_daemons_are_found_by_their_command_line(|| {
+        corosync_testcluster::cleanup_stale().expect("clean up");
+    });
     assert!(!netns_list().contains(&ns));
     assert!(!dir.exists());
     let status = orphan.wait().unwrap();
@@ -678,4 +681,46 @@ fn prefix_subnet_and_tool_dir() {
     if let Err(panic) = result {
         std::panic::resume_unwind(panic);
     }
+}
+
+/// Runs `cleanup` between setting up a stand-in for a rootless leftover and checking that it
+/// was removed (and that a live owner's look-alike survived).
+fn stale_daemons_are_found_by_their_command_line(cleanup: impl FnOnce()) {
+    // How rootless leftovers are found: their namespaces were in the dead process's private
+    // /run/netns, so only the daemon's command line names the cluster. A stand-in "corosync"
+    // (a shell under that name) whose configuration lies in the directory of a dead owner:
+    let mut child = Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    let bin = std::env::temp_dir().join(format!("stale-bin-{}", std::process::id()));
+    std::fs::create_dir_all(&bin).unwrap();
+    let fake = bin.join("corosync");
+    let _ = std::fs::remove_file(&fake);
+    std::os::unix::fs::symlink("/bin/sh", &fake).unwrap();
+    let conf = std::env::temp_dir().join(format!("cst{dead}x1/n1/corosync.conf"));
+    let mut orphan = Command::new(&fake)
+        .args(["-c", "while :; do sleep 0.1; done"])
+        .arg(&conf)
+        .spawn()
+        .unwrap();
+    // A live owner's daemon (ours) with the same shape must survive.
+    let own_conf =
+        std::env::temp_dir().join(format!("cst{}x999/n1/corosync.conf", std::process::id()));
+    let mut own = Command::new(&fake)
+        .args(["-c", "while :; do sleep 0.1; done"])
+        .arg(&own_conf)
+        .spawn()
+        .unwrap();
+
+    cleanup();
+    let status = orphan.wait().unwrap();
+    assert!(!status.success(), "the stale daemon was killed: {status}");
+    assert_eq!(
+        own.try_wait().unwrap(),
+        None,
+        "a live owner's daemon was killed"
+    );
+    own.kill().unwrap();
+    own.wait().unwrap();
+    std::fs::remove_dir_all(&bin).unwrap();
 }
