@@ -29,6 +29,7 @@ mod alloc_counter;
 
 use corosync::cmap::{Cmap, TrackType, ValueRef};
 use corosync::DispatchFlags;
+use corosync_examples::main_skeleton::{number, run_main};
 
 /// The raw libcmap functions the comparison calls, from the generated bindings.
 use corosync_sys as raw;
@@ -311,42 +312,73 @@ fn run(iterations: usize, full: usize) -> corosync::Result<()> {
     Ok(())
 }
 
-fn main() -> ExitCode {
-    let mut iterations = 20_000;
-    let mut full = 100;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut number = |what: &str| -> Option<usize> {
-            let n = args.next().and_then(|v| v.parse().ok());
-            if n.is_none() {
-                eprintln!("{what} needs a positive number");
-            }
-            n.filter(|&n| n > 0)
-        };
-        match arg.as_str() {
-            "--iterations" => match number("--iterations") {
-                Some(n) => iterations = n,
-                None => return ExitCode::FAILURE,
-            },
-            "--full" => match number("--full") {
-                Some(n) => full = n,
-                None => return ExitCode::FAILURE,
-            },
-            "--quick" => {
-                iterations = 200;
-                full = 3;
-            }
-            _ => {
-                eprintln!("usage: cmapbench [--iterations N] [--full F] [--quick]");
-                return ExitCode::FAILURE;
-            }
+const USAGE: &str = "usage: cmapbench [--iterations N] [--full F] [--quick]";
+
+/// The options as (iterations, full iterations), or `None` for `--help`.
+fn parse_args(
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> Result<Option<(usize, usize)>, lexopt::Error> {
+    use lexopt::prelude::*;
+    let (mut iterations, mut full) = (20_000, 100);
+    let mut parser = lexopt::Parser::from_args(args);
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("iterations") => iterations = positive(&mut parser, "--iterations")?,
+            Long("full") => full = positive(&mut parser, "--full")?,
+            Long("quick") => (iterations, full) = (200, 3),
+            Short('h') | Long("help") => return Ok(None),
+            _ => return Err(arg.unexpected()),
         }
     }
-    match run(iterations, full) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("cmapbench: {err}");
-            ExitCode::FAILURE
+    Ok(Some((iterations, full)))
+}
+
+/// The value of `option` as a number above zero.
+fn positive(parser: &mut lexopt::Parser, option: &str) -> Result<usize, lexopt::Error> {
+    match number(parser, option)? {
+        0 => Err(format!("{option} needs a positive number").into()),
+        n => Ok(n),
+    }
+}
+
+fn main() -> ExitCode {
+    run_main("cmapbench", || -> Result<(), Box<dyn std::error::Error>> {
+        match parse_args(std::env::args_os().skip(1)) {
+            Ok(Some((iterations, full))) => Ok(run(iterations, full)?),
+            Ok(None) => {
+                println!("{USAGE}");
+                Ok(())
+            }
+            Err(err) => Err(format!("{err}\n{USAGE}").into()),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Option<(usize, usize)>, lexopt::Error> {
+        parse_args(args.iter().map(Into::into))
+    }
+
+    #[test]
+    fn options() {
+        assert_eq!(parse(&[]).unwrap(), Some((20_000, 100)));
+        assert_eq!(parse(&["--quick"]).unwrap(), Some((200, 3)));
+        assert_eq!(
+            parse(&["--iterations", "5", "--full=2"]).unwrap(),
+            Some((5, 2))
+        );
+        assert_eq!(parse(&["-h"]).unwrap(), None);
+        for bad in [
+            &["--full", "0"][..],
+            &["--full"],
+            &["--iterations", "x"],
+            &["-q"],
+            &["x"],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
         }
     }
 }
