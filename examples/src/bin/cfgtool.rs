@@ -34,7 +34,7 @@ use std::thread::sleep;
 use std::time::Duration;
 
 use corosync::cfg::{Cfg, NodeStatus, ShutdownFlags};
-use corosync::cmap::Cmap;
+use corosync::cmap::{Cmap, KeyInfo};
 use corosync::{Error, NodeId};
 use corosync_examples::c_number::strtonum;
 use corosync_examples::getopt::{Getopt, HasArg, LongOption};
@@ -314,7 +314,9 @@ fn node_status_do(action: Action, brief: bool) -> i32 {
     });
     let mut nodes: Vec<u32> = Vec::new();
     for entry in keys {
-        let Ok((key, _, _)) = entry else { break };
+        let Ok(key) = entry.map(KeyInfo::into_name) else {
+            break;
+        };
         let is_nodeid_key = key
             .strip_prefix("nodelist.node.")
             .and_then(|rest| rest.strip_suffix(".nodeid"))
@@ -352,7 +354,9 @@ fn node_status_do(action: Action, brief: bool) -> i32 {
     let mut link_transport: Vec<String> = vec![default.to_string(); MAX_LINKS];
     if let Ok(keys) = cmap.iter("totem.interface.") {
         for entry in keys {
-            let Ok((key, _, _)) = entry else { break };
+            let Ok(key) = entry.map(KeyInfo::into_name) else {
+                break;
+            };
             let rest = &key["totem.interface.".len()..];
             let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
             let Ok(link_number) = rest[..digits].parse::<usize>() else {

@@ -108,38 +108,68 @@ impl Drop for RawCmap {
     }
 }
 
+/// What [`compare`] measured for each side: the median wall time per operation, and the
+/// user CPU time per operation over all batches (this thread's, from `getrusage`).
+struct Measured {
+    safe: Duration,
+    raw: Duration,
+    safe_user: Duration,
+    raw_user: Duration,
+}
+
+/// This thread's user CPU time so far.
+fn user_cpu() -> Duration {
+    // SAFETY: an all-zero rusage is a valid value to be overwritten.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `usage` is writable for the call.
+    unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut usage) };
+    Duration::from_secs(usage.ru_utime.tv_sec as u64)
+        + Duration::from_micros(usage.ru_utime.tv_usec as u64)
+}
+
 /// Median time per operation of the safe and the raw side, over `batches` batches of
-/// `per_batch` operations each. The sides alternate batch by batch (in turns, which side goes
-/// first), so that load from other processes and drift in the daemon hit both alike.
+/// `per_batch` operations each, and user CPU per operation. The sides alternate batch by
+/// batch (in turns, which side goes first), so that load from other processes and drift in
+/// the daemon hit both alike.
 fn compare(
     batches: usize,
     per_batch: usize,
     mut safe: impl FnMut(usize),
     mut raw: impl FnMut(usize),
-) -> (Duration, Duration) {
+) -> Measured {
     let mut safe_times = Vec::with_capacity(batches);
     let mut raw_times = Vec::with_capacity(batches);
+    let (mut safe_user, mut raw_user) = (Duration::ZERO, Duration::ZERO);
     for batch in 0..batches {
-        let time = |f: &mut dyn FnMut(usize)| {
+        let time = |f: &mut dyn FnMut(usize), user: &mut Duration| {
+            let cpu = user_cpu();
             let start = Instant::now();
             for i in 0..per_batch {
                 f(batch * per_batch + i);
             }
-            start.elapsed() / per_batch as u32
+            let elapsed = start.elapsed() / per_batch as u32;
+            *user += user_cpu() - cpu;
+            elapsed
         };
         if batch % 2 == 0 {
-            safe_times.push(time(&mut safe));
-            raw_times.push(time(&mut raw));
+            safe_times.push(time(&mut safe, &mut safe_user));
+            raw_times.push(time(&mut raw, &mut raw_user));
         } else {
-            raw_times.push(time(&mut raw));
-            safe_times.push(time(&mut safe));
+            raw_times.push(time(&mut raw, &mut raw_user));
+            safe_times.push(time(&mut safe, &mut safe_user));
         }
     }
     let median = |times: &mut Vec<Duration>| {
         times.sort();
         times[times.len() / 2]
     };
-    (median(&mut safe_times), median(&mut raw_times))
+    let operations = (batches * per_batch) as u32;
+    Measured {
+        safe: median(&mut safe_times),
+        raw: median(&mut raw_times),
+        safe_user: safe_user / operations,
+        raw_user: raw_user / operations,
+    }
 }
 
 /// Heap allocations per call of `f`, over `calls` calls.
@@ -151,12 +181,16 @@ fn allocations_per_call(calls: usize, mut f: impl FnMut(usize)) -> f64 {
     (alloc_counter::allocations() - before) as f64 / calls as f64
 }
 
-fn row(name: &str, (safe, raw): (Duration, Duration)) {
+fn row(name: &str, m: Measured) {
+    let us = |d: Duration| d.as_secs_f64() * 1e6;
     println!(
-        "| {name} | {:.2} | {:.2} | {:.3} |",
-        safe.as_secs_f64() * 1e6,
-        raw.as_secs_f64() * 1e6,
-        safe.as_secs_f64() / raw.as_secs_f64()
+        "| {name} | {:.2} | {:.2} | {:.3} | {:.3} | {:.3} | {:+.3} |",
+        us(m.safe),
+        us(m.raw),
+        m.safe.as_secs_f64() / m.raw.as_secs_f64(),
+        us(m.safe_user),
+        us(m.raw_user),
+        us(m.safe_user) - us(m.raw_user),
     );
 }
 
@@ -184,8 +218,11 @@ fn run(iterations: usize, full: usize) -> corosync::Result<()> {
         "(corosync {}, {keys} keys in the map)\n",
         corosync::COROSYNC_VERSION
     );
-    println!("| operation | safe API (µs) | raw libcmap (µs) | safe / raw |");
-    println!("|---|---|---|---|");
+    println!(
+        "| operation | safe API (µs) | raw libcmap (µs) | safe / raw | safe user CPU (µs) | \
+         raw user CPU (µs) | user CPU safe − raw (µs) |"
+    );
+    println!("|---|---|---|---|---|---|---|");
     row(
         "get u32",
         compare(
@@ -209,7 +246,7 @@ fn run(iterations: usize, full: usize) -> corosync::Result<()> {
         ),
     );
     row(
-        &format!("full iteration with values ({keys} keys; safe: iter_values)"),
+        &format!("full iteration with values ({keys} keys; safe: iter_values, owned)"),
         compare(
             full,
             1,
@@ -225,18 +262,18 @@ fn run(iterations: usize, full: usize) -> corosync::Result<()> {
         ),
     );
     row(
-        &format!("full iteration with values ({keys} keys; safe: iter + with_value)"),
+        &format!("full iteration with values ({keys} keys; safe: next_value, borrowed)"),
         compare(
             full,
             1,
             |_| {
-                for entry in cmap.iter("").unwrap() {
-                    let (name, _, _) = entry.unwrap();
-                    cmap.with_value(&name, |v| {
-                        black_box(v);
-                    })
-                    .unwrap();
+                let mut n = 0;
+                let mut iter = cmap.iter("").unwrap();
+                while let Some(entry) = iter.next_value() {
+                    black_box(entry.unwrap());
+                    n += 1;
                 }
+                assert_eq!(n, keys);
             },
             |_| assert_eq!(raw.read_all(), keys),
         ),
@@ -277,6 +314,15 @@ fn run(iterations: usize, full: usize) -> corosync::Result<()> {
         allocations_per_call(calls, |_| {
             black_box(cmap.get::<String>("cmapbench.text").unwrap());
         }),
+    );
+    alloc_row(
+        "`next_value` step (key name and value, borrowed)",
+        allocations_per_call(1, |_| {
+            let mut iter = cmap.iter("").unwrap();
+            while let Some(entry) = iter.next_value() {
+                black_box(entry.unwrap());
+            }
+        }) / keys as f64,
     );
     alloc_row(
         "`iter` step (key name, type, length)",

@@ -29,7 +29,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use corosync::cmap::{Cmap, EventKind, Map, TrackType, ValueRef, ValueType};
+use corosync::cmap::{Cmap, EventKind, KeyInfo, Map, TrackType, ValueRef, ValueType};
 use corosync::{DispatchFlags, Error};
 use corosync_examples::escape::c_escape;
 use corosync_examples::getopt::Getopt;
@@ -247,9 +247,9 @@ fn print_prefix(cmap: &Cmap, prefix: Option<&[u8]>, style: Style) -> Outcome<boo
     })?;
     let mut none = true;
     // Like the C tool, the listing ends at the first error.
-    for (key, value_type, _) in iter.map_while(Result::ok) {
+    for entry in iter.map_while(Result::ok) {
         none = false;
-        print_key(cmap, &key, value_type, style);
+        print_key(cmap, entry.name(), entry.value_type(), style);
     }
     Ok(none)
 }
@@ -264,7 +264,7 @@ fn delete_prefix(cmap: &Cmap, prefix: &[u8]) -> Outcome {
             error_name(&err, Op::Lookup)
         ))
     })?;
-    for (key, _, _) in iter.map_while(Result::ok) {
+    for key in iter.map_while(Result::ok).map(KeyInfo::into_name) {
         if let Err(err) = cmap.delete(&key) {
             let _ = fail(format!(
                 "Can't delete key {key}. Error {}",

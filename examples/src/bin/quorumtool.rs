@@ -22,7 +22,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 use corosync::cfg::Cfg;
-use corosync::cmap::Cmap;
+use corosync::cmap::{Cmap, KeyInfo};
 use corosync::quorum::{Quorum, QuorumType};
 use corosync::votequorum::{Info, InfoFlags, Votequorum, QDEVICE_NODE_ID};
 use corosync::{DispatchFlags, Error, NodeId, TrackFlags};
@@ -329,7 +329,7 @@ impl Tool {
             return String::new();
         };
         for item in iter {
-            let Ok((key, _, _)) = item else {
+            let Ok(key) = item.map(KeyInfo::into_name) else {
                 break;
             };
             let Some(rest) = key.as_str().strip_prefix("nodelist.node.") else {
