@@ -293,7 +293,7 @@ pub struct Iter<'a> {
     done: bool,
     /// The current key's name, NUL-terminated by libcmap: written in place for each key
     /// (zeroed only once, here) and handed to `cmap_get` as it is.
-    name: [u8; NAME_BUF_LEN],
+    name: [c_char; NAME_BUF_LEN],
     /// The current value for [`Iter::next_value`]: it grows to the longest value read and is
     /// reused, so reading a value copies nothing on the Rust side.
     value: Vec<u8>,
@@ -314,19 +314,15 @@ impl Iter<'_> {
             sys::cmap_iter_next(
                 self.cmap.raw(),
                 self.raw,
-                self.name.as_mut_ptr().cast::<c_char>(),
+                self.name.as_mut_ptr(),
                 &mut len,
                 &mut raw_type,
             )
         };
         let result = match cs_result(code) {
             Ok(()) => {
-                let end = self
-                    .name
-                    .iter()
-                    .position(|&b| b == 0)
-                    .unwrap_or(NAME_BUF_LEN);
-                ValueType::from_raw(raw_type).map(|value_type| (end, value_type, len))
+                let name_len = cstr::from_c_array(&self.name).len();
+                ValueType::from_raw(raw_type).map(|value_type| (name_len, value_type, len))
             }
             // The daemon's "no more keys".
             Err(Error::NoSections) => {
@@ -339,14 +335,6 @@ impl Iter<'_> {
             self.done = true;
         }
         Some(result)
-    }
-
-    /// The current name as a `&str`, checked as [`KeyName`] checks it.
-    fn name(name: &[u8]) -> Result<&str> {
-        cstr::check("cmap key name", name, Some(super::KEY_NAME_MAX_LEN))?;
-        std::str::from_utf8(name).map_err(|_| Error::InvalidUtf8 {
-            what: "cmap key name",
-        })
     }
 
     /// Advances to the next key and reads its value, lending both: the name and the value
@@ -377,7 +365,7 @@ impl Iter<'_> {
                 Ok(entry) => entry,
                 Err(err) => return Some(Err(err)),
             };
-            let read = Self::name(&self.name[..name_len])
+            let read = name_str(&self.name, name_len)
                 .and_then(|_| read_value(self.cmap, &self.name, &mut self.value, listed_len));
             match read {
                 Ok((raw_type, len)) => break (name_len, raw_type, len),
@@ -389,9 +377,9 @@ impl Iter<'_> {
                 }
             }
         };
-        // SAFETY: `name` checked these bytes as UTF-8 above, and nothing wrote to the buffer
+        // SAFETY: `name_str` checked these bytes as UTF-8 above, and nothing wrote to the buffer
         // since (only `value` was written).
-        let name = unsafe { std::str::from_utf8_unchecked(&self.name[..name_len]) };
+        let name = unsafe { std::str::from_utf8_unchecked(name_bytes(&self.name, name_len)) };
         match ValueRef::from_raw(raw_type, &self.value[..len]) {
             Ok(value) => Some(Ok(KeyValueRef { name, value })),
             Err(err) => {
@@ -402,12 +390,34 @@ impl Iter<'_> {
     }
 }
 
+/// The first `len` bytes of a name libcmap wrote (which hold no NUL), as a `&str`: checked as
+/// [`KeyName`] checks a name.
+fn name_str(name: &[c_char; NAME_BUF_LEN], len: usize) -> Result<&str> {
+    if len > super::KEY_NAME_MAX_LEN {
+        return Err(Error::TooLong {
+            what: "cmap key name",
+            length: len,
+            max: super::KEY_NAME_MAX_LEN,
+        });
+    }
+    std::str::from_utf8(name_bytes(name, len)).map_err(|_| Error::InvalidUtf8 {
+        what: "cmap key name",
+    })
+}
+
+/// The first `len` bytes of a name libcmap wrote.
+fn name_bytes(name: &[c_char; NAME_BUF_LEN], len: usize) -> &[u8] {
+    // SAFETY: c_char and u8 have the same size and alignment; `len` is at most the buffer's
+    // length (it came from `cstr::from_c_array` over it, or was checked against it).
+    unsafe { std::slice::from_raw_parts(name.as_ptr().cast::<u8>(), len.min(NAME_BUF_LEN)) }
+}
+
 /// Reads the value of the key whose NUL-terminated name libcmap left in `name` into `value`
 /// (`cmap_get`), and returns its type and length. `listed_len` is the length `cmap_iter_next`
 /// reported; a value that grew since is read again into a larger buffer.
 fn read_value(
     cmap: &Cmap,
-    name: &[u8; NAME_BUF_LEN],
+    name: &[c_char; NAME_BUF_LEN],
     value: &mut Vec<u8>,
     listed_len: usize,
 ) -> Result<(sys::cmap_value_types_t, usize)> {
@@ -426,7 +436,7 @@ fn read_value(
         let code = unsafe {
             sys::cmap_get(
                 cmap.raw(),
-                name.as_ptr().cast::<c_char>(),
+                name.as_ptr(),
                 value.as_mut_ptr().cast(),
                 &mut len,
                 &mut raw_type,
@@ -457,7 +467,7 @@ impl Iterator for Iter<'_> {
             .advance()?
             .and_then(|(name_len, value_type, value_len)| {
                 Ok(KeyInfo {
-                    name: KeyName::from_bytes(&self.name[..name_len])?,
+                    name: KeyName::from_bytes(name_bytes(&self.name, name_len))?,
                     value_type,
                     value_len,
                 })
