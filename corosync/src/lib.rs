@@ -229,7 +229,9 @@
 //! - **A length-only `cmap_get` crashes the daemon on `stats.schedmiss.*` keys.** Asked for
 //!   only the length and type of a `stats.schedmiss.*` value of the stats map, the 3.1.7
 //!   daemon writes the value into the missing buffer and exits. This crate never sends that
-//!   request: every cmap read passes a buffer.
+//!   request to the stats map: every read there passes a buffer (a length-only request is
+//!   made only on the icmap, whose daemon side handles it, for values over 256 bytes), and
+//!   `tests/tests/schedmiss.rs` reads every schedmiss key every way against a real daemon.
 //!
 #![warn(missing_docs)]
 // docs.rs builds with `--cfg docsrs` (see Cargo.toml): each module shows the feature it needs.
