@@ -10,13 +10,14 @@ use std::process::ExitCode;
 ///
 /// ```
 /// use std::process::ExitCode;
-/// fn main() -> ExitCode {
+/// // A program's `fn main() -> ExitCode`:
+/// fn program() -> ExitCode {
 ///     corosync_examples::main_skeleton::run_main("demo", || -> corosync::Result<()> {
 ///         println!("corosync {}", corosync::COROSYNC_VERSION);
 ///         Ok(())
 ///     })
 /// }
-/// # assert_eq!(main(), ExitCode::SUCCESS);
+/// assert_eq!(program(), ExitCode::SUCCESS);
 /// ```
 pub fn run_main<E: Display>(program: &str, run: impl FnOnce() -> Result<(), E>) -> ExitCode {
     let result = run();
