@@ -284,6 +284,7 @@ pub mod quorum;
 pub mod votequorum;
 
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod tokio;
 
 #[cfg(test)]
