@@ -30,6 +30,11 @@
 #![allow(clippy::all, clippy::undocumented_unsafe_blocks)]
 #![allow(missing_debug_implementations, rustdoc::broken_intra_doc_links)]
 
+/// The README's example, compiled as a doctest so that it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 #[cfg(not(corosync_kept_bindings))]
 include!(concat!(env!("OUT_DIR"), "/bindings.rs"));
 

@@ -210,8 +210,48 @@
 //! - `corosync_cfg_node_status`: `cfg::Cfg::node_status` and its types exist (corosync
 //!   3.1.0 and later);
 //! - `corosync_cfg_link_dynconnected`: link statuses carry `dynconnected` (3.1.4 and later).
-
+//!
+//! ## Semver note
+//! The items behind these cfgs depend on the corosync installed where the crate is built,
+//! not on this crate's version: one release of this crate offers `cfg::Cfg::node_status`
+//! when built against corosync 3.1.0 or later, and lacks it when built against an older one. Their presence is therefore outside this crate's semver promise, and the
+//! documentation on docs.rs (built from the corosync 3.1.7 headers) shows them all. A crate
+//! that depends on them requires the corosync release that has them; a crate that must also
+//! build against older releases has to avoid them, since the cfgs are not visible to
+//! dependents. Every other item exists whatever corosync 3 release the build finds.
+//!
+//! # Known corosync bugs
+//! Defects of corosync's C libraries and daemon (3.1.7) that a user of this crate may meet,
+//! and what the crate does about each:
+//!
+//! - **Zero-copy CPG buffers abort when /dev/shm is full.** libcpg 3.1.7 backs each buffer of
+//!   [`cpg::Cpg::zcb_alloc`] with a file in /dev/shm and `assert`s that creating it worked, so
+//!   a full /dev/shm (or /var/run) aborts the process. An abort cannot be caught: the crate
+//!   documents it on [`cpg::ZeroCopyBuffer`]; [`cpg::Cpg::mcast`] needs no such file and is the
+//!   safe choice where /dev/shm may fill up.
+//! - **libcfg leaks a reference after replying to a shutdown.**
+//!   `corosync_cfg_replyto_shutdown` takes a reference to the handle and never releases it,
+//!   so the connection of a handle that replied stays open until the process exits, and
+//!   stays registered as a shutdown tracker that never answers again (every later shutdown
+//!   request would wait `cfg.shutdown_timeout` for it and count it as a veto). The crate
+//!   cannot close the connection, but dropping or finalizing a [`cfg::Cfg`] stops its tracking
+//!   first, so the leaked connection no longer delays or vetoes shutdowns.
+//! - **`kill_node` answers with uninitialised memory on a dead connection.**
+//!   `corosync_cfg_kill_node` ignores a failure to send its request and returns whatever its
+//!   answer buffer holds. [`cfg::Cfg::kill_node`] returns libcfg's answer as it is, so on a
+//!   connection that is already gone its result is unreliable (any error, or `Ok(())`); the
+//!   [`cfg`](mod@cfg) module docs say so. Check the connection first (for example with
+//!   [`cfg::Cfg::local_node_id`]) when it matters.
+//! - **A length-only `cmap_get` crashes the daemon on `stats.schedmiss.*` keys.** Asked for
+//!   only the length and type of a `stats.schedmiss.*` value of the stats map, the 3.1.7
+//!   daemon writes the value into the missing buffer and exits. This crate never sends that
+//!   request to the stats map: every read there passes a buffer (a length-only request is
+//!   made only on the icmap, whose daemon side handles it, for values over 256 bytes), and
+//!   `tests/tests/schedmiss.rs` reads every schedmiss key every way against a real daemon.
+//!
 #![warn(missing_docs)]
+// docs.rs builds with `--cfg docsrs` (see Cargo.toml): each module shows the feature it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 // The shared plumbing serves all five libraries; a build with only some of their features
 // leaves parts of it unused. The full build (CI) still reports real dead code.
 #![cfg_attr(
@@ -244,17 +284,23 @@ pub use types::{DispatchFlags, Dispatched, NodeId, RingId, TrackFlags};
 pub const COROSYNC_VERSION: &str = corosync_sys::COROSYNC_VERSION;
 
 #[cfg(feature = "cfg")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cfg")))]
 pub mod cfg;
 #[cfg(feature = "cmap")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cmap")))]
 pub mod cmap;
 #[cfg(feature = "cpg")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cpg")))]
 pub mod cpg;
 #[cfg(feature = "quorum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "quorum")))]
 pub mod quorum;
 #[cfg(feature = "votequorum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "votequorum")))]
 pub mod votequorum;
 
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod tokio;
 
 /// Compile-time proof of the promise in "Threads" above: every handle type is `Send` and not
@@ -292,5 +338,5 @@ mod plumbing_tests;
 
 /// The README's examples, compiled as doctests so they cannot rot.
 #[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
+#[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

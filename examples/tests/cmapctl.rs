@@ -150,7 +150,7 @@ impl<'a> Tools<'a> {
             .cmap
             .iter(prefix)
             .unwrap()
-            .map(|entry| entry.unwrap().0.to_string())
+            .map(|entry| entry.unwrap().name().to_string())
             .collect();
         for key in keys {
             self.cmap.delete(&key).unwrap();
@@ -291,7 +291,7 @@ fn listing_get_options_and_errors() {
         .cmap
         .iter("ptest.")
         .unwrap()
-        .map(|entry| entry.unwrap().0.to_string())
+        .map(|entry| entry.unwrap().name().to_string())
         .collect();
     let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
     for flags in [&[][..], &["-q"], &["-b"], &["-b", "-q"]] {

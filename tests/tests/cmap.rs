@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use corosync::cmap::{
-    Cmap, EventKind, KeyName, Map, TrackEvent, TrackType, Value, ValueRef, ValueType,
+    Cmap, EventKind, KeyName, KeyValue, Map, TrackEvent, TrackType, Value, ValueRef, ValueType,
 };
 use corosync::{DispatchFlags, Dispatched, Error};
 use corosync_testcluster::{Cluster, Node};
@@ -120,7 +120,7 @@ fn runtime_keys_and_full_iteration() {
         .iter_values("nodelist.node.")
         .expect("iterate the nodelist")
     {
-        let (key, value) = entry.expect("nodelist entry");
+        let (key, value) = entry.expect("nodelist entry").into_parts();
         if key.ends_with(".nodeid") {
             let Value::U32(id) = value else {
                 panic!("{key} is {value:?}")
@@ -153,7 +153,7 @@ fn runtime_keys_and_full_iteration() {
     let ours: BTreeSet<String> = cmap
         .iter("")
         .expect("iterate everything")
-        .map(|entry| entry.map(|(key, _, _)| key.to_string()))
+        .map(|entry| entry.map(|entry| entry.name().to_string()))
         .collect::<corosync::Result<_>>()
         .expect("full iteration");
     let after = cmapctl_keys(node);
@@ -167,9 +167,53 @@ fn runtime_keys_and_full_iteration() {
 
     // Types and lengths from the iteration match what get says.
     for entry in cmap.iter("totem.").expect("iterate totem.") {
-        let (key, value_type, len) = entry.expect("totem entry");
-        assert_eq!(cmap.info(&key), Ok((value_type, len)), "{key}");
+        let entry = entry.expect("totem entry");
+        let key = entry.name();
+        assert_eq!(
+            cmap.info(key),
+            Ok((entry.value_type(), entry.value_len())),
+            "{key}"
+        );
     }
+
+    // The borrowed iteration reads the same names and values as the owned one, also for a
+    // value longer than its first buffer (256 bytes).
+    let long = "x".repeat(1000);
+    cmap.set("test.iteration.long", long.as_str())
+        .expect("set a long value");
+    cmap.set("test.iteration.short", 7u8)
+        .expect("set a short value");
+    for prefix in ["totem.", "nodelist.", "test.iteration."] {
+        let owned: Vec<KeyValue> = cmap
+            .iter_values(prefix)
+            .expect("iter_values")
+            .collect::<corosync::Result<_>>()
+            .expect("owned iteration");
+        let mut borrowed = Vec::new();
+        let mut iter = cmap.iter(prefix).expect("iter");
+        while let Some(entry) = iter.next_value() {
+            let entry = entry.expect("borrowed entry");
+            assert!(entry.name().starts_with(prefix), "{entry:?}");
+            borrowed.push(entry.to_owned().expect("to_owned"));
+        }
+        assert!(!owned.is_empty(), "{prefix}");
+        assert_eq!(borrowed, owned, "{prefix}");
+    }
+    let mut iter = cmap.iter("test.iteration.").expect("iter");
+    let first = iter.next_value().expect("an entry").expect("read");
+    assert_eq!(
+        (first.name(), first.value()),
+        ("test.iteration.long", ValueRef::String(long.as_bytes()))
+    );
+    let second = iter.next_value().expect("an entry").expect("read");
+    assert_eq!(
+        (second.name(), second.value()),
+        ("test.iteration.short", ValueRef::U8(7))
+    );
+    assert!(iter.next_value().is_none());
+    drop(iter);
+    cmap.delete("test.iteration.long").expect("delete");
+    cmap.delete("test.iteration.short").expect("delete");
 
     // Iterations stopped half-way (and many of them) leave the handle usable.
     for _ in 0..50 {
@@ -177,7 +221,7 @@ fn runtime_keys_and_full_iteration() {
         let first: Vec<KeyName> = iter
             .by_ref()
             .take(3)
-            .map(|entry| entry.expect("entry").0)
+            .map(|entry| entry.expect("entry").into_name())
             .collect();
         assert_eq!(first.len(), 3);
         drop(iter);
@@ -378,7 +422,7 @@ fn values_errors_and_connections() {
             .iter(&format!("stats.ipcs.service0.{pid}."))
             .expect("iterate stats")
             .map(|entry| {
-                let key = entry.expect("stats entry").0;
+                let key = entry.expect("stats entry").into_name();
                 let rest = key.trim_start_matches(&format!("stats.ipcs.service0.{pid}."));
                 rest.split('.').next().unwrap().to_owned()
             })

@@ -10,7 +10,7 @@
 
 use std::time::{Duration, Instant};
 
-use corosync::cmap::{Cmap, Map, TrackType, Value, ValueRef, ValueType};
+use corosync::cmap::{Cmap, KeyValue, Map, TrackType, Value, ValueRef, ValueType};
 use corosync::{DispatchFlags, Error};
 use corosync_testcluster::{Cluster, Node};
 
@@ -49,7 +49,9 @@ fn every_read_path_on_schedmiss_keys_leaves_the_daemon_running() {
         let keys: Vec<(String, ValueType, usize)> = stats
             .iter("stats.schedmiss.")
             .expect("iterate the schedmiss keys")
-            .map(|entry| entry.map(|(key, t, len)| (key.as_str().to_owned(), t, len)))
+            .map(|entry| {
+                entry.map(|e| (e.name().as_str().to_owned(), e.value_type(), e.value_len()))
+            })
             .collect::<Result<_, _>>()
             .expect("list the schedmiss keys");
         if keys.len() >= 2 || Instant::now() > deadline {
@@ -145,7 +147,7 @@ fn every_read_path_on_schedmiss_keys_leaves_the_daemon_running() {
     assert_eq!(values.len(), keys.len());
     assert!(values
         .iter()
-        .all(|(_, v)| matches!(v, Value::U64(_) | Value::Float(_))));
+        .all(|e: &KeyValue| matches!(e.value(), Value::U64(_) | Value::Float(_))));
     assert_alive(node, &stats, "iter_values");
 
     // A new connection also works, and the daemon never logged a crash.

@@ -1,19 +1,27 @@
 //! Iteration over the keys under a prefix.
 
+use std::ffi::c_char;
 use std::iter::FusedIterator;
 
 use corosync_sys as sys;
 
 use super::key::{KeyBuf, KeyName};
-use super::{Cmap, Value, ValueType};
+use super::{Cmap, Value, ValueRef, ValueType};
 use crate::error::cs_result;
-use crate::{Error, Result};
+use crate::{cstr, Error, Result};
+
+/// Room for the longest name libcmap writes (`cmap_iter_next` copies the daemon's
+/// `cs_name_t`, at most `CS_MAX_NAME_LENGTH` bytes) and its NUL.
+const NAME_BUF_LEN: usize = sys::CS_MAX_NAME_LENGTH as usize + 1;
 
 impl Cmap {
     /// Iterates over the keys that start with `prefix` (`""` for all), yielding each key's
-    /// name, type and length in bytes (`cmap_iter_init`, `cmap_iter_next`). Dropping the
-    /// iterator ends the iteration in the daemon (`cmap_iter_finalize`), also when it stops
-    /// early.
+    /// name, type and length in bytes as a [`KeyInfo`] (`cmap_iter_init`, `cmap_iter_next`).
+    /// Dropping the iterator ends the iteration in the daemon (`cmap_iter_finalize`), also
+    /// when it stops early.
+    ///
+    /// To read the values too without copying them, call [`Iter::next_value`] instead of
+    /// `next`.
     ///
     /// The daemon walks its map in key order while the iteration is open; keys added or
     /// deleted meanwhile may or may not be seen.
@@ -22,8 +30,8 @@ impl Cmap {
     /// # fn main() -> corosync::Result<()> {
     /// let cmap = corosync::cmap::Cmap::new()?;
     /// for entry in cmap.iter("nodelist.node.")? {
-    ///     let (key, value_type, len) = entry?;
-    ///     println!("{key} ({value_type}, {len} bytes)");
+    ///     let entry = entry?;
+    ///     println!("{} ({}, {} bytes)", entry.name(), entry.value_type(), entry.value_len());
     /// }
     /// # Ok(()) }
     /// ```
@@ -36,19 +44,22 @@ impl Cmap {
             cmap: self,
             raw,
             done: false,
+            name: [0; NAME_BUF_LEN],
+            value: Vec::new(),
         })
     }
 
-    /// Iterates over the keys that start with `prefix` together with their values (one more
-    /// request per key, see [`Cmap::get_value`]). A key deleted between being listed and
-    /// being read is skipped.
+    /// Iterates over the keys that start with `prefix` together with their values, as owned
+    /// [`KeyValue`]s (one more request per key, as [`Cmap::get_value`]). A key deleted between
+    /// being listed and being read is skipped. [`Iter::next_value`] reads the same without
+    /// copying names or values.
     ///
     /// ```no_run
     /// # fn main() -> corosync::Result<()> {
     /// let cmap = corosync::cmap::Cmap::new()?;
     /// for entry in cmap.iter_values("totem.")? {
-    ///     let (key, value) = entry?;
-    ///     println!("{key} = {value:?}");
+    ///     let entry = entry?;
+    ///     println!("{} = {:?}", entry.name(), entry.value());
     /// }
     /// # Ok(()) }
     /// ```
@@ -59,9 +70,216 @@ impl Cmap {
     }
 }
 
+/// A key listed by [`Cmap::iter`]: its name, the type of its value and the value's length
+/// in bytes (a string's counts its NUL).
+///
+/// ```no_run
+/// # fn main() -> corosync::Result<()> {
+/// let cmap = corosync::cmap::Cmap::new()?;
+/// let names: Vec<corosync::cmap::KeyName> = cmap
+///     .iter("nodelist.")?
+///     .map(|entry| entry.map(corosync::cmap::KeyInfo::into_name))
+///     .collect::<corosync::Result<_>>()?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KeyInfo {
+    name: KeyName,
+    value_type: ValueType,
+    value_len: usize,
+}
+
+impl KeyInfo {
+    /// The key's name.
+    ///
+    /// ```no_run
+    /// # let cmap = corosync::cmap::Cmap::new()?;
+    /// let first = cmap.iter("totem.")?.next().transpose()?;
+    /// if let Some(entry) = first {
+    ///     assert!(entry.name().starts_with("totem."));
+    /// }
+    /// # Ok::<(), corosync::Error>(())
+    /// ```
+    pub fn name(&self) -> &KeyName {
+        &self.name
+    }
+
+    /// The type of the key's value.
+    ///
+    /// ```no_run
+    /// # let cmap = corosync::cmap::Cmap::new()?;
+    /// for entry in cmap.iter("totem.token")? {
+    ///     assert_eq!(entry?.value_type(), corosync::cmap::ValueType::U32);
+    /// }
+    /// # Ok::<(), corosync::Error>(())
+    /// ```
+    pub fn value_type(&self) -> ValueType {
+        self.value_type
+    }
+
+    /// The value's length in bytes, as stored (a string's includes its terminating NUL).
+    ///
+    /// ```no_run
+    /// # let cmap = corosync::cmap::Cmap::new()?;
+    /// for entry in cmap.iter("totem.token")? {
+    ///     assert_eq!(entry?.value_len(), 4);
+    /// }
+    /// # Ok::<(), corosync::Error>(())
+    /// ```
+    pub fn value_len(&self) -> usize {
+        self.value_len
+    }
+
+    /// The name, without the rest.
+    ///
+    /// ```no_run
+    /// # let cmap = corosync::cmap::Cmap::new()?;
+    /// let names: Vec<_> = cmap.iter("")?.filter_map(|e| e.ok()).map(|e| e.into_name()).collect();
+    /// # Ok::<(), corosync::Error>(())
+    /// ```
+    pub fn into_name(self) -> KeyName {
+        self.name
+    }
+}
+
+/// A key and its value, owned; yielded by [`Cmap::iter_values`]. [`KeyValueRef`] is the
+/// borrowed form.
+///
+/// ```no_run
+/// # fn main() -> corosync::Result<()> {
+/// let cmap = corosync::cmap::Cmap::new()?;
+/// let all: std::collections::BTreeMap<_, _> = cmap
+///     .iter_values("totem.")?
+///     .map(|entry| entry.map(corosync::cmap::KeyValue::into_parts))
+///     .collect::<corosync::Result<_>>()?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct KeyValue {
+    name: KeyName,
+    value: Value,
+}
+
+impl KeyValue {
+    /// The key's name.
+    ///
+    /// ```no_run
+    /// # let cmap = corosync::cmap::Cmap::new()?;
+    /// for entry in cmap.iter_values("totem.")? {
+    ///     assert!(entry?.name().starts_with("totem."));
+    /// }
+    /// # Ok::<(), corosync::Error>(())
+    /// ```
+    pub fn name(&self) -> &KeyName {
+        &self.name
+    }
+
+    /// The value.
+    ///
+    /// ```no_run
+    /// # let cmap = corosync::cmap::Cmap::new()?;
+    /// for entry in cmap.iter_values("totem.token")? {
+    ///     assert!(matches!(entry?.value(), corosync::cmap::Value::U32(_)));
+    /// }
+    /// # Ok::<(), corosync::Error>(())
+    /// ```
+    pub fn value(&self) -> &Value {
+        &self.value
+    }
+
+    /// The name and the value, taken apart.
+    ///
+    /// ```no_run
+    /// # let cmap = corosync::cmap::Cmap::new()?;
+    /// for entry in cmap.iter_values("totem.")? {
+    ///     let (name, value) = entry?.into_parts();
+    ///     println!("{name} = {value:?}");
+    /// }
+    /// # Ok::<(), corosync::Error>(())
+    /// ```
+    pub fn into_parts(self) -> (KeyName, Value) {
+        (self.name, self.value)
+    }
+}
+
+/// A key and its value, borrowed from the [`Iter`] that read them; see
+/// [`Iter::next_value`]. Nothing is copied or allocated to make one.
+///
+/// ```no_run
+/// use corosync::cmap::ValueRef;
+/// # fn main() -> corosync::Result<()> {
+/// let cmap = corosync::cmap::Cmap::new()?;
+/// let mut iter = cmap.iter("totem.")?;
+/// while let Some(entry) = iter.next_value() {
+///     let entry = entry?;
+///     if let ValueRef::U32(ms) = entry.value() {
+///         println!("{} = {ms}", entry.name());
+///     }
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct KeyValueRef<'a> {
+    name: &'a str,
+    value: ValueRef<'a>,
+}
+
+impl<'a> KeyValueRef<'a> {
+    /// The key's name.
+    ///
+    /// ```no_run
+    /// # let cmap = corosync::cmap::Cmap::new()?;
+    /// let mut iter = cmap.iter("totem.")?;
+    /// while let Some(entry) = iter.next_value() {
+    ///     assert!(entry?.name().starts_with("totem."));
+    /// }
+    /// # Ok::<(), corosync::Error>(())
+    /// ```
+    pub fn name(&self) -> &'a str {
+        self.name
+    }
+
+    /// The value.
+    ///
+    /// ```no_run
+    /// # let cmap = corosync::cmap::Cmap::new()?;
+    /// let mut iter = cmap.iter("totem.token")?;
+    /// while let Some(entry) = iter.next_value() {
+    ///     assert!(matches!(entry?.value(), corosync::cmap::ValueRef::U32(_)));
+    /// }
+    /// # Ok::<(), corosync::Error>(())
+    /// ```
+    pub fn value(&self) -> ValueRef<'a> {
+        self.value
+    }
+
+    /// Copies the name and the value into a [`KeyValue`]; fails only for a string value that
+    /// is not UTF-8.
+    ///
+    /// ```no_run
+    /// # let cmap = corosync::cmap::Cmap::new()?;
+    /// let mut kept = Vec::new();
+    /// let mut iter = cmap.iter("totem.")?;
+    /// while let Some(entry) = iter.next_value() {
+    ///     kept.push(entry?.to_owned()?);
+    /// }
+    /// # Ok::<(), corosync::Error>(())
+    /// ```
+    pub fn to_owned(&self) -> Result<KeyValue> {
+        Ok(KeyValue {
+            name: KeyName::from_bytes(self.name.as_bytes())?,
+            value: self.value.to_value()?,
+        })
+    }
+}
+
 /// An open iteration over the keys under a prefix; see [`Cmap::iter`].
 ///
-/// Yields `(name, type, length)`; after an error it yields nothing more.
+/// As an [`Iterator`] it yields a [`KeyInfo`] per key; [`Iter::next_value`] reads each value
+/// too and lends both. After an error it yields nothing more.
 ///
 /// ```no_run
 /// # fn main() -> corosync::Result<()> {
@@ -73,17 +291,21 @@ pub struct Iter<'a> {
     cmap: &'a Cmap,
     raw: sys::cmap_iter_handle_t,
     done: bool,
+    /// The current key's name, NUL-terminated by libcmap: written in place for each key
+    /// (zeroed only once, here) and handed to `cmap_get` as it is.
+    name: [c_char; NAME_BUF_LEN],
+    /// The current value for [`Iter::next_value`]: it grows to the longest value read and is
+    /// reused, so reading a value copies nothing on the Rust side.
+    value: Vec<u8>,
 }
 
-impl Iterator for Iter<'_> {
-    type Item = Result<(KeyName, ValueType, usize)>;
-
-    fn next(&mut self) -> Option<Self::Item> {
+impl Iter<'_> {
+    /// Asks libcmap for the next key: its name (left in `self.name`, length returned), type and
+    /// length. `None` at the end or after an error.
+    fn advance(&mut self) -> Option<Result<(usize, ValueType, usize)>> {
         if self.done {
             return None;
         }
-        // libcmap writes the name and a NUL: CS_MAX_NAME_LENGTH + 1 bytes at most.
-        let mut name = [0u8; sys::CS_MAX_NAME_LENGTH as usize + 1];
         let mut len: usize = 0;
         let mut raw_type: sys::cmap_value_types_t = 0;
         // SAFETY: the handle and iteration are live; `name` has room for the longest name the
@@ -92,16 +314,15 @@ impl Iterator for Iter<'_> {
             sys::cmap_iter_next(
                 self.cmap.raw(),
                 self.raw,
-                name.as_mut_ptr().cast(),
+                self.name.as_mut_ptr(),
                 &mut len,
                 &mut raw_type,
             )
         };
         let result = match cs_result(code) {
             Ok(()) => {
-                let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
-                KeyName::from_bytes(&name[..end])
-                    .and_then(|key| Ok((key, ValueType::from_raw(raw_type)?, len)))
+                let name_len = cstr::from_c_array(&self.name).len();
+                ValueType::from_raw(raw_type).map(|value_type| (name_len, value_type, len))
             }
             // The daemon's "no more keys".
             Err(Error::NoSections) => {
@@ -110,6 +331,147 @@ impl Iterator for Iter<'_> {
             }
             Err(err) => Err(err),
         };
+        if result.is_err() {
+            self.done = true;
+        }
+        Some(result)
+    }
+
+    /// Advances to the next key and reads its value, lending both: the name and the value
+    /// borrow this iterator's buffers, which the next call reuses (so nothing is copied or
+    /// allocated per key once the buffer fits the longest value). A key deleted between being
+    /// listed and being read is skipped. After an error it returns `None`.
+    ///
+    /// It is a method rather than an [`Iterator`] because each entry borrows the iterator:
+    /// loop with `while let`.
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// let cmap = corosync::cmap::Cmap::new()?;
+    /// let mut iter = cmap.iter("runtime.")?;
+    /// let mut count = 0;
+    /// while let Some(entry) = iter.next_value() {
+    ///     let entry = entry?;
+    ///     count += 1;
+    ///     println!("{} = {:?}", entry.name(), entry.value());
+    /// }
+    /// println!("{count} keys");
+    /// # Ok(()) }
+    /// ```
+    #[doc(alias = "cmap_get")]
+    pub fn next_value(&mut self) -> Option<Result<KeyValueRef<'_>>> {
+        let (name_len, raw_type, len) = loop {
+            let (name_len, _, listed_len) = match self.advance()? {
+                Ok(entry) => entry,
+                Err(err) => return Some(Err(err)),
+            };
+            let read = name_str(&self.name, name_len)
+                .and_then(|_| read_value(self.cmap, &self.name, &mut self.value, listed_len));
+            match read {
+                Ok((raw_type, len)) => break (name_len, raw_type, len),
+                // Deleted since it was listed.
+                Err(Error::NotExist) => continue,
+                Err(err) => {
+                    self.done = true;
+                    return Some(Err(err));
+                }
+            }
+        };
+        // SAFETY: `name_str` checked these bytes as UTF-8 above, and nothing wrote to the buffer
+        // since (only `value` was written).
+        let name = unsafe { std::str::from_utf8_unchecked(name_bytes(&self.name, name_len)) };
+        match ValueRef::from_raw(raw_type, &self.value[..len]) {
+            Ok(value) => Some(Ok(KeyValueRef { name, value })),
+            Err(err) => {
+                self.done = true;
+                Some(Err(err))
+            }
+        }
+    }
+}
+
+/// The first `len` bytes of a name libcmap wrote (which hold no NUL), as a `&str`: checked as
+/// [`KeyName`] checks a name.
+fn name_str(name: &[c_char; NAME_BUF_LEN], len: usize) -> Result<&str> {
+    if len > super::KEY_NAME_MAX_LEN {
+        return Err(Error::TooLong {
+            what: "cmap key name",
+            length: len,
+            max: super::KEY_NAME_MAX_LEN,
+        });
+    }
+    std::str::from_utf8(name_bytes(name, len)).map_err(|_| Error::InvalidUtf8 {
+        what: "cmap key name",
+    })
+}
+
+/// The first `len` bytes of a name libcmap wrote.
+fn name_bytes(name: &[c_char; NAME_BUF_LEN], len: usize) -> &[u8] {
+    // SAFETY: c_char and u8 have the same size and alignment; `len` is at most the buffer's
+    // length (it came from `cstr::from_c_array` over it, or was checked against it).
+    unsafe { std::slice::from_raw_parts(name.as_ptr().cast::<u8>(), len.min(NAME_BUF_LEN)) }
+}
+
+/// Reads the value of the key whose NUL-terminated name libcmap left in `name` into `value`
+/// (`cmap_get`), and returns its type and length. `listed_len` is the length `cmap_iter_next`
+/// reported; a value that grew since is read again into a larger buffer.
+fn read_value(
+    cmap: &Cmap,
+    name: &[c_char; NAME_BUF_LEN],
+    value: &mut Vec<u8>,
+    listed_len: usize,
+) -> Result<(sys::cmap_value_types_t, usize)> {
+    // Never below STACK_VALUE_LEN, as for every cmap_get of this crate: the stats map does
+    // not check the buffer's length, and none of its values is longer.
+    let mut want = listed_len.max(super::STACK_VALUE_LEN);
+    for _ in 0..4 {
+        if value.len() < want {
+            value.resize(want, 0);
+        }
+        let mut len = value.len();
+        let mut raw_type: sys::cmap_value_types_t = 0;
+        // SAFETY: the handle is live; `name` holds the NUL-terminated name cmap_iter_next
+        // wrote; `value` has `len` writable bytes, and the daemon refuses (CS_ERR_INVALID_PARAM)
+        // rather than sends a longer value; `len` and `raw_type` are writable.
+        let code = unsafe {
+            sys::cmap_get(
+                cmap.raw(),
+                name.as_ptr(),
+                value.as_mut_ptr().cast(),
+                &mut len,
+                &mut raw_type,
+            )
+        };
+        match cs_result(code) {
+            Ok(()) if len <= value.len() => return Ok((raw_type, len)),
+            Ok(()) => {
+                return Err(Error::UnexpectedValue {
+                    what: "cmap value length",
+                    value: len as i64,
+                })
+            }
+            // libcmap's answer to a buffer that is too small: the value grew since it was
+            // listed. Try with room for twice as much.
+            Err(Error::InvalidParam) => want = value.len() * 2,
+            Err(err) => return Err(err),
+        }
+    }
+    Err(Error::InvalidParam)
+}
+
+impl Iterator for Iter<'_> {
+    type Item = Result<KeyInfo>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let result = self
+            .advance()?
+            .and_then(|(name_len, value_type, value_len)| {
+                Ok(KeyInfo {
+                    name: KeyName::from_bytes(name_bytes(&self.name, name_len))?,
+                    value_type,
+                    value_len,
+                })
+            });
         if result.is_err() {
             self.done = true;
         }
@@ -141,8 +503,7 @@ impl std::fmt::Debug for Iter<'_> {
 /// ```no_run
 /// # fn main() -> corosync::Result<()> {
 /// let cmap = corosync::cmap::Cmap::new()?;
-/// let all: std::collections::BTreeMap<_, _> =
-///     cmap.iter_values("")?.collect::<corosync::Result<_>>()?;
+/// let all: Vec<corosync::cmap::KeyValue> = cmap.iter_values("")?.collect::<corosync::Result<_>>()?;
 /// # Ok(()) }
 /// ```
 #[derive(Debug)]
@@ -151,23 +512,14 @@ pub struct IterValues<'a> {
 }
 
 impl Iterator for IterValues<'_> {
-    type Item = Result<(KeyName, Value)>;
+    type Item = Result<KeyValue>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            let (key, _, _) = match self.keys.next()? {
-                Ok(entry) => entry,
-                Err(err) => return Some(Err(err)),
-            };
-            match self.keys.cmap.get_value(&key) {
-                Ok(value) => return Some(Ok((key, value))),
-                Err(Error::NotExist) => continue,
-                Err(err) => {
-                    self.keys.done = true;
-                    return Some(Err(err));
-                }
-            }
+        let owned = self.keys.next_value()?.and_then(|entry| entry.to_owned());
+        if owned.is_err() {
+            self.keys.done = true;
         }
+        Some(owned)
     }
 }
 

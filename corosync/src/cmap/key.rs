@@ -88,9 +88,10 @@ impl fmt::Debug for KeyBuf {
 /// # fn main() -> corosync::Result<()> {
 /// let cmap = corosync::cmap::Cmap::new()?;
 /// for entry in cmap.iter("totem.")? {
-///     let (key, value_type, len) = entry?;
+///     let entry = entry?;
+///     let key: &corosync::cmap::KeyName = entry.name();
 ///     if key.ends_with(".token") {
-///         println!("{key} has type {value_type} and {len} bytes");
+///         println!("{key} has type {}", entry.value_type());
 ///     }
 /// }
 /// # Ok(()) }
@@ -123,7 +124,7 @@ impl KeyName {
     /// let cmap = corosync::cmap::Cmap::new()?;
     /// let names: Vec<String> = cmap
     ///     .iter("nodelist.")?
-    ///     .map(|entry| entry.map(|(key, _, _)| key.as_str().to_owned()))
+    ///     .map(|entry| entry.map(|entry| entry.name().as_str().to_owned()))
     ///     .collect::<corosync::Result<_>>()?;
     /// # Ok(()) }
     /// ```

@@ -89,7 +89,7 @@ mod key;
 mod track;
 mod value;
 
-pub use iter::{Iter, IterValues};
+pub use iter::{Iter, IterValues, KeyInfo, KeyValue, KeyValueRef};
 pub use key::{KeyName, KEY_NAME_MAX_LEN, KEY_NAME_MIN_LEN};
 #[cfg(feature = "tokio")]
 pub(crate) use track::DetachedTrack;

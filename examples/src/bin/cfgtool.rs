@@ -19,22 +19,25 @@
 //!   action) prints the usage.
 //!
 //! Options are parsed like GNU `getopt_long` does (combined short options, attached or
-//! separate arguments, unambiguous prefixes of long options, `--`), and the output, the
+//! separate arguments, unambiguous prefixes of long options, `--`: the examples' shared
+//! `getopt` module, whose tests compare it with glibc's), and the output, the
 //! messages and the exit status are the C tool's, byte for byte; `examples/tests/cfgtool.rs`
 //! compares the two on a real cluster. Differences: corosync-cfgtool 3.1.7 as Debian builds
 //! it prints no knet on-wire versions with `-n` (its `HAVE_KNET_ONWIRE_VER` is unset), and
 //! neither does this tool; and with `-a`, an all-zero address that libcfg marks as unused is
 //! skipped without the extra space the C tool prints for it.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::net::IpAddr;
 use std::process::exit;
 use std::thread::sleep;
 use std::time::Duration;
 
 use corosync::cfg::{Cfg, NodeStatus, ShutdownFlags};
-use corosync::cmap::Cmap;
+use corosync::cmap::{Cmap, KeyInfo};
 use corosync::{Error, NodeId};
+use corosync_examples::c_number::strtonum;
+use corosync_examples::getopt::{Getopt, HasArg, LongOption};
 
 const USAGE: &str = "\
 corosync-cfgtool [[-i <interface ip>] [-b] -s] [-R] [-L] [-k nodeid] [-a nodeid] [-h] [-H]
@@ -80,53 +83,24 @@ struct Options {
     force: bool,
 }
 
-/// Whether an option takes an argument.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum HasArg {
-    No,
-    Required,
-}
-
 /// The long options, in corosync-cfgtool's order (ambiguity messages list them so);
 /// `'\0'` is `--force`, which has no short form.
-const LONG_OPTIONS: &[(&str, HasArg, char)] = &[
-    ("if", HasArg::Required, 'i'),
-    ("status", HasArg::No, 's'),
-    ("nodes", HasArg::No, 'n'),
-    ("brief", HasArg::No, 'b'),
-    ("reload", HasArg::No, 'R'),
-    ("reopen", HasArg::No, 'L'),
-    ("kill", HasArg::Required, 'k'),
-    ("address", HasArg::Required, 'a'),
-    ("shutdown", HasArg::No, 'H'),
-    ("force", HasArg::No, '\0'),
+const LONG_OPTIONS: &[LongOption] = &[
+    LongOption::new("if", HasArg::Required, 'i'),
+    LongOption::new("status", HasArg::No, 's'),
+    LongOption::new("nodes", HasArg::No, 'n'),
+    LongOption::new("brief", HasArg::No, 'b'),
+    LongOption::new("reload", HasArg::No, 'R'),
+    LongOption::new("reopen", HasArg::No, 'L'),
+    LongOption::new("kill", HasArg::Required, 'k'),
+    LongOption::new("address", HasArg::Required, 'a'),
+    LongOption::new("shutdown", HasArg::No, 'H'),
+    LongOption::new("force", HasArg::No, '\0'),
 ];
 
-/// The short options (`"i:snbrRLk:a:hH"`).
-fn short_option(c: char) -> Option<HasArg> {
-    match c {
-        'i' | 'k' | 'a' => Some(HasArg::Required),
-        's' | 'n' | 'b' | 'r' | 'R' | 'L' | 'h' | 'H' => Some(HasArg::No),
-        _ => None,
-    }
-}
-
-/// Parses a node id like corosync's `util_strtonum(arg, 1, UINT_MAX)`: `strtoll` in base 10
-/// (leading white space and a sign allowed, nothing after the digits), then a range check.
+/// Parses a node id like corosync's `util_strtonum(arg, 1, UINT_MAX)`.
 fn parse_node_id(arg: &str) -> Option<u32> {
-    let rest = arg.trim_start_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r']);
-    let (negative, digits) = match rest.as_bytes().first() {
-        Some(b'-') => (true, &rest[1..]),
-        Some(b'+') => (false, &rest[1..]),
-        _ => (false, rest),
-    };
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    // strtoll fails with ERANGE beyond i64; anything that long is out of range anyway.
-    let value: i64 = digits.parse().ok()?;
-    let value = if negative { -value } else { value };
-    u32::try_from(value).ok().filter(|&v| v >= 1)
+    strtonum(arg, 1, i64::from(u32::MAX)).and_then(|id| u32::try_from(id).ok())
 }
 
 /// The node id argument of `-k` or `-a`; an invalid one ends the program as the C tool does.
@@ -163,102 +137,25 @@ fn apply(opts: &mut Options, option: char, arg: Option<&str>) {
     }
 }
 
-/// Parses the command line like GNU `getopt_long` with corosync-cfgtool's options.
-/// `Err(())` means getopt reported an error (already printed): exit status 1.
-fn parse_args(prog: &str, args: &[String]) -> Result<Options, ()> {
+/// Parses the command line (`argv`, program name first) like GNU `getopt_long` with
+/// corosync-cfgtool's options. `Err(())` means getopt reported an error (already printed):
+/// exit status 1.
+fn parse_args(argv: &[OsString]) -> Result<Options, ()> {
     let mut opts = Options {
         action: Action::Noop,
         node_id: 0,
         brief: false,
         force: false,
     };
-    let mut i = 0;
-    while i < args.len() {
-        let arg = &args[i];
-        i += 1;
-        if arg == "--" {
-            break;
-        }
-        if let Some(long) = arg.strip_prefix("--") {
-            let (name, value) = match long.split_once('=') {
-                Some((name, value)) => (name, Some(value)),
-                None => (long, None),
-            };
-            let exact = LONG_OPTIONS.iter().find(|(n, _, _)| *n == name);
-            let candidates: Vec<_> = LONG_OPTIONS
-                .iter()
-                .filter(|(n, _, _)| n.starts_with(name))
-                .collect();
-            let (full, has_arg, option) = match (exact, candidates.as_slice()) {
-                (Some(found), _) => *found,
-                (None, [found]) => **found,
-                (None, []) => {
-                    eprintln!("{prog}: unrecognized option '{arg}'");
-                    return Err(());
-                }
-                (None, several) => {
-                    let names: Vec<String> = several
-                        .iter()
-                        .map(|(n, _, _)| format!(" '--{n}'"))
-                        .collect();
-                    eprintln!(
-                        "{prog}: option '{arg}' is ambiguous; possibilities:{}",
-                        names.concat()
-                    );
-                    return Err(());
-                }
-            };
-            let value = match (has_arg, value) {
-                (HasArg::No, Some(_)) => {
-                    eprintln!("{prog}: option '--{full}' doesn't allow an argument");
-                    return Err(());
-                }
-                (HasArg::No, None) => None,
-                (HasArg::Required, Some(value)) => Some(value),
-                (HasArg::Required, None) => match args.get(i) {
-                    Some(next) => {
-                        i += 1;
-                        Some(next.as_str())
-                    }
-                    None => {
-                        eprintln!("{prog}: option '--{full}' requires an argument");
-                        return Err(());
-                    }
-                },
-            };
-            apply(&mut opts, option, value);
-        } else if arg.len() > 1 && arg.starts_with('-') {
-            let shorts = &arg[1..];
-            for (pos, c) in shorts.char_indices() {
-                match short_option(c) {
-                    None => {
-                        eprintln!("{prog}: invalid option -- '{c}'");
-                        return Err(());
-                    }
-                    Some(HasArg::No) => apply(&mut opts, c, None),
-                    Some(HasArg::Required) => {
-                        let attached = &shorts[pos + c.len_utf8()..];
-                        let value = if !attached.is_empty() {
-                            attached
-                        } else if let Some(next) = args.get(i) {
-                            i += 1;
-                            next.as_str()
-                        } else {
-                            eprintln!("{prog}: option requires an argument -- '{c}'");
-                            return Err(());
-                        };
-                        apply(&mut opts, c, Some(value));
-                        break;
-                    }
-                }
-            }
-        }
-        // Anything else is an operand: getopt moves it aside and the tool ignores it.
+    // Operands are collected aside and ignored, as by the C tool.
+    for option in Getopt::new(argv, "i:snbrRLk:a:hH").long(LONG_OPTIONS) {
+        let option = option.map_err(|err| err.print())?;
+        let arg = option.arg.map(OsStr::to_string_lossy);
+        apply(&mut opts, option.option, arg.as_deref());
     }
     Ok(opts)
 }
 
-/// An error as the C tool prints it with `%d`: the `cs_error_t` number.
 fn num(err: &Error) -> String {
     match err.code() {
         Some(code) => code.to_string(),
@@ -417,7 +314,9 @@ fn node_status_do(action: Action, brief: bool) -> i32 {
     });
     let mut nodes: Vec<u32> = Vec::new();
     for entry in keys {
-        let Ok((key, _, _)) = entry else { break };
+        let Ok(key) = entry.map(KeyInfo::into_name) else {
+            break;
+        };
         let is_nodeid_key = key
             .strip_prefix("nodelist.node.")
             .and_then(|rest| rest.strip_suffix(".nodeid"))
@@ -455,7 +354,9 @@ fn node_status_do(action: Action, brief: bool) -> i32 {
     let mut link_transport: Vec<String> = vec![default.to_string(); MAX_LINKS];
     if let Ok(keys) = cmap.iter("totem.interface.") {
         for entry in keys {
-            let Ok((key, _, _)) = entry else { break };
+            let Ok(key) = entry.map(KeyInfo::into_name) else {
+                break;
+            };
             let rest = &key["totem.interface.".len()..];
             let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
             let Ok(link_number) = rest[..digits].parse::<usize>() else {
@@ -654,15 +555,8 @@ fn kill_node_do(node_id: u32) {
 }
 
 fn main() {
-    let mut argv = std::env::args_os();
-    let prog = argv.next().map_or_else(
-        || "cfgtool".to_string(),
-        |p| p.to_string_lossy().into_owned(),
-    );
-    let args: Vec<String> = argv
-        .map(|a: OsString| a.to_string_lossy().into_owned())
-        .collect();
-    let Ok(opts) = parse_args(&prog, &args) else {
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    let Ok(opts) = parse_args(&argv) else {
         exit(1);
     };
     let rc = match opts.action {
@@ -691,8 +585,11 @@ mod tests {
     use super::*;
 
     fn parse(args: &[&str]) -> Result<Options, ()> {
-        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        parse_args("cfgtool", &args)
+        let argv: Vec<OsString> = std::iter::once(&"cfgtool")
+            .chain(args)
+            .map(OsString::from)
+            .collect();
+        parse_args(&argv)
     }
 
     #[test]

@@ -11,15 +11,26 @@ use corosync::cfg::Cfg;
 use corosync::quorum::Quorum;
 use corosync::votequorum::Votequorum;
 use corosync::{DispatchFlags, NodeId, TrackFlags};
+use corosync_examples::main_skeleton::run_main;
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("clusterstate: {err}");
-            ExitCode::FAILURE
-        }
-    }
+    run_main(
+        "clusterstate",
+        || -> Result<(), Box<dyn std::error::Error>> {
+            // No options but --help; anything else is an error.
+            let mut parser = lexopt::Parser::from_env();
+            if let Some(arg) = parser.next()? {
+                match arg {
+                    lexopt::Arg::Short('h') | lexopt::Arg::Long("help") => {
+                        println!("usage: clusterstate");
+                        return Ok(());
+                    }
+                    _ => return Err(arg.unexpected().into()),
+                }
+            }
+            run()
+        },
+    )
 }
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {

@@ -29,6 +29,7 @@ mod alloc_counter;
 
 use corosync::cmap::{Cmap, TrackType, ValueRef};
 use corosync::DispatchFlags;
+use corosync_examples::main_skeleton::{number, run_main};
 
 /// The raw libcmap functions the comparison calls, from the generated bindings.
 use corosync_sys as raw;
@@ -107,38 +108,72 @@ impl Drop for RawCmap {
     }
 }
 
+/// What [`compare`] measured for each side: the median wall time per operation, and the
+/// CPU time this thread spent per operation over all batches.
+struct Measured {
+    safe: Duration,
+    raw: Duration,
+    safe_cpu: Duration,
+    raw_cpu: Duration,
+}
+
+/// The CPU time this thread has used (`CLOCK_THREAD_CPUTIME_ID`: user and system, counted
+/// by the scheduler in nanoseconds). Both sides make the same system calls, so the
+/// difference between them is the user-space work the safe layer adds; `getrusage`'s
+/// user/system split would be a sample of timer ticks, too coarse for it.
+fn thread_cpu() -> Duration {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is writable for the call; the clock exists on every Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
+}
+
 /// Median time per operation of the safe and the raw side, over `batches` batches of
-/// `per_batch` operations each. The sides alternate batch by batch (in turns, which side goes
-/// first), so that load from other processes and drift in the daemon hit both alike.
+/// `per_batch` operations each, and CPU time per operation. The sides alternate batch by
+/// batch (in turns, which side goes first), so that load from other processes and drift in
+/// the daemon hit both alike.
 fn compare(
     batches: usize,
     per_batch: usize,
     mut safe: impl FnMut(usize),
     mut raw: impl FnMut(usize),
-) -> (Duration, Duration) {
+) -> Measured {
     let mut safe_times = Vec::with_capacity(batches);
     let mut raw_times = Vec::with_capacity(batches);
+    let (mut safe_cpu, mut raw_cpu) = (Duration::ZERO, Duration::ZERO);
     for batch in 0..batches {
-        let time = |f: &mut dyn FnMut(usize)| {
+        let time = |f: &mut dyn FnMut(usize), cpu_total: &mut Duration| {
+            let cpu = thread_cpu();
             let start = Instant::now();
             for i in 0..per_batch {
                 f(batch * per_batch + i);
             }
-            start.elapsed() / per_batch as u32
+            let elapsed = start.elapsed() / per_batch as u32;
+            *cpu_total += thread_cpu() - cpu;
+            elapsed
         };
         if batch % 2 == 0 {
-            safe_times.push(time(&mut safe));
-            raw_times.push(time(&mut raw));
+            safe_times.push(time(&mut safe, &mut safe_cpu));
+            raw_times.push(time(&mut raw, &mut raw_cpu));
         } else {
-            raw_times.push(time(&mut raw));
-            safe_times.push(time(&mut safe));
+            raw_times.push(time(&mut raw, &mut raw_cpu));
+            safe_times.push(time(&mut safe, &mut safe_cpu));
         }
     }
     let median = |times: &mut Vec<Duration>| {
         times.sort();
         times[times.len() / 2]
     };
-    (median(&mut safe_times), median(&mut raw_times))
+    let operations = (batches * per_batch) as u32;
+    Measured {
+        safe: median(&mut safe_times),
+        raw: median(&mut raw_times),
+        safe_cpu: safe_cpu / operations,
+        raw_cpu: raw_cpu / operations,
+    }
 }
 
 /// Heap allocations per call of `f`, over `calls` calls.
@@ -150,12 +185,16 @@ fn allocations_per_call(calls: usize, mut f: impl FnMut(usize)) -> f64 {
     (alloc_counter::allocations() - before) as f64 / calls as f64
 }
 
-fn row(name: &str, (safe, raw): (Duration, Duration)) {
+fn row(name: &str, m: Measured) {
+    let us = |d: Duration| d.as_secs_f64() * 1e6;
     println!(
-        "| {name} | {:.2} | {:.2} | {:.3} |",
-        safe.as_secs_f64() * 1e6,
-        raw.as_secs_f64() * 1e6,
-        safe.as_secs_f64() / raw.as_secs_f64()
+        "| {name} | {:.2} | {:.2} | {:.3} | {:.3} | {:.3} | {:+.3} |",
+        us(m.safe),
+        us(m.raw),
+        m.safe.as_secs_f64() / m.raw.as_secs_f64(),
+        us(m.safe_cpu),
+        us(m.raw_cpu),
+        us(m.safe_cpu) - us(m.raw_cpu),
     );
 }
 
@@ -183,8 +222,11 @@ fn run(iterations: usize, full: usize) -> corosync::Result<()> {
         "(corosync {}, {keys} keys in the map)\n",
         corosync::COROSYNC_VERSION
     );
-    println!("| operation | safe API (µs) | raw libcmap (µs) | safe / raw |");
-    println!("|---|---|---|---|");
+    println!(
+        "| operation | safe API (µs) | raw libcmap (µs) | safe / raw | safe CPU (µs) | \
+         raw CPU (µs) | CPU safe − raw (µs) |"
+    );
+    println!("|---|---|---|---|---|---|---|");
     row(
         "get u32",
         compare(
@@ -208,7 +250,7 @@ fn run(iterations: usize, full: usize) -> corosync::Result<()> {
         ),
     );
     row(
-        &format!("full iteration with values ({keys} keys; safe: iter_values)"),
+        &format!("full iteration with values ({keys} keys; safe: iter_values, owned)"),
         compare(
             full,
             1,
@@ -224,18 +266,18 @@ fn run(iterations: usize, full: usize) -> corosync::Result<()> {
         ),
     );
     row(
-        &format!("full iteration with values ({keys} keys; safe: iter + with_value)"),
+        &format!("full iteration with values ({keys} keys; safe: next_value, borrowed)"),
         compare(
             full,
             1,
             |_| {
-                for entry in cmap.iter("").unwrap() {
-                    let (name, _, _) = entry.unwrap();
-                    cmap.with_value(&name, |v| {
-                        black_box(v);
-                    })
-                    .unwrap();
+                let mut n = 0;
+                let mut iter = cmap.iter("").unwrap();
+                while let Some(entry) = iter.next_value() {
+                    black_box(entry.unwrap());
+                    n += 1;
                 }
+                assert_eq!(n, keys);
             },
             |_| assert_eq!(raw.read_all(), keys),
         ),
@@ -278,6 +320,15 @@ fn run(iterations: usize, full: usize) -> corosync::Result<()> {
         }),
     );
     alloc_row(
+        "`next_value` step (key name and value, borrowed)",
+        allocations_per_call(1, |_| {
+            let mut iter = cmap.iter("").unwrap();
+            while let Some(entry) = iter.next_value() {
+                black_box(entry.unwrap());
+            }
+        }) / keys as f64,
+    );
+    alloc_row(
         "`iter` step (key name, type, length)",
         allocations_per_call(1, |_| {
             black_box(cmap.iter("").unwrap().count());
@@ -311,42 +362,73 @@ fn run(iterations: usize, full: usize) -> corosync::Result<()> {
     Ok(())
 }
 
-fn main() -> ExitCode {
-    let mut iterations = 20_000;
-    let mut full = 100;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut number = |what: &str| -> Option<usize> {
-            let n = args.next().and_then(|v| v.parse().ok());
-            if n.is_none() {
-                eprintln!("{what} needs a positive number");
-            }
-            n.filter(|&n| n > 0)
-        };
-        match arg.as_str() {
-            "--iterations" => match number("--iterations") {
-                Some(n) => iterations = n,
-                None => return ExitCode::FAILURE,
-            },
-            "--full" => match number("--full") {
-                Some(n) => full = n,
-                None => return ExitCode::FAILURE,
-            },
-            "--quick" => {
-                iterations = 200;
-                full = 3;
-            }
-            _ => {
-                eprintln!("usage: cmapbench [--iterations N] [--full F] [--quick]");
-                return ExitCode::FAILURE;
-            }
+const USAGE: &str = "usage: cmapbench [--iterations N] [--full F] [--quick]";
+
+/// The options as (iterations, full iterations), or `None` for `--help`.
+fn parse_args(
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> Result<Option<(usize, usize)>, lexopt::Error> {
+    use lexopt::prelude::*;
+    let (mut iterations, mut full) = (20_000, 100);
+    let mut parser = lexopt::Parser::from_args(args);
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("iterations") => iterations = positive(&mut parser, "--iterations")?,
+            Long("full") => full = positive(&mut parser, "--full")?,
+            Long("quick") => (iterations, full) = (200, 3),
+            Short('h') | Long("help") => return Ok(None),
+            _ => return Err(arg.unexpected()),
         }
     }
-    match run(iterations, full) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("cmapbench: {err}");
-            ExitCode::FAILURE
+    Ok(Some((iterations, full)))
+}
+
+/// The value of `option` as a number above zero.
+fn positive(parser: &mut lexopt::Parser, option: &str) -> Result<usize, lexopt::Error> {
+    match number(parser, option)? {
+        0 => Err(format!("{option} needs a positive number").into()),
+        n => Ok(n),
+    }
+}
+
+fn main() -> ExitCode {
+    run_main("cmapbench", || -> Result<(), Box<dyn std::error::Error>> {
+        match parse_args(std::env::args_os().skip(1)) {
+            Ok(Some((iterations, full))) => Ok(run(iterations, full)?),
+            Ok(None) => {
+                println!("{USAGE}");
+                Ok(())
+            }
+            Err(err) => Err(format!("{err}\n{USAGE}").into()),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Option<(usize, usize)>, lexopt::Error> {
+        parse_args(args.iter().map(Into::into))
+    }
+
+    #[test]
+    fn options() {
+        assert_eq!(parse(&[]).unwrap(), Some((20_000, 100)));
+        assert_eq!(parse(&["--quick"]).unwrap(), Some((200, 3)));
+        assert_eq!(
+            parse(&["--iterations", "5", "--full=2"]).unwrap(),
+            Some((5, 2))
+        );
+        assert_eq!(parse(&["-h"]).unwrap(), None);
+        for bad in [
+            &["--full", "0"][..],
+            &["--full"],
+            &["--iterations", "x"],
+            &["-q"],
+            &["x"],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
         }
     }
 }

@@ -29,8 +29,10 @@ use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use corosync::cmap::{Cmap, EventKind, Map, TrackType, ValueRef, ValueType};
+use corosync::cmap::{Cmap, EventKind, KeyInfo, Map, TrackType, ValueRef, ValueType};
 use corosync::{DispatchFlags, Error};
+use corosync_examples::escape::c_escape;
+use corosync_examples::getopt::Getopt;
 
 /// How often a request answered with `CS_ERR_TRY_AGAIN` is retried, one second apart.
 const MAX_TRY_AGAIN: u32 = 10;
@@ -138,21 +140,6 @@ fn c_float(value: f64) -> String {
     String::from_utf8_lossy(&buf[..len]).into_owned()
 }
 
-/// Binary bytes as corosync-cmapctl prints them: printable ASCII as is, a backslash doubled,
-/// anything else as `\xNN` of the byte taken as a signed char (so 0x80 is `\xFFFFFF80`).
-fn escape_binary(out: &mut Vec<u8>, bytes: &[u8]) {
-    for &byte in bytes {
-        match byte {
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            0x20..=0x7e => out.push(byte),
-            _ => {
-                let signed = i32::from(byte as i8) as u32;
-                out.extend_from_slice(format!("\\x{signed:02X}").as_bytes());
-            }
-        }
-    }
-}
-
 /// One key's line: `key (type) = value`, or just the value with -q.
 fn format_key(
     key: &[u8],
@@ -195,7 +182,7 @@ fn format_key(
             if style.show_binary {
                 out.extend_from_slice(b" = ");
                 match value {
-                    Some(ValueRef::Binary(bytes)) => escape_binary(&mut out, bytes),
+                    Some(ValueRef::Binary(bytes)) => c_escape(&mut out, bytes),
                     _ => out.extend_from_slice(b"*empty*"),
                 }
             }
@@ -260,9 +247,9 @@ fn print_prefix(cmap: &Cmap, prefix: Option<&[u8]>, style: Style) -> Outcome<boo
     })?;
     let mut none = true;
     // Like the C tool, the listing ends at the first error.
-    for (key, value_type, _) in iter.map_while(Result::ok) {
+    for entry in iter.map_while(Result::ok) {
         none = false;
-        print_key(cmap, &key, value_type, style);
+        print_key(cmap, entry.name(), entry.value_type(), style);
     }
     Ok(none)
 }
@@ -277,7 +264,7 @@ fn delete_prefix(cmap: &Cmap, prefix: &[u8]) -> Outcome {
             error_name(&err, Op::Lookup)
         ))
     })?;
-    for (key, _, _) in iter.map_while(Result::ok) {
+    for key in iter.map_while(Result::ok).map(KeyInfo::into_name) {
         if let Err(err) = cmap.delete(&key) {
             let _ = fail(format!(
                 "Can't delete key {key}. Error {}",
@@ -635,93 +622,63 @@ fn parse(args: &[OsString]) -> Result<Command, ExitCode> {
         clear: None,
         params: Vec::new(),
     };
-    let mut i = 1;
-    while i < args.len() {
-        let arg = args[i].as_bytes();
-        i += 1;
-        if arg == b"--" {
-            command
-                .params
-                .extend(args[i..].iter().map(|a| a.as_bytes().to_vec()));
-            break;
-        }
-        if arg.len() < 2 || arg[0] != b'-' {
-            command.params.push(arg.to_vec());
-            continue;
-        }
-        let mut chars = 1;
-        while chars < arg.len() {
-            let option = arg[chars];
-            chars += 1;
-            let mut argument = || -> Result<Vec<u8>, ExitCode> {
-                if chars < arg.len() {
-                    let value = arg[chars..].to_vec();
-                    chars = arg.len();
-                    Ok(value)
-                } else if i < args.len() {
-                    i += 1;
-                    Ok(args[i - 1].as_bytes().to_vec())
-                } else {
-                    let _ = fail(format!(
-                        "{program}: option requires an argument -- '{}'",
-                        option as char
-                    ));
-                    Err(ExitCode::FAILURE)
-                }
-            };
-            match option {
-                b'h' => {
-                    usage(&program);
-                    return Err(ExitCode::SUCCESS);
-                }
-                b'b' => command.style.show_binary = true,
-                b'q' => command.style.quiet = true,
-                b'g' => command.action = Action::Get,
-                b's' => command.action = Action::Set,
-                b'd' => command.action = Action::Delete,
-                b'D' => command.action = Action::DeletePrefix,
-                b'p' => {
-                    command.settings_file = Some(argument()?);
-                    command.action = Action::Load;
-                }
-                b'C' => {
-                    let what = argument()?;
-                    if ![&b"knet"[..], b"totem", b"ipc", b"schedmiss", b"all"].contains(&&what[..])
-                    {
-                        let _ = fail(
-                            "argument to -C should be 'knet', 'totem', 'ipc', 'schedmiss' or 'all'",
-                        );
-                        return Err(ExitCode::FAILURE);
-                    }
-                    command.action = Action::ClearStats;
-                    command.clear = Some(what);
-                    command.map = Map::Stats;
-                }
-                b't' => {
-                    command.action = Action::Track;
-                    command.track_prefix = false;
-                }
-                b'T' => command.action = Action::Track,
-                b'm' => {
-                    command.map = match &argument()?[..] {
-                        b"icmap" | b"default" => Map::Icmap,
-                        b"stats" => Map::Stats,
-                        _ => {
-                            let _ = fail("invalid map name, must be 'default', 'icmap' or 'stats'");
-                            return Err(ExitCode::FAILURE);
-                        }
-                    }
-                }
-                other => {
-                    let _ = fail(format!(
-                        "{program}: invalid option -- '{}'",
-                        String::from_utf8_lossy(&[other])
-                    ));
+    let mut getopt = Getopt::new(args, "m:hqgsdDtTbp:C:");
+    for option in getopt.by_ref() {
+        let option = option.map_err(|err| {
+            err.print();
+            ExitCode::FAILURE
+        })?;
+        let argument = || option.arg.unwrap_or_default().as_bytes().to_vec();
+        match option.option {
+            'h' => {
+                usage(&program);
+                return Err(ExitCode::SUCCESS);
+            }
+            'b' => command.style.show_binary = true,
+            'q' => command.style.quiet = true,
+            'g' => command.action = Action::Get,
+            's' => command.action = Action::Set,
+            'd' => command.action = Action::Delete,
+            'D' => command.action = Action::DeletePrefix,
+            'p' => {
+                command.settings_file = Some(argument());
+                command.action = Action::Load;
+            }
+            'C' => {
+                let what = argument();
+                if ![&b"knet"[..], b"totem", b"ipc", b"schedmiss", b"all"].contains(&&what[..]) {
+                    let _ = fail(
+                        "argument to -C should be 'knet', 'totem', 'ipc', 'schedmiss' or 'all'",
+                    );
                     return Err(ExitCode::FAILURE);
                 }
+                command.action = Action::ClearStats;
+                command.clear = Some(what);
+                command.map = Map::Stats;
             }
+            't' => {
+                command.action = Action::Track;
+                command.track_prefix = false;
+            }
+            'T' => command.action = Action::Track,
+            'm' => {
+                command.map = match &argument()[..] {
+                    b"icmap" | b"default" => Map::Icmap,
+                    b"stats" => Map::Stats,
+                    _ => {
+                        let _ = fail("invalid map name, must be 'default', 'icmap' or 'stats'");
+                        return Err(ExitCode::FAILURE);
+                    }
+                }
+            }
+            _ => unreachable!("getopt returns only the options of its option string"),
         }
     }
+    command.params = getopt
+        .operands()
+        .iter()
+        .map(|a| a.as_bytes().to_vec())
+        .collect();
     Ok(command)
 }
 

@@ -27,6 +27,7 @@
 
 use std::ffi::{c_int, c_uint, c_void};
 use std::os::fd::BorrowedFd;
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -37,6 +38,7 @@ mod alloc_counter;
 use alloc_counter::allocations;
 use corosync::cpg::{Cpg, GroupName, Guarantee};
 use corosync::{DispatchFlags, Error};
+use corosync_examples::main_skeleton::run_main;
 
 // ---------------------------------------------------------------- raw libcpg
 
@@ -240,8 +242,43 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-fn main() {
-    let quick = std::env::args().any(|a| a == "-q" || a == "--quick");
+const USAGE: &str = "usage: cpgbench [-q|--quick]";
+
+/// Whether `--quick` was given, or `None` for `--help`.
+fn parse_args(
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> Result<Option<bool>, lexopt::Error> {
+    use lexopt::prelude::*;
+    let mut quick = false;
+    let mut parser = lexopt::Parser::from_args(args);
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Short('q') | Long("quick") => quick = true,
+            Short('h') | Long("help") => return Ok(None),
+            _ => return Err(arg.unexpected()),
+        }
+    }
+    Ok(Some(quick))
+}
+
+fn main() -> ExitCode {
+    run_main("cpgbench", || -> Result<(), String> {
+        match parse_args(std::env::args_os().skip(1)) {
+            Ok(Some(quick)) => {
+                bench(quick);
+                Ok(())
+            }
+            Ok(None) => {
+                println!("{USAGE}");
+                Ok(())
+            }
+            Err(err) => Err(format!("{err}\n{USAGE}")),
+        }
+    })
+}
+
+/// Runs every measurement and prints the tables (`quick`: a short smoke run).
+fn bench(quick: bool) {
     let budget_bytes: usize = if quick { 4 << 20 } else { 64 << 20 };
     let (min_count, max_count) = if quick { (200, 2000) } else { (2000, 100_000) };
     let rounds = if quick { 1 } else { 7 };
@@ -431,4 +468,23 @@ fn cpu_seconds() -> f64 {
     unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
     let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
     t(usage.ru_utime) + t(usage.ru_stime)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Option<bool>, lexopt::Error> {
+        parse_args(args.iter().map(Into::into))
+    }
+
+    #[test]
+    fn options() {
+        assert_eq!(parse(&[]).unwrap(), Some(false));
+        assert_eq!(parse(&["-q"]).unwrap(), Some(true));
+        assert_eq!(parse(&["--quick"]).unwrap(), Some(true));
+        assert_eq!(parse(&["--help"]).unwrap(), None);
+        assert!(parse(&["--quick=1"]).is_err());
+        assert!(parse(&["x"]).is_err());
+    }
 }

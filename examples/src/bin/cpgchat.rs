@@ -3,7 +3,7 @@
 //! are shown as they happen.
 //!
 //! ```text
-//! cpgchat [-g|--group GROUP] [-m|--members N] [-w|--exit-after N]
+//! cpgchat [-g|--group GROUP] [-m|--members N] [-w|--exit-after N] [-h|--help]
 //!   -g GROUP  the group to join (default "cpgchat")
 //!   -m N      wait until the group has N members before reading stdin
 //!   -w N      exit once N messages have been delivered (and this process's own lines have
@@ -22,8 +22,10 @@
 //! [node 2 pid 4711] hello from two
 //! ```
 
+use std::ffi::OsString;
 use std::io::{self, Read, Write};
 use std::os::fd::AsFd;
+use std::os::unix::ffi::OsStringExt;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -31,6 +33,7 @@ use std::time::{Duration, Instant};
 
 use corosync::cpg::{Cpg, GroupName, Guarantee};
 use corosync::DispatchFlags;
+use corosync_examples::main_skeleton::{number, run_main};
 
 struct Options {
     group: Vec<u8>,
@@ -38,44 +41,27 @@ struct Options {
     wait: usize,
 }
 
-fn usage() {
-    eprintln!("usage: cpgchat [-g|--group GROUP] [-m|--members N] [-w|--exit-after N]");
-}
+const USAGE: &str = "usage: cpgchat [-g|--group GROUP] [-m|--members N] [-w|--exit-after N]";
 
-fn parse_args() -> Option<Options> {
-    use std::os::unix::ffi::OsStringExt;
+/// The options, or `None` for `--help`.
+fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Option<Options>, lexopt::Error> {
+    use lexopt::prelude::*;
     let mut options = Options {
         group: b"cpgchat".to_vec(),
         members: 0,
         wait: 0,
     };
-    let mut args = std::env::args_os().skip(1).map(OsStringExt::into_vec);
-    while let Some(arg) = args.next() {
-        // -gVALUE, -g VALUE, --group=VALUE, --group VALUE
-        let (flag, inline): (&[u8], Option<Vec<u8>>) = match arg.as_slice() {
-            [b'-', b'-', long @ ..] => match long.iter().position(|&b| b == b'=') {
-                Some(eq) => (&long[..eq], Some(long[eq + 1..].to_vec())),
-                None => (long, None),
-            },
-            [b'-', flag, rest @ ..] => (
-                std::slice::from_ref(flag),
-                (!rest.is_empty()).then(|| rest.to_vec()),
-            ),
-            _ => return None,
-        };
-        let value = match inline {
-            Some(value) => value,
-            None => args.next()?,
-        };
-        let number = || String::from_utf8_lossy(&value).parse::<usize>().ok();
-        match flag {
-            b"g" | b"group" => options.group = value.clone(),
-            b"m" | b"members" => options.members = number()?,
-            b"w" | b"exit-after" => options.wait = number()?,
-            _ => return None,
+    let mut parser = lexopt::Parser::from_args(args);
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Short('g') | Long("group") => options.group = parser.value()?.into_vec(),
+            Short('m') | Long("members") => options.members = number(&mut parser, "--members")?,
+            Short('w') | Long("exit-after") => options.wait = number(&mut parser, "--exit-after")?,
+            Short('h') | Long("help") => return Ok(None),
+            _ => return Err(arg.unexpected()),
         }
     }
-    Some(options)
+    Ok(Some(options))
 }
 
 /// What the callbacks tell the main loop.
@@ -87,17 +73,16 @@ struct Counters {
 }
 
 fn main() -> ExitCode {
-    let Some(options) = parse_args() else {
-        usage();
-        return ExitCode::FAILURE;
-    };
-    match run(&options) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("cpgchat: {err}");
-            ExitCode::FAILURE
+    run_main("cpgchat", || -> Result<(), Box<dyn std::error::Error>> {
+        match parse_args(std::env::args_os().skip(1)) {
+            Ok(Some(options)) => run(&options),
+            Ok(None) => {
+                println!("{USAGE}");
+                Ok(())
+            }
+            Err(err) => Err(format!("{err}\n{USAGE}").into()),
         }
-    }
+    })
 }
 
 fn run(options: &Options) -> Result<(), Box<dyn std::error::Error>> {
@@ -195,4 +180,35 @@ fn run(options: &Options) -> Result<(), Box<dyn std::error::Error>> {
     cpg.leave(&group)?;
     io::stdout().flush()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Option<Options>, lexopt::Error> {
+        parse_args(args.iter().map(OsString::from))
+    }
+
+    #[test]
+    fn options_short_long_attached_and_separate() {
+        let o = parse(&[]).unwrap().unwrap();
+        assert_eq!((&o.group[..], o.members, o.wait), (&b"cpgchat"[..], 0, 0));
+        let o = parse(&["-gg1", "--members", "2", "--exit-after=3"])
+            .unwrap()
+            .unwrap();
+        assert_eq!((&o.group[..], o.members, o.wait), (&b"g1"[..], 2, 3));
+        let o = parse(&["-g", "g2", "-m3", "-w", "4"]).unwrap().unwrap();
+        assert_eq!((&o.group[..], o.members, o.wait), (&b"g2"[..], 3, 4));
+        assert!(parse(&["--help"]).unwrap().is_none());
+        for bad in [
+            &["-m", "x"][..],
+            &["-m"],
+            &["--bogus"],
+            &["extra"],
+            &["-w", "-1"],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
+    }
 }

@@ -12,8 +12,13 @@
 //! anything else as `\x%02X` of the C `char` value (so bytes from 0x80 up appear as
 //! `\xFFFFFF80`.., as corosync-cpgtool prints them with a signed `char`).
 
+use std::ffi::OsString;
 use std::io::{self, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
+
+use corosync_examples::escape::c_escape;
+use corosync_examples::getopt::Getopt;
 
 use corosync::cfg::Cfg;
 use corosync::cpg::{Cpg, GroupName};
@@ -37,75 +42,45 @@ fn usage(prog: &str) {
     );
 }
 
-/// getopt("hd:ne"): returns the options, or the exit code to end with. `argv0` names the
+/// getopt("hd:ne"): returns the options, or the exit code to end with. `argv[0]` names the
 /// program in getopt's messages, `prog` (its base name) in the usage.
-fn parse_args(argv0: &str, prog: &str, args: &[Vec<u8>]) -> Result<Options, ExitCode> {
+fn parse_args(argv: &[OsString], prog: &str) -> Result<Options, ExitCode> {
     let mut options = Options {
         delimiter: None,
         escape: true,
         names_only: false,
     };
-    let mut i = 0;
-    while i < args.len() {
-        let arg = &args[i];
-        if arg == b"--" {
-            break;
-        }
-        if arg.len() < 2 || arg[0] != b'-' {
-            // getopt stops at the first non-option (POSIXLY_CORRECT aside, it permutes; the
-            // C tool takes no operands, so both behave the same for its uses).
-            i += 1;
-            continue;
-        }
-        let mut j = 1;
-        while j < arg.len() {
-            match arg[j] {
-                b'h' => {
-                    usage(prog);
-                    return Err(ExitCode::SUCCESS);
-                }
-                b'n' => options.names_only = true,
-                b'e' => options.escape = false,
-                b'd' => {
-                    let value: &[u8] = if j + 1 < arg.len() {
-                        &arg[j + 1..]
-                    } else if i + 1 < args.len() {
-                        i += 1;
-                        &args[i]
-                    } else {
-                        eprintln!("{argv0}: option requires an argument -- 'd'");
-                        return Err(ExitCode::FAILURE);
-                    };
-                    if let Some(&first) = value.first() {
-                        options.delimiter = Some(first);
-                    }
-                    break;
-                }
-                other => {
-                    eprintln!("{argv0}: invalid option -- '{}'", char::from(other));
-                    return Err(ExitCode::FAILURE);
+    // The C tool takes no operands: the parser collects and ignores them, as getopt does.
+    let getopt = Getopt::new(argv, "hd:ne");
+    for option in getopt {
+        let option = option.map_err(|err| {
+            err.print();
+            ExitCode::FAILURE
+        })?;
+        match option.option {
+            'h' => {
+                usage(prog);
+                return Err(ExitCode::SUCCESS);
+            }
+            'n' => options.names_only = true,
+            'e' => options.escape = false,
+            'd' => {
+                if let Some(&first) = option.arg.unwrap_or_default().as_bytes().first() {
+                    options.delimiter = Some(first);
                 }
             }
-            j += 1;
+            _ => unreachable!("getopt returns only the options of its option string"),
         }
-        i += 1;
     }
     Ok(options)
 }
 
 /// The group name as corosync-cpgtool prints it.
 fn write_group(out: &mut Vec<u8>, escape: bool, group: &GroupName) {
-    for &byte in group.as_bytes() {
-        // C compares a (signed) char: bytes >= 0x80 are negative, so they are escaped, and
-        // printf("%02X") shows them sign-extended to an unsigned int.
-        let c = byte as i8;
-        if !escape || (c >= b' ' as i8 && c < 0x7f && byte != b'\\') {
-            out.push(byte);
-        } else if byte == b'\\' {
-            out.extend_from_slice(b"\\\\");
-        } else {
-            out.extend_from_slice(format!("\\x{:02X}", i32::from(c) as u32).as_bytes());
-        }
+    if escape {
+        c_escape(out, group.as_bytes());
+    } else {
+        out.extend_from_slice(group.as_bytes());
     }
 }
 
@@ -194,17 +169,11 @@ fn code(err: &Error) -> u32 {
 }
 
 fn main() -> ExitCode {
-    use std::os::unix::ffi::OsStringExt;
-    let mut args: Vec<Vec<u8>> = std::env::args_os().map(OsStringExt::into_vec).collect();
-    let argv0 = if args.is_empty() {
-        Vec::new()
-    } else {
-        args.remove(0)
-    };
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    let argv0 = argv.first().map_or(&[][..], |a| a.as_bytes());
     let prog =
         String::from_utf8_lossy(argv0.rsplit(|&b| b == b'/').next().unwrap_or(&[])).into_owned();
-    let argv0 = String::from_utf8_lossy(&argv0).into_owned();
-    let options = match parse_args(&argv0, &prog, &args) {
+    let options = match parse_args(&argv, &prog) {
         Ok(options) => options,
         Err(code) => return code,
     };

@@ -16,16 +16,18 @@
 //! compare equal: after `-o n` or `-o i` the vote and qdevice columns still follow the
 //! unsorted order, and without a quorum provider `-s` fails asking votequorum anyway.
 
-use std::ffi::CStr;
+use std::ffi::{CStr, OsStr, OsString};
 use std::net::IpAddr;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 use corosync::cfg::Cfg;
-use corosync::cmap::Cmap;
+use corosync::cmap::{Cmap, KeyInfo};
 use corosync::quorum::{Quorum, QuorumType};
 use corosync::votequorum::{Info, InfoFlags, Votequorum, QDEVICE_NODE_ID};
 use corosync::{DispatchFlags, Error, NodeId, TrackFlags};
+use corosync_examples::c_number::strtonum;
+use corosync_examples::getopt::Getopt;
 
 const EXIT_SUCCESS: u8 = 0;
 const EXIT_FAILURE: u8 = 1;
@@ -122,13 +124,6 @@ fn show_usage(name: &str) {
     println!();
     println!("  (*) Starred items only work if votequorum is the quorum provider for corosync");
     println!();
-}
-
-/// corosync's `util_strtonum`: a decimal number (strtoll syntax) within `min..=max`.
-fn strtonum(text: &str, min: i64, max: i64) -> Option<i64> {
-    let trimmed = text.trim_start_matches(|c: char| c.is_ascii_whitespace());
-    let value: i64 = trimmed.parse().ok()?;
-    (min..=max).contains(&value).then_some(value)
 }
 
 /// The C tool's `print_string_padded`: right-aligned in 10 columns, then a space.
@@ -334,7 +329,7 @@ impl Tool {
             return String::new();
         };
         for item in iter {
-            let Ok((key, _, _)) = item else {
+            let Ok(key) = item.map(KeyInfo::into_name) else {
                 break;
             };
             let Some(rest) = key.as_str().strip_prefix("nodelist.node.") else {
@@ -821,8 +816,10 @@ struct Options {
 
 /// Parses like getopt(3) with corosync-quorumtool's option string "VHaslpmfe:v:hin:o:";
 /// exits where the C tool exits.
-fn parse_args(args: &[String]) -> Result<Options, u8> {
-    let name = args.first().map_or("quorumtool", String::as_str);
+fn parse_args(args: &[OsString]) -> Result<Options, u8> {
+    let name = args
+        .first()
+        .map_or("quorumtool".into(), |a| a.to_string_lossy());
     let mut opts = Options {
         command: Command::ShowStatus,
         votes: 0,
@@ -833,108 +830,78 @@ fn parse_args(args: &[String]) -> Result<Options, u8> {
         show_all_addrs: false,
         machine_parsable: false,
     };
-    let mut i = 1;
-    while i < args.len() {
-        let arg = &args[i];
-        i += 1;
-        if arg == "--" {
-            break;
-        }
-        let Some(flags) = arg.strip_prefix('-').filter(|f| !f.is_empty()) else {
-            // Not an option: GNU getopt moves it to the end, and the tool ignores it.
-            continue;
-        };
-        for (pos, opt) in flags.char_indices() {
-            let takes_arg = matches!(opt, 'e' | 'v' | 'n' | 'o');
-            let optarg = if takes_arg {
-                let rest = &flags[pos + opt.len_utf8()..];
-                let value = if !rest.is_empty() {
-                    rest.to_string()
-                } else if i < args.len() {
-                    i += 1;
-                    args[i - 1].clone()
-                } else {
-                    eprintln!("{name}: option requires an argument -- '{opt}'");
-                    show_usage(name);
+    for option in Getopt::new(args, "VHaslpmfe:v:hin:o:") {
+        let option = option.map_err(|err| {
+            // getopt's '?': its message, then the usage.
+            err.print();
+            show_usage(&name);
+            EXIT_FAILURE
+        })?;
+        let optarg = option.arg.map(OsStr::to_string_lossy).unwrap_or_default();
+        match option.option {
+            'f' => opts.command = Command::UnregisterQdevice,
+            's' => opts.command = Command::ShowStatus,
+            'a' => opts.show_all_addrs = true,
+            'm' => opts.command = Command::Monitor,
+            'i' => opts.name_format = NameFormat::Ip,
+            'H' => opts.nodeid_format = NodeIdFormat::Hex,
+            'l' => opts.command = Command::ShowNodes,
+            'p' => opts.machine_parsable = true,
+            'e' => {
+                let Some(value) = strtonum(&optarg, 1, i64::from(i32::MAX)) else {
+                    eprintln!("New expected votes value was not valid, try a positive number");
                     return Err(EXIT_FAILURE);
                 };
-                Some(value)
-            } else {
-                None
-            };
-            let optarg = optarg.as_deref().unwrap_or("");
-            match opt {
-                'f' => opts.command = Command::UnregisterQdevice,
-                's' => opts.command = Command::ShowStatus,
-                'a' => opts.show_all_addrs = true,
-                'm' => opts.command = Command::Monitor,
-                'i' => opts.name_format = NameFormat::Ip,
-                'H' => opts.nodeid_format = NodeIdFormat::Hex,
-                'l' => opts.command = Command::ShowNodes,
-                'p' => opts.machine_parsable = true,
-                'e' => {
-                    let Some(value) = strtonum(optarg, 1, i64::from(i32::MAX)) else {
-                        eprintln!("New expected votes value was not valid, try a positive number");
+                opts.votes = value;
+                opts.command = Command::SetExpected;
+            }
+            'n' => {
+                let Some(value) = strtonum(&optarg, 1, i64::from(u32::MAX)) else {
+                    eprintln!("The nodeid was not valid, try a positive number");
+                    return Err(EXIT_FAILURE);
+                };
+                opts.nodeid = Some(value as u32);
+            }
+            'v' => {
+                let Some(value) = strtonum(&optarg, 0, i64::from(i32::MAX)) else {
+                    eprintln!("New votes value was not valid, try a positive number or zero");
+                    return Err(EXIT_FAILURE);
+                };
+                opts.votes = value;
+                opts.command = Command::SetVotes;
+            }
+            'o' => {
+                opts.sort = match &*optarg {
+                    "a" => SortType::Addr,
+                    "i" => SortType::NodeId,
+                    "n" => SortType::NodeName,
+                    _ => {
+                        eprintln!(
+                            "Invalid ordering option. valid orders are a(address), i(node ID) or n(name)"
+                        );
                         return Err(EXIT_FAILURE);
-                    };
-                    opts.votes = value;
-                    opts.command = Command::SetExpected;
-                }
-                'n' => {
-                    let Some(value) = strtonum(optarg, 1, i64::from(u32::MAX)) else {
-                        eprintln!("The nodeid was not valid, try a positive number");
-                        return Err(EXIT_FAILURE);
-                    };
-                    opts.nodeid = Some(value as u32);
-                }
-                'v' => {
-                    let Some(value) = strtonum(optarg, 0, i64::from(i32::MAX)) else {
-                        eprintln!("New votes value was not valid, try a positive number or zero");
-                        return Err(EXIT_FAILURE);
-                    };
-                    opts.votes = value;
-                    opts.command = Command::SetVotes;
-                }
-                'o' => {
-                    opts.sort = match optarg {
-                        "a" => SortType::Addr,
-                        "i" => SortType::NodeId,
-                        "n" => SortType::NodeName,
-                        _ => {
-                            eprintln!(
-                                "Invalid ordering option. valid orders are a(address), i(node ID) or n(name)"
-                            );
-                            return Err(EXIT_FAILURE);
-                        }
                     }
                 }
-                'V' => {
-                    println!(
-                        "corosync-quorumtool version: {}",
-                        corosync::COROSYNC_VERSION
-                    );
-                    return Err(EXIT_SUCCESS);
-                }
-                'h' => {
-                    show_usage(name);
-                    return Err(EXIT_SUCCESS);
-                }
-                other => {
-                    eprintln!("{name}: invalid option -- '{other}'");
-                    show_usage(name);
-                    return Err(EXIT_FAILURE);
-                }
             }
-            if takes_arg {
-                break;
+            'V' => {
+                println!(
+                    "corosync-quorumtool version: {}",
+                    corosync::COROSYNC_VERSION
+                );
+                return Err(EXIT_SUCCESS);
             }
+            'h' => {
+                show_usage(&name);
+                return Err(EXIT_SUCCESS);
+            }
+            _ => unreachable!("getopt returns only the options of its option string"),
         }
     }
     Ok(opts)
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().collect();
+    let args: Vec<OsString> = std::env::args_os().collect();
     let opts = match parse_args(&args) {
         Ok(opts) => opts,
         Err(code) => return ExitCode::from(code),

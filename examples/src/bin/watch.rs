@@ -41,7 +41,7 @@
 //!
 //! # The pattern: several handles, one loop
 //! Every handle of the `corosync` crate owns an IPC connection whose fd
-//! ([`AsFd`](std::os::fd::AsFd)) becomes readable when events wait for it. So one thread can
+//! ([`AsFd`]) becomes readable when events wait for it. So one thread can
 //! serve any number of handles: put all their fds in one `poll`, and for each readable one
 //! call `dispatch(DispatchFlags::All)`. The callbacks (closures stored in the handles when
 //! they were built) run inside that `dispatch`, on this thread, one after another; no
