@@ -655,12 +655,12 @@ handle_type! {
     ///
     /// ```no_run
     /// # fn main() -> corosync::Result<()> {
-    /// let quorum = corosync::quorum::Quorum::builder().build()?;
+    /// let quorum = corosync::quorum::Quorum::new()?;
     /// println!("{:?}, quorate: {}", quorum.quorum_type(), quorum.is_quorate()?);
     /// # Ok(()) }
     /// ```
     pub struct Quorum(QuorumLib);
-    open: "corosync::quorum::Quorum::builder().build()?";
+    open: "corosync::quorum::Quorum::new()?";
     pull: "corosync::quorum::Quorum::pull()?";
     event: Event;
 }
@@ -794,6 +794,20 @@ impl Quorum {
         Builder::default()
     }
 
+    /// Connects with model v1, without closures: the same as `Quorum::builder().build()`.
+    /// Queries such as [`Quorum::is_quorate`] need no closure.
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// let quorum = corosync::quorum::Quorum::new()?;
+    /// println!("quorate: {}", quorum.is_quorate()?);
+    /// # Ok(()) }
+    /// ```
+    #[doc(alias = "quorum_model_initialize")]
+    pub fn new() -> Result<Quorum> {
+        Builder::default().build()
+    }
+
     /// Connects with the original model v0 (`quorum_initialize`), whose quorum
     /// notification carries only the ring's sequence number.
     ///
@@ -850,7 +864,7 @@ impl Quorum {
     /// ```no_run
     /// # fn main() -> corosync::Result<()> {
     /// use corosync::quorum::{Quorum, QuorumType};
-    /// let quorum = Quorum::builder().build()?;
+    /// let quorum = Quorum::new()?;
     /// if quorum.quorum_type() == QuorumType::Free {
     ///     println!("no quorum provider: always quorate");
     /// }
@@ -865,7 +879,7 @@ impl Quorum {
     ///
     /// ```no_run
     /// # fn main() -> corosync::Result<()> {
-    /// let quorate = corosync::quorum::Quorum::builder().build()?.is_quorate()?;
+    /// let quorate = corosync::quorum::Quorum::new()?.is_quorate()?;
     /// # Ok(()) }
     /// ```
     #[doc(alias = "quorum_getquorate")]
@@ -886,7 +900,7 @@ impl Quorum {
     ///
     /// ```no_run
     /// # fn main() -> corosync::Result<()> {
-    /// let quorum = corosync::quorum::Quorum::builder().build()?;
+    /// let quorum = corosync::quorum::Quorum::new()?;
     /// quorum.track_start(corosync::TrackFlags::CHANGES)?;
     /// # Ok(()) }
     /// ```
@@ -903,7 +917,7 @@ impl Quorum {
     ///
     /// ```no_run
     /// # fn main() -> corosync::Result<()> {
-    /// let quorum = corosync::quorum::Quorum::builder().build()?;
+    /// let quorum = corosync::quorum::Quorum::new()?;
     /// quorum.track_start(corosync::TrackFlags::CHANGES)?;
     /// quorum.track_stop()?;
     /// # Ok(()) }
