@@ -58,53 +58,31 @@ use std::fmt;
 
 use corosync_sys as sys;
 
+use crate::c_enum::c_enum;
+
 use crate::clist::with_node_ids;
 use crate::error::cs_result;
 use crate::handle::{handle_type, library, run_callback, Handle};
 use crate::{NodeId, Result, RingId, TrackFlags};
 
-/// Whether corosync has a quorum provider (`QUORUM_FREE` / `QUORUM_SET`), as reported when
-/// connecting; see [`Quorum::quorum_type`].
-///
-/// ```
-/// use corosync::quorum::QuorumType;
-/// assert_eq!(QuorumType::from(1), QuorumType::Set);
-/// assert_eq!(QuorumType::Free.raw(), 0);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum QuorumType {
-    /// No quorum provider: every node is quorate, whatever its partition (`QUORUM_FREE`).
-    /// See [the module documentation](self#without-a-quorum-provider).
-    Free,
-    /// A quorum provider decides (`QUORUM_SET`).
-    Set,
-    /// A value this build does not know, kept as it came.
-    Unknown(u32),
-}
-
-impl QuorumType {
-    /// The C value.
+c_enum! {
+    /// Whether corosync has a quorum provider (`QUORUM_FREE` / `QUORUM_SET`), as reported
+    /// when connecting; see [`Quorum::quorum_type`].
     ///
     /// ```
-    /// assert_eq!(corosync::quorum::QuorumType::Set.raw(), 1);
+    /// use corosync::quorum::QuorumType;
+    /// assert_eq!(QuorumType::from(1), QuorumType::Set);
+    /// assert_eq!(QuorumType::Free.raw(), 0);
+    /// assert_eq!(QuorumType::Set.to_string(), "quorum provider");
     /// ```
-    pub fn raw(self) -> u32 {
-        match self {
-            QuorumType::Free => sys::QUORUM_FREE,
-            QuorumType::Set => sys::QUORUM_SET,
-            QuorumType::Unknown(value) => value,
-        }
-    }
-}
-
-impl From<u32> for QuorumType {
-    fn from(value: u32) -> Self {
-        match value {
-            sys::QUORUM_FREE => QuorumType::Free,
-            sys::QUORUM_SET => QuorumType::Set,
-            other => QuorumType::Unknown(other),
-        }
-    }
+    #[non_exhaustive]
+    pub enum QuorumType: u32;
+    path: "corosync::quorum::QuorumType";
+    /// No quorum provider: every node is quorate, whatever its partition (`QUORUM_FREE`).
+    /// See [the module documentation](self#without-a-quorum-provider).
+    Free = sys::QUORUM_FREE => "no quorum provider",
+    /// A quorum provider decides (`QUORUM_SET`).
+    Set = sys::QUORUM_SET => "quorum provider",
 }
 
 /// A model v1 quorum notification: the partition's quorate state, the ring id of the

@@ -206,7 +206,7 @@ extern "C" fn shutdown_trampoline(raw: u64, flags: sys::corosync_cfg_shutdown_fl
     unsafe {
         run_callback::<CfgLib>(raw, |cfg, callbacks| {
             if let Some(callback) = callbacks.shutdown.as_mut() {
-                callback(cfg, ShutdownFlags::from_raw(flags));
+                callback(cfg, ShutdownFlags::from(flags));
             }
         });
     }
@@ -643,7 +643,7 @@ impl Cfg {
     #[doc(alias = "corosync_cfg_try_shutdown")]
     pub fn try_shutdown(&self, flags: ShutdownFlags) -> Result<()> {
         // SAFETY: the handle is live.
-        cs_result(unsafe { sys::corosync_cfg_try_shutdown(self.handle.raw(), flags.to_raw()) })
+        cs_result(unsafe { sys::corosync_cfg_try_shutdown(self.handle.raw(), flags.raw()) })
     }
 
     /// Answers a shutdown request this handle's callback was asked about.
