@@ -265,6 +265,7 @@
     allow(dead_code, unused_imports, unused_macros)
 )]
 
+mod c_enum;
 mod clist;
 mod cstr;
 mod error;

@@ -58,53 +58,31 @@ use std::fmt;
 
 use corosync_sys as sys;
 
+use crate::c_enum::c_enum;
+
 use crate::clist::with_node_ids;
 use crate::error::cs_result;
 use crate::handle::{handle_type, library, run_callback, Handle};
 use crate::{NodeId, Result, RingId, TrackFlags};
 
-/// Whether corosync has a quorum provider (`QUORUM_FREE` / `QUORUM_SET`), as reported when
-/// connecting; see [`Quorum::quorum_type`].
-///
-/// ```
-/// use corosync::quorum::QuorumType;
-/// assert_eq!(QuorumType::from(1), QuorumType::Set);
-/// assert_eq!(QuorumType::Free.raw(), 0);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum QuorumType {
-    /// No quorum provider: every node is quorate, whatever its partition (`QUORUM_FREE`).
-    /// See [the module documentation](self#without-a-quorum-provider).
-    Free,
-    /// A quorum provider decides (`QUORUM_SET`).
-    Set,
-    /// A value this build does not know, kept as it came.
-    Unknown(u32),
-}
-
-impl QuorumType {
-    /// The C value.
+c_enum! {
+    /// Whether corosync has a quorum provider (`QUORUM_FREE` / `QUORUM_SET`), as reported
+    /// when connecting; see [`Quorum::quorum_type`].
     ///
     /// ```
-    /// assert_eq!(corosync::quorum::QuorumType::Set.raw(), 1);
+    /// use corosync::quorum::QuorumType;
+    /// assert_eq!(QuorumType::from(1), QuorumType::Set);
+    /// assert_eq!(QuorumType::Free.raw(), 0);
+    /// assert_eq!(QuorumType::Set.to_string(), "quorum provider");
     /// ```
-    pub fn raw(self) -> u32 {
-        match self {
-            QuorumType::Free => sys::QUORUM_FREE,
-            QuorumType::Set => sys::QUORUM_SET,
-            QuorumType::Unknown(value) => value,
-        }
-    }
-}
-
-impl From<u32> for QuorumType {
-    fn from(value: u32) -> Self {
-        match value {
-            sys::QUORUM_FREE => QuorumType::Free,
-            sys::QUORUM_SET => QuorumType::Set,
-            other => QuorumType::Unknown(other),
-        }
-    }
+    #[non_exhaustive]
+    pub enum QuorumType: u32;
+    path: "corosync::quorum::QuorumType";
+    /// No quorum provider: every node is quorate, whatever its partition (`QUORUM_FREE`).
+    /// See [the module documentation](self#without-a-quorum-provider).
+    Free = sys::QUORUM_FREE => "no quorum provider",
+    /// A quorum provider decides (`QUORUM_SET`).
+    Set = sys::QUORUM_SET => "quorum provider",
 }
 
 /// A model v1 quorum notification: the partition's quorate state, the ring id of the
@@ -655,12 +633,12 @@ handle_type! {
     ///
     /// ```no_run
     /// # fn main() -> corosync::Result<()> {
-    /// let quorum = corosync::quorum::Quorum::builder().build()?;
+    /// let quorum = corosync::quorum::Quorum::new()?;
     /// println!("{:?}, quorate: {}", quorum.quorum_type(), quorum.is_quorate()?);
     /// # Ok(()) }
     /// ```
     pub struct Quorum(QuorumLib);
-    open: "corosync::quorum::Quorum::builder().build()?";
+    open: "corosync::quorum::Quorum::new()?";
     pull: "corosync::quorum::Quorum::pull()?";
     event: Event;
 }
@@ -794,6 +772,20 @@ impl Quorum {
         Builder::default()
     }
 
+    /// Connects with model v1, without closures: the same as `Quorum::builder().build()`.
+    /// Queries such as [`Quorum::is_quorate`] need no closure.
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// let quorum = corosync::quorum::Quorum::new()?;
+    /// println!("quorate: {}", quorum.is_quorate()?);
+    /// # Ok(()) }
+    /// ```
+    #[doc(alias = "quorum_model_initialize")]
+    pub fn new() -> Result<Quorum> {
+        Builder::default().build()
+    }
+
     /// Connects with the original model v0 (`quorum_initialize`), whose quorum
     /// notification carries only the ring's sequence number.
     ///
@@ -850,7 +842,7 @@ impl Quorum {
     /// ```no_run
     /// # fn main() -> corosync::Result<()> {
     /// use corosync::quorum::{Quorum, QuorumType};
-    /// let quorum = Quorum::builder().build()?;
+    /// let quorum = Quorum::new()?;
     /// if quorum.quorum_type() == QuorumType::Free {
     ///     println!("no quorum provider: always quorate");
     /// }
@@ -865,7 +857,7 @@ impl Quorum {
     ///
     /// ```no_run
     /// # fn main() -> corosync::Result<()> {
-    /// let quorate = corosync::quorum::Quorum::builder().build()?.is_quorate()?;
+    /// let quorate = corosync::quorum::Quorum::new()?.is_quorate()?;
     /// # Ok(()) }
     /// ```
     #[doc(alias = "quorum_getquorate")]
@@ -886,7 +878,7 @@ impl Quorum {
     ///
     /// ```no_run
     /// # fn main() -> corosync::Result<()> {
-    /// let quorum = corosync::quorum::Quorum::builder().build()?;
+    /// let quorum = corosync::quorum::Quorum::new()?;
     /// quorum.track_start(corosync::TrackFlags::CHANGES)?;
     /// # Ok(()) }
     /// ```
@@ -903,7 +895,7 @@ impl Quorum {
     ///
     /// ```no_run
     /// # fn main() -> corosync::Result<()> {
-    /// let quorum = corosync::quorum::Quorum::builder().build()?;
+    /// let quorum = corosync::quorum::Quorum::new()?;
     /// quorum.track_start(corosync::TrackFlags::CHANGES)?;
     /// quorum.track_stop()?;
     /// # Ok(()) }

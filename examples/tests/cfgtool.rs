@@ -185,9 +185,11 @@ impl Vetoer {
     fn start(node: &Node) -> Vetoer {
         let cfg = node
             .in_namespace(|| {
-                Cfg::with_shutdown_callback(|cfg, _flags| {
-                    cfg.reply_to_shutdown(ShutdownReply::No).expect("reply");
-                })
+                Cfg::builder()
+                    .on_shutdown(|cfg, _flags| {
+                        cfg.reply_to_shutdown(ShutdownReply::No).expect("reply");
+                    })
+                    .build()
             })
             .unwrap()
             .expect("open a tracker");

@@ -265,21 +265,23 @@ fn shutdown_callbacks_on_a_real_daemon(node: &Node) {
     let (round2, calls_a2, b_slot2) = (round.clone(), calls_a.clone(), b_slot.clone());
     let a = node
         .in_namespace(move || {
-            Cfg::with_shutdown_callback(move |cfg, flags| {
-                assert_eq!(flags, ShutdownFlags::Request);
-                assert_eq!(cfg.local_node_id(), Ok(NodeId::from(2)), "a request inside");
-                calls_a2.fetch_add(1, Ordering::SeqCst);
-                cfg.reply_to_shutdown(ShutdownReply::No).expect("reply");
-                match round2.load(Ordering::SeqCst) {
-                    2 => panic!("callback panicked after vetoing"),
-                    3 => {
-                        let b = b_slot2.lock().unwrap();
-                        let b = b.as_ref().expect("handle b");
-                        assert_eq!(b.dispatch(DispatchFlags::One), Ok(Dispatched::Processed));
+            Cfg::builder()
+                .on_shutdown(move |cfg, flags| {
+                    assert_eq!(flags, ShutdownFlags::Request);
+                    assert_eq!(cfg.local_node_id(), Ok(NodeId::from(2)), "a request inside");
+                    calls_a2.fetch_add(1, Ordering::SeqCst);
+                    cfg.reply_to_shutdown(ShutdownReply::No).expect("reply");
+                    match round2.load(Ordering::SeqCst) {
+                        2 => panic!("callback panicked after vetoing"),
+                        3 => {
+                            let b = b_slot2.lock().unwrap();
+                            let b = b.as_ref().expect("handle b");
+                            assert_eq!(b.dispatch(DispatchFlags::One), Ok(Dispatched::Processed));
+                        }
+                        _ => {}
                     }
-                    _ => {}
-                }
-            })
+                })
+                .build()
         })
         .unwrap()
         .expect("open tracker a");
@@ -308,10 +310,12 @@ fn shutdown_callbacks_on_a_real_daemon(node: &Node) {
     let calls_b2 = calls_b.clone();
     let b = node
         .in_namespace(move || {
-            Cfg::with_shutdown_callback(move |cfg, _| {
-                calls_b2.fetch_add(1, Ordering::SeqCst);
-                cfg.reply_to_shutdown(ShutdownReply::No).expect("reply");
-            })
+            Cfg::builder()
+                .on_shutdown(move |cfg, _| {
+                    calls_b2.fetch_add(1, Ordering::SeqCst);
+                    cfg.reply_to_shutdown(ShutdownReply::No).expect("reply");
+                })
+                .build()
         })
         .unwrap()
         .expect("open tracker b");
@@ -347,15 +351,17 @@ impl Tracker {
         let (seen2, reply2) = (seen.clone(), reply.clone());
         let cfg = node
             .in_namespace(move || {
-                Cfg::with_shutdown_callback(move |cfg, flags| {
-                    seen2.lock().unwrap().push(flags);
-                    let answer = if reply2.load(Ordering::SeqCst) {
-                        ShutdownReply::Yes
-                    } else {
-                        ShutdownReply::No
-                    };
-                    cfg.reply_to_shutdown(answer).expect("reply_to_shutdown");
-                })
+                Cfg::builder()
+                    .on_shutdown(move |cfg, flags| {
+                        seen2.lock().unwrap().push(flags);
+                        let answer = if reply2.load(Ordering::SeqCst) {
+                            ShutdownReply::Yes
+                        } else {
+                            ShutdownReply::No
+                        };
+                        cfg.reply_to_shutdown(answer).expect("reply_to_shutdown");
+                    })
+                    .build()
             })
             .unwrap()
             .expect("open a tracker");

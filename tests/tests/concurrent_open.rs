@@ -28,7 +28,7 @@ fn cycle() -> Result<(), String> {
     // The five initializes back to back, so that threads overlap in them as much as possible.
     let cmap = Cmap::new().map_err(fail("cmap open"))?;
     let cpg = Cpg::new().map_err(fail("cpg open"))?;
-    let quorum = Quorum::builder().build().map_err(fail("quorum open"))?;
+    let quorum = Quorum::new().map_err(fail("quorum open"))?;
     let vq = Votequorum::new().map_err(fail("votequorum open"))?;
     let cfg = Cfg::new().map_err(fail("cfg open"))?;
     let track = cmap

@@ -1113,7 +1113,7 @@ fn open_and_drop_handles(cluster: &Cluster, base: &Usage, round: u32) -> Usage {
                         AnyHandle::Cpg(cpg)
                     }
                     2 => {
-                        let quorum = Quorum::builder().build().expect("quorum");
+                        let quorum = Quorum::new().expect("quorum");
                         assert!(quorum.is_quorate().expect("is_quorate"));
                         AnyHandle::Quorum(quorum)
                     }

@@ -26,7 +26,7 @@
 //! # Shutdown negotiation
 //! A daemon can be asked to stop with [`Cfg::try_shutdown`]. Programs that care (a resource
 //! manager that first wants to move its services away) take part as *trackers*: they open a
-//! handle with a shutdown callback ([`Cfg::with_shutdown_callback`]), call
+//! handle with a shutdown callback ([`Builder::on_shutdown`]), call
 //! [`Cfg::track_start`], and dispatch their handle. When a shutdown is requested, every
 //! tracker's callback runs with the request's [`ShutdownFlags`] and answers with
 //! [`Cfg::reply_to_shutdown`]:
@@ -206,16 +206,118 @@ extern "C" fn shutdown_trampoline(raw: u64, flags: sys::corosync_cfg_shutdown_fl
     unsafe {
         run_callback::<CfgLib>(raw, |cfg, callbacks| {
             if let Some(callback) = callbacks.shutdown.as_mut() {
-                callback(cfg, ShutdownFlags::from_raw(flags));
+                callback(cfg, ShutdownFlags::from(flags));
             }
         });
+    }
+}
+
+/// Collects the shutdown callback of a [`Cfg`] handle, then connects with
+/// [`build`](Builder::build).
+///
+/// ```no_run
+/// # fn main() -> corosync::Result<()> {
+/// let cfg = corosync::cfg::Cfg::builder()
+///     .on_shutdown(|cfg, _| {
+///         let _ = cfg.reply_to_shutdown(corosync::cfg::ShutdownReply::Yes);
+///     })
+///     .build()?;
+/// # Ok(()) }
+/// ```
+#[must_use = "a builder does nothing until `build` is called"]
+#[derive(Default)]
+pub struct Builder {
+    shutdown: Option<ShutdownCallback>,
+}
+
+impl std::fmt::Debug for Builder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Builder")
+            .field("on_shutdown", &self.shutdown.is_some())
+            .finish()
+    }
+}
+
+impl Builder {
+    /// Sets the callback for shutdown requests (`corosync_cfg_shutdown_callback`).
+    ///
+    /// The callback runs inside [`Cfg::dispatch`] when another client (or
+    /// `corosync-cfgtool -H`) asks the daemon to shut down, once [`Cfg::track_start`] has
+    /// registered the handle as a tracker. It receives the handle, so it can answer at once
+    /// with [`Cfg::reply_to_shutdown`]; it may also answer later, within the daemon's shutdown
+    /// timeout (see the [module docs](self)).
+    ///
+    /// ```no_run
+    /// use corosync::cfg::{Cfg, ShutdownFlags, ShutdownReply};
+    /// use corosync::{DispatchFlags, TrackFlags};
+    ///
+    /// # fn main() -> corosync::Result<()> {
+    /// let cfg = Cfg::builder()
+    ///     .on_shutdown(|cfg, flags| {
+    ///         // Veto polite requests; the other kinds happen anyway.
+    ///         let reply = match flags {
+    ///             ShutdownFlags::Request => ShutdownReply::No,
+    ///             _ => ShutdownReply::Yes,
+    ///         };
+    ///         if let Err(err) = cfg.reply_to_shutdown(reply) {
+    ///             eprintln!("could not answer the shutdown request: {err}");
+    ///         }
+    ///     })
+    ///     .build()?;
+    /// cfg.track_start(TrackFlags::CHANGES)?;
+    /// loop {
+    ///     cfg.dispatch(DispatchFlags::One)?;
+    /// }
+    /// # }
+    /// ```
+    ///
+    /// The closure is stored in the handle, so it must be `'static`; it cannot borrow local
+    /// variables:
+    ///
+    /// ```compile_fail,E0373
+    /// let mut count = 0;
+    /// let cfg = corosync::cfg::Cfg::builder().on_shutdown(|_, _| count += 1).build();
+    /// ```
+    pub fn on_shutdown<F>(mut self, callback: F) -> Self
+    where
+        F: FnMut(&Cfg, ShutdownFlags) + Send + 'static,
+    {
+        self.shutdown = Some(Box::new(callback));
+        self
+    }
+
+    /// Connects to the local daemon (`corosync_cfg_initialize`).
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// let cfg = corosync::cfg::Cfg::builder().build()?;
+    /// # Ok(()) }
+    /// ```
+    #[doc(alias = "corosync_cfg_initialize")]
+    pub fn build(self) -> Result<Cfg> {
+        Cfg::open(self.shutdown)
+    }
+
+    /// Connects in pull mode: see [`Cfg::pull`]. A callback set on this builder is replaced.
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// let cfg = corosync::cfg::Cfg::builder().build_pull()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn build_pull(self) -> Result<Cfg> {
+        let mut cfg = self
+            .on_shutdown(|cfg, flags| cfg.handle.push_event(Event::ShutdownRequest(flags)))
+            .build()?;
+        cfg.handle.enable_pull();
+        Ok(cfg)
     }
 }
 
 handle_type! {
     /// A connection to the local corosync daemon's configuration service (libcfg).
     ///
-    /// Open one with [`Cfg::new`], or with [`Cfg::with_shutdown_callback`] to take part in
+    /// Open one with [`Cfg::new`], or with [`Cfg::builder`] and a shutdown callback to take part in
     /// shutdown decisions (see the [module docs](self)). Dropping it closes the connection.
     ///
     /// Like every handle of this crate it is [`Send`] but not [`Sync`]: move it to another
@@ -246,49 +348,35 @@ impl Cfg {
         Cfg::open(None)
     }
 
-    /// Connects to the local daemon with a callback for shutdown requests.
-    ///
-    /// The callback runs inside [`Cfg::dispatch`] when another client (or
-    /// `corosync-cfgtool -H`) asks the daemon to shut down, once [`Cfg::track_start`] has
-    /// registered the handle as a tracker. It receives the handle, so it can answer at once
-    /// with [`Cfg::reply_to_shutdown`]; it may also answer later, within the daemon's shutdown
-    /// timeout (see the [module docs](self)).
+    /// A builder for a connection with a callback for shutdown requests.
     ///
     /// ```no_run
-    /// use corosync::cfg::{Cfg, ShutdownFlags, ShutdownReply};
-    /// use corosync::{DispatchFlags, TrackFlags};
-    ///
     /// # fn main() -> corosync::Result<()> {
-    /// let cfg = Cfg::with_shutdown_callback(|cfg, flags| {
-    ///     // Veto polite requests; the other kinds happen anyway.
-    ///     let reply = match flags {
-    ///         ShutdownFlags::Request => ShutdownReply::No,
-    ///         _ => ShutdownReply::Yes,
-    ///     };
-    ///     if let Err(err) = cfg.reply_to_shutdown(reply) {
-    ///         eprintln!("could not answer the shutdown request: {err}");
-    ///     }
-    /// })?;
-    /// cfg.track_start(TrackFlags::CHANGES)?;
-    /// loop {
-    ///     cfg.dispatch(DispatchFlags::One)?;
-    /// }
-    /// # }
+    /// let cfg = corosync::cfg::Cfg::builder()
+    ///     .on_shutdown(|cfg, flags| println!("shutdown requested: {flags:?}"))
+    ///     .build()?;
+    /// # Ok(()) }
     /// ```
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    /// Connects to the local daemon with a callback for shutdown requests: the same as
+    /// `Cfg::builder().on_shutdown(callback).build()`, which replaces it.
     ///
-    /// The closure is stored in the handle, so it must be `'static`; it cannot borrow local
-    /// variables:
-    ///
-    /// ```compile_fail,E0373
-    /// let mut count = 0;
-    /// let cfg = corosync::cfg::Cfg::with_shutdown_callback(|_, _| count += 1);
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// #[allow(deprecated)]
+    /// let cfg = corosync::cfg::Cfg::with_shutdown_callback(|_, _| {})?;
+    /// # Ok(()) }
     /// ```
+    #[deprecated(note = "use `Cfg::builder().on_shutdown(callback).build()`")]
     #[doc(alias = "corosync_cfg_initialize")]
     pub fn with_shutdown_callback<F>(callback: F) -> Result<Cfg>
     where
         F: FnMut(&Cfg, ShutdownFlags) + Send + 'static,
     {
-        Cfg::open(Some(Box::new(callback)))
+        Cfg::builder().on_shutdown(callback).build()
     }
 
     /// Connects in pull mode: shutdown requests (once [`Cfg::track_start`] was called) are
@@ -308,11 +396,7 @@ impl Cfg {
     /// # Ok(()) }
     /// ```
     pub fn pull() -> Result<Cfg> {
-        let mut cfg = Cfg::with_shutdown_callback(|cfg, flags| {
-            cfg.handle.push_event(Event::ShutdownRequest(flags));
-        })?;
-        cfg.handle.enable_pull();
-        Ok(cfg)
+        Builder::default().build_pull()
     }
 
     fn open(shutdown: Option<ShutdownCallback>) -> Result<Cfg> {
@@ -559,7 +643,7 @@ impl Cfg {
     #[doc(alias = "corosync_cfg_try_shutdown")]
     pub fn try_shutdown(&self, flags: ShutdownFlags) -> Result<()> {
         // SAFETY: the handle is live.
-        cs_result(unsafe { sys::corosync_cfg_try_shutdown(self.handle.raw(), flags.to_raw()) })
+        cs_result(unsafe { sys::corosync_cfg_try_shutdown(self.handle.raw(), flags.raw()) })
     }
 
     /// Answers a shutdown request this handle's callback was asked about.
@@ -574,9 +658,9 @@ impl Cfg {
     /// use corosync::cfg::{Cfg, ShutdownReply};
     ///
     /// # fn main() -> corosync::Result<()> {
-    /// let cfg = Cfg::with_shutdown_callback(|cfg, _flags| {
+    /// let cfg = Cfg::builder().on_shutdown(|cfg, _flags| {
     ///     let _ = cfg.reply_to_shutdown(ShutdownReply::Yes);
-    /// })?;
+    /// }).build()?;
     /// # Ok(()) }
     /// ```
     #[doc(alias = "corosync_cfg_replyto_shutdown")]
@@ -593,7 +677,7 @@ impl Cfg {
     /// ```no_run
     /// use corosync::TrackFlags;
     /// # fn main() -> corosync::Result<()> {
-    /// let cfg = corosync::cfg::Cfg::with_shutdown_callback(|_, _| {})?;
+    /// let cfg = corosync::cfg::Cfg::builder().on_shutdown(|_, _| {}).build()?;
     /// cfg.track_start(TrackFlags::CHANGES)?;
     /// # Ok(()) }
     /// ```
@@ -609,7 +693,7 @@ impl Cfg {
     /// ```no_run
     /// use corosync::TrackFlags;
     /// # fn main() -> corosync::Result<()> {
-    /// let cfg = corosync::cfg::Cfg::with_shutdown_callback(|_, _| {})?;
+    /// let cfg = corosync::cfg::Cfg::builder().on_shutdown(|_, _| {}).build()?;
     /// cfg.track_start(TrackFlags::CHANGES)?;
     /// cfg.track_stop()?;
     /// # Ok(()) }

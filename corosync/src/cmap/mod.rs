@@ -148,6 +148,61 @@ handle_type! {
     event: Event;
 }
 
+/// Chooses the map of a [`Cmap`] connection, then connects with [`build`](Builder::build)
+/// or, in pull mode, [`build_pull`](Builder::build_pull). cmap has no callbacks at open:
+/// closures come with each [`Cmap::track`].
+///
+/// ```no_run
+/// # fn main() -> corosync::Result<()> {
+/// let cmap = corosync::cmap::Cmap::builder().build()?;
+/// # Ok(()) }
+/// ```
+#[must_use = "a builder does nothing until `build` is called"]
+#[derive(Debug, Clone, Default)]
+pub struct Builder {
+    map: Map,
+}
+
+impl Builder {
+    /// The map to connect to ([`Map::Icmap`] unless set).
+    ///
+    /// ```no_run
+    /// use corosync::cmap::{Cmap, Map};
+    /// # fn main() -> corosync::Result<()> {
+    /// let stats = Cmap::builder().map(Map::Stats).build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn map(mut self, map: Map) -> Self {
+        self.map = map;
+        self
+    }
+
+    /// Connects (`cmap_initialize_map`).
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// let cmap = corosync::cmap::Cmap::builder().build()?;
+    /// # Ok(()) }
+    /// ```
+    #[doc(alias = "cmap_initialize_map")]
+    pub fn build(self) -> Result<Cmap> {
+        Cmap::open_map(self.map)
+    }
+
+    /// Connects in pull mode: see [`Cmap::pull`].
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// let cmap = corosync::cmap::Cmap::builder().build_pull()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn build_pull(self) -> Result<Cmap> {
+        let mut cmap = self.build()?;
+        cmap.handle.enable_pull();
+        Ok(cmap)
+    }
+}
+
 /// Size of the stack buffer [`Cmap::with_value`] tries first; longer values take a second
 /// request and a heap buffer.
 const STACK_VALUE_LEN: usize = 256;
@@ -179,6 +234,18 @@ impl Cmap {
         Ok(Cmap { handle })
     }
 
+    /// A builder that chooses the map and the mode (closures or pull) of a connection.
+    ///
+    /// ```no_run
+    /// use corosync::cmap::{Cmap, Map};
+    /// # fn main() -> corosync::Result<()> {
+    /// let stats = Cmap::builder().map(Map::Stats).build_pull()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
     /// Connects to the map `map` (`cmap_initialize_map`).
     ///
     /// ```no_run
@@ -208,9 +275,7 @@ impl Cmap {
     /// # Ok(()) }
     /// ```
     pub fn pull() -> Result<Cmap> {
-        let mut cmap = Cmap::open_map(Map::Icmap)?;
-        cmap.handle.enable_pull();
-        Ok(cmap)
+        Builder::default().build_pull()
     }
 
     /// Like [`Cmap::track`], for a handle in pull mode ([`Cmap::pull`]): the changes are

@@ -8,6 +8,8 @@ use std::sync::Arc;
 
 use corosync_sys as sys;
 
+use crate::c_enum::c_enum;
+
 use super::key::KeyBuf;
 use super::{Cmap, CmapLib, Map, ValueRef};
 use crate::clist::c_bytes;
@@ -39,33 +41,25 @@ bitflags::bitflags! {
     }
 }
 
-/// The kind of change a [`TrackEvent`] reports.
-///
-/// ```
-/// use corosync::cmap::EventKind;
-/// assert_ne!(EventKind::Add, EventKind::Modify);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum EventKind {
+c_enum! {
+    /// The kind of change a [`TrackEvent`] reports (the `event` argument of
+    /// `cmap_notify_fn_t`, one of the `CMAP_TRACK_*` values).
+    ///
+    /// ```
+    /// use corosync::cmap::EventKind;
+    /// assert_ne!(EventKind::Add, EventKind::Modify);
+    /// assert_eq!(EventKind::from(4), EventKind::Modify);
+    /// assert_eq!(EventKind::Delete.to_string(), "delete");
+    /// ```
+    #[non_exhaustive]
+    pub enum EventKind: i32;
+    path: "corosync::cmap::EventKind";
     /// The key was created; [`TrackEvent::new_value`] is its value.
-    Add,
+    Add = sys::CMAP_TRACK_ADD as i32 => "add",
     /// The key was deleted; [`TrackEvent::old_value`] was its value.
-    Delete,
+    Delete = sys::CMAP_TRACK_DELETE as i32 => "delete",
     /// The key's value changed; both values are given.
-    Modify,
-    /// An event code this build does not know (a newer daemon), kept as is.
-    Other(i32),
-}
-
-impl EventKind {
-    fn from_raw(raw: i32) -> EventKind {
-        match raw {
-            r if r == TrackType::ADD.bits() => EventKind::Add,
-            r if r == TrackType::DELETE.bits() => EventKind::Delete,
-            r if r == TrackType::MODIFY.bits() => EventKind::Modify,
-            other => EventKind::Other(other),
-        }
-    }
+    Modify = sys::CMAP_TRACK_MODIFY as i32 => "modify",
 }
 
 /// One change of a tracked key, lent to the closure of [`Cmap::track`] for the duration of
@@ -224,7 +218,7 @@ impl<'a> TrackEvent<'a> {
         let (new_value, old_value) = unsafe { (value(new_value), value(old_value)) };
         TrackEvent {
             track: TrackId(track),
-            kind: EventKind::from_raw(event),
+            kind: EventKind::from(event),
             key_bytes,
             key,
             new_value,

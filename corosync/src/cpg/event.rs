@@ -4,86 +4,43 @@ use std::fmt;
 
 use corosync_sys as sys;
 
+use crate::c_enum::c_enum;
+
 use super::GroupName;
 use crate::{NodeId, RingId};
 
-/// Why a process appears in a configuration change (C's `cpg_reason_t`).
-///
-/// Values this build does not know are kept in [`Reason::Other`].
-///
-/// ```
-/// use corosync::cpg::Reason;
-/// assert_eq!(Reason::from(5), Reason::ProcDown);
-/// assert_eq!(Reason::from(42), Reason::Other(42));
-/// assert_eq!(Reason::NodeDown.raw(), 3);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Reason {
-    /// No reason given (`CPG_REASON_UNDEFINED`): members of the `members` list, and
-    /// [`Cpg::membership`](super::Cpg::membership) entries.
-    Undefined,
-    /// The process called `join` (`CPG_REASON_JOIN`).
-    Join,
-    /// The process called `leave` (`CPG_REASON_LEAVE`).
-    Leave,
-    /// The process's node left the cluster membership (`CPG_REASON_NODEDOWN`).
-    NodeDown,
-    /// The process's node joined the cluster membership, bringing its groups
-    /// (`CPG_REASON_NODEUP`).
-    NodeUp,
-    /// The process exited or closed its connection without leaving (`CPG_REASON_PROCDOWN`).
-    ProcDown,
-    /// A value this build does not know.
-    Other(u32),
-}
-
-impl Reason {
-    /// The C value.
+c_enum! {
+    /// Why a process appears in a configuration change (C's `cpg_reason_t`).
+    ///
+    /// Values this build does not know are kept in [`Reason::Unknown`]. Its
+    /// [`Display`](fmt::Display) is lower-case words, as corosync's own test programs print
+    /// them.
     ///
     /// ```
-    /// assert_eq!(corosync::cpg::Reason::Join.raw(), 1);
+    /// use corosync::cpg::Reason;
+    /// assert_eq!(Reason::from(5), Reason::ProcDown);
+    /// assert_eq!(Reason::from(42), Reason::Unknown(42));
+    /// assert_eq!(Reason::NodeDown.raw(), 3);
+    /// assert_eq!(Reason::NodeDown.to_string(), "node down");
     /// ```
-    pub fn raw(self) -> u32 {
-        match self {
-            Reason::Undefined => sys::CPG_REASON_UNDEFINED,
-            Reason::Join => sys::CPG_REASON_JOIN,
-            Reason::Leave => sys::CPG_REASON_LEAVE,
-            Reason::NodeDown => sys::CPG_REASON_NODEDOWN,
-            Reason::NodeUp => sys::CPG_REASON_NODEUP,
-            Reason::ProcDown => sys::CPG_REASON_PROCDOWN,
-            Reason::Other(raw) => raw,
-        }
-    }
-}
-
-impl From<u32> for Reason {
-    fn from(raw: u32) -> Reason {
-        match raw {
-            sys::CPG_REASON_UNDEFINED => Reason::Undefined,
-            sys::CPG_REASON_JOIN => Reason::Join,
-            sys::CPG_REASON_LEAVE => Reason::Leave,
-            sys::CPG_REASON_NODEDOWN => Reason::NodeDown,
-            sys::CPG_REASON_NODEUP => Reason::NodeUp,
-            sys::CPG_REASON_PROCDOWN => Reason::ProcDown,
-            other => Reason::Other(other),
-        }
-    }
-}
-
-impl fmt::Display for Reason {
-    /// Lower-case words, as corosync's own test programs print them.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Reason::Undefined => f.write_str("undefined"),
-            Reason::Join => f.write_str("join"),
-            Reason::Leave => f.write_str("leave"),
-            Reason::NodeDown => f.write_str("node down"),
-            Reason::NodeUp => f.write_str("node up"),
-            Reason::ProcDown => f.write_str("process down"),
-            Reason::Other(raw) => write!(f, "reason {raw}"),
-        }
-    }
+    #[non_exhaustive]
+    #[doc(alias = "cpg_reason_t")]
+    pub enum Reason: u32;
+    path: "corosync::cpg::Reason";
+    /// No reason given (`CPG_REASON_UNDEFINED`): members of the `members` list, and
+    /// [`Cpg::membership`](super::Cpg::membership) entries.
+    Undefined = sys::CPG_REASON_UNDEFINED => "undefined",
+    /// The process called `join` (`CPG_REASON_JOIN`).
+    Join = sys::CPG_REASON_JOIN => "join",
+    /// The process called `leave` (`CPG_REASON_LEAVE`).
+    Leave = sys::CPG_REASON_LEAVE => "leave",
+    /// The process's node left the cluster membership (`CPG_REASON_NODEDOWN`).
+    NodeDown = sys::CPG_REASON_NODEDOWN => "node down",
+    /// The process's node joined the cluster membership, bringing its groups
+    /// (`CPG_REASON_NODEUP`).
+    NodeUp = sys::CPG_REASON_NODEUP => "node up",
+    /// The process exited or closed its connection without leaving (`CPG_REASON_PROCDOWN`).
+    ProcDown = sys::CPG_REASON_PROCDOWN => "process down",
 }
 
 /// One process in a group: node id, pid and, in configuration changes, why it is listed
@@ -696,7 +653,7 @@ mod tests {
         let list = Address::from_raw_slice(&raw);
         assert_eq!(list.as_ptr().cast::<sys::cpg_address>(), raw.as_ptr());
         assert_eq!(list[0], Address::new(NodeId::from(1), 10, Reason::Join));
-        assert_eq!(list[1].reason(), Reason::Other(77));
+        assert_eq!(list[1].reason(), Reason::Unknown(77));
     }
 
     #[test]

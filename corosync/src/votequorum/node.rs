@@ -4,68 +4,33 @@ use std::fmt;
 
 use corosync_sys as sys;
 
+use crate::c_enum::c_enum;
+
 use crate::NodeId;
 
 use super::QDEVICE_NODE_ID;
 
-/// What a node is to votequorum (`VOTEQUORUM_NODESTATE_*`).
-///
-/// ```
-/// use corosync::votequorum::NodeState;
-/// assert_eq!(NodeState::from(1), NodeState::Member);
-/// assert_eq!(NodeState::from(9), NodeState::Unknown(9));
-/// assert_eq!(NodeState::Dead.raw(), 2);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum NodeState {
-    /// A member of the current membership (`VOTEQUORUM_NODESTATE_MEMBER`).
-    Member,
-    /// Known from the configuration or an earlier membership, but not a member now
-    /// (`VOTEQUORUM_NODESTATE_DEAD`).
-    Dead,
-    /// Leaving the cluster cleanly (`VOTEQUORUM_NODESTATE_LEAVING`).
-    Leaving,
-    /// A value this build does not know (a newer daemon), kept as it came.
-    Unknown(u32),
-}
-
-impl NodeState {
-    /// The C value.
+c_enum! {
+    /// What a node is to votequorum (`VOTEQUORUM_NODESTATE_*`). Its
+    /// [`Display`](std::fmt::Display) is lower-case words: "member", "dead", "leaving", or
+    /// "unknown (N)".
     ///
     /// ```
-    /// assert_eq!(corosync::votequorum::NodeState::Leaving.raw(), 3);
+    /// use corosync::votequorum::NodeState;
+    /// assert_eq!(NodeState::from(1), NodeState::Member);
+    /// assert_eq!(NodeState::from(9), NodeState::Unknown(9));
+    /// assert_eq!(NodeState::Dead.raw(), 2);
     /// ```
-    pub fn raw(self) -> u32 {
-        match self {
-            NodeState::Member => sys::VOTEQUORUM_NODESTATE_MEMBER,
-            NodeState::Dead => sys::VOTEQUORUM_NODESTATE_DEAD,
-            NodeState::Leaving => sys::VOTEQUORUM_NODESTATE_LEAVING,
-            NodeState::Unknown(value) => value,
-        }
-    }
-}
-
-impl From<u32> for NodeState {
-    fn from(value: u32) -> Self {
-        match value {
-            sys::VOTEQUORUM_NODESTATE_MEMBER => NodeState::Member,
-            sys::VOTEQUORUM_NODESTATE_DEAD => NodeState::Dead,
-            sys::VOTEQUORUM_NODESTATE_LEAVING => NodeState::Leaving,
-            other => NodeState::Unknown(other),
-        }
-    }
-}
-
-impl fmt::Display for NodeState {
-    /// Lower-case words: "member", "dead", "leaving", or "unknown (N)".
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            NodeState::Member => f.write_str("member"),
-            NodeState::Dead => f.write_str("dead"),
-            NodeState::Leaving => f.write_str("leaving"),
-            NodeState::Unknown(value) => write!(f, "unknown ({value})"),
-        }
-    }
+    #[non_exhaustive]
+    pub enum NodeState: u32;
+    path: "corosync::votequorum::NodeState";
+    /// A member of the current membership (`VOTEQUORUM_NODESTATE_MEMBER`).
+    Member = sys::VOTEQUORUM_NODESTATE_MEMBER => "member",
+    /// Known from the configuration or an earlier membership, but not a member now
+    /// (`VOTEQUORUM_NODESTATE_DEAD`).
+    Dead = sys::VOTEQUORUM_NODESTATE_DEAD => "dead",
+    /// Leaving the cluster cleanly (`VOTEQUORUM_NODESTATE_LEAVING`).
+    Leaving = sys::VOTEQUORUM_NODESTATE_LEAVING => "leaving",
 }
 
 /// One entry of a quorum notification's node list: a node id and its state. A view of the

@@ -501,7 +501,7 @@ fn track(cmap: &Cmap, keys: &[Vec<u8>], prefix: bool, style: Style) -> Outcome {
                     EventKind::Add => (b"create> ", event.new_value()),
                     EventKind::Delete => (b"delete> ", event.old_value()),
                     EventKind::Modify => (b"modify> ", event.new_value()),
-                    EventKind::Other(_) => {
+                    _ => {
                         print(b"unknown change> ");
                         return;
                     }

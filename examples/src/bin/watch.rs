@@ -277,7 +277,7 @@ fn run(options: &Options) -> Result<(), String> {
                         EventKind::Add => out.write_all(b"cmap: add ")?,
                         EventKind::Modify => out.write_all(b"cmap: modify ")?,
                         EventKind::Delete => out.write_all(b"cmap: delete ")?,
-                        EventKind::Other(code) => write!(out, "cmap: event-{code} ")?,
+                        other => write!(out, "cmap: event-{} ", other.raw())?,
                     }
                     out.write_all(event.key_bytes())?;
                     // A deleted key has no new value.

@@ -117,7 +117,7 @@ fn workload(round: u32) -> Outcome {
     check("dispatch", vq.dispatch(DispatchFlags::All))?;
     drop(vq);
 
-    let cfg = check("cfg open", Cfg::with_shutdown_callback(|_, _| {}))?;
+    let cfg = check("cfg open", Cfg::builder().on_shutdown(|_, _| {}).build())?;
     check("local node id", cfg.local_node_id())?;
     drop(cfg);
     Ok(())
@@ -168,7 +168,7 @@ fn run() -> Outcome {
     check("track", quorum.track_start(TrackFlags::CHANGES))?;
     let vq = check("votequorum open", Votequorum::new())?;
     check("track", vq.track_start(2, TrackFlags::CHANGES))?;
-    let cfg = check("cfg open", Cfg::with_shutdown_callback(|_, _| {}))?;
+    let cfg = check("cfg open", Cfg::builder().on_shutdown(|_, _| {}).build())?;
 
     wait_for_line("kill")?;
 
