@@ -11,7 +11,22 @@ use std::time::{Duration, Instant};
 
 use corosync_testcluster::{Cluster, Node};
 
-const WATCH: &str = env!("CARGO_BIN_EXE_watch");
+/// The program under test and its name (the prefix of its messages): `watch`, and its async
+/// sibling `watch_async`, which must behave the same.
+#[derive(Debug, Clone, Copy)]
+struct Program {
+    path: &'static str,
+    name: &'static str,
+}
+
+const WATCH: Program = Program {
+    path: env!("CARGO_BIN_EXE_watch"),
+    name: "watch",
+};
+const WATCH_ASYNC: Program = Program {
+    path: env!("CARGO_BIN_EXE_watch_async"),
+    name: "watch_async",
+};
 /// How long to wait for one expected line (a membership change after a kill takes a few
 /// seconds with the harness's token timeout).
 const WAIT: Duration = Duration::from_secs(20);
@@ -47,9 +62,9 @@ struct Watcher {
 }
 
 impl Watcher {
-    fn start(node: &Node, args: &[&str]) -> Watcher {
+    fn start(program: Program, node: &Node, args: &[&str]) -> Watcher {
         let mut child = node
-            .command(WATCH)
+            .command(program.path)
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -135,8 +150,11 @@ impl Drop for Watcher {
     }
 }
 
-fn run(node: &Node, args: &[&str]) -> Output {
-    node.command(WATCH).args(args).output().expect("run watch")
+fn run(program: Program, node: &Node, args: &[&str]) -> Output {
+    node.command(program.path)
+        .args(args)
+        .output()
+        .expect("run the program")
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -145,9 +163,19 @@ fn text(bytes: &[u8]) -> String {
 
 #[test]
 fn watch_follows_quorum_membership_and_cmap() {
+    follows_quorum_membership_and_cmap(WATCH);
+}
+
+#[test]
+fn watch_async_follows_quorum_membership_and_cmap() {
+    follows_quorum_membership_and_cmap(WATCH_ASYNC);
+}
+
+fn follows_quorum_membership_and_cmap(program: Program) {
+    let name = program.name;
     let cluster = Cluster::start(3).expect("start a 3-node cluster");
     let node1 = cluster.node(1);
-    let mut watch = Watcher::start(node1, &[]);
+    let mut watch = Watcher::start(program, node1, &[]);
 
     // (1) The current state: libquorum's node list, then its quorum notification, both for
     // the same ring.
@@ -187,7 +215,11 @@ fn watch_follows_quorum_membership_and_cmap() {
     );
 
     // --events and --seconds, on node 2: the current state is two lines.
-    let two = run(cluster.node(2), &["--events", "2", "--seconds", "10"]);
+    let two = run(
+        program,
+        cluster.node(2),
+        &["--events", "2", "--seconds", "10"],
+    );
     assert_eq!(two.status.code(), Some(0), "{two:?}");
     let lines: Vec<String> = text(&two.stdout).lines().map(loosen).collect();
     assert_eq!(
@@ -198,20 +230,25 @@ fn watch_follows_quorum_membership_and_cmap() {
         ]
     );
     assert_eq!(text(&two.stderr), "");
-    let short = run(cluster.node(2), &["--events", "3", "--seconds", "0.5"]);
+    let short = run(
+        program,
+        cluster.node(2),
+        &["--events", "3", "--seconds", "0.5"],
+    );
     assert_eq!(short.status.code(), Some(1), "{short:?}");
     assert_eq!(text(&short.stdout).lines().count(), 2, "{short:?}");
     assert_eq!(
         text(&short.stderr),
-        "watch: only 2 of 3 events came within 0.5 s\n"
+        format!("{name}: only 2 of 3 events came within 0.5 s\n")
     );
-    let bad = run(cluster.node(2), &["--bogus"]);
+    let bad = run(program, cluster.node(2), &["--bogus"]);
     assert_eq!(bad.status.code(), Some(1), "{bad:?}");
-    assert!(text(&bad.stderr).starts_with("watch: unknown argument \"--bogus\"\nusage: watch"));
+    let usage = format!("{name}: unknown argument \"--bogus\"\nusage: {name} ");
+    assert!(text(&bad.stderr).starts_with(&usage), "{bad:?}");
 
     // (3) Node 3 dies: the node list says it left, and the two left are still quorate. A
     // watch on node 3 itself sees its connections hang up and fails with the error.
-    let mut on_node3 = Watcher::start(cluster.node(3), &[]);
+    let mut on_node3 = Watcher::start(program, cluster.node(3), &[]);
     assert_eq!(on_node3.next(2, "node 3's current state").len(), 2);
     cluster.kill(3).expect("kill node 3");
     let (status, stderr) = on_node3.exit("watch on node 3 to end");
@@ -220,7 +257,7 @@ fn watch_follows_quorum_membership_and_cmap() {
     let failed = ["quorum", "votequorum", "cmap"].iter().any(|handle| {
         stderr
             == format!(
-                "watch: {handle} dispatch: library error: corosync is not running or the \
+                "{name}: {handle} dispatch: library error: corosync is not running or the \
                  connection to it was lost (CS_ERR_LIBRARY)\n"
             )
     });
@@ -246,12 +283,14 @@ fn watch_follows_quorum_membership_and_cmap() {
     watch.assert_quiet(Duration::from_millis(500));
 
     // (4) No daemon on node 3 any more: watch says why and exits with status 1.
-    let lonely = run(cluster.node(3), &[]);
+    let lonely = run(program, cluster.node(3), &[]);
     assert_eq!(lonely.status.code(), Some(1), "{lonely:?}");
     assert_eq!(text(&lonely.stdout), "");
     assert_eq!(
         text(&lonely.stderr),
-        "watch: cannot connect to quorum: corosync is not running (no daemon in this network \
-         namespace; ECONNREFUSED) (CS_ERR_LIBRARY)\n"
+        format!(
+            "{name}: cannot connect to quorum: corosync is not running (no daemon in this \
+             network namespace; ECONNREFUSED) (CS_ERR_LIBRARY)\n"
+        )
     );
 }

@@ -304,11 +304,12 @@ impl<H: PullHandle> Conn<H> {
     pub(crate) async fn reconnect(&self) -> Result<Reconnected> {
         let gap = {
             let mut inner = self.lock();
-            // Requests made while this runs fail as on a dead connection.
+            // On error the old connection (and its state) is left as it was.
+            let gap = inner.handle.reconnect()?;
+            // Until the setup is restored, requests fail as on a dead connection.
             if inner.dead.is_none() {
                 inner.dead = Some(Error::Library { errno: 0 });
             }
-            let gap = inner.handle.reconnect()?;
             inner.setup.forget_finalized();
             // The old registration goes with its last waiter; they are all woken below.
             inner.registration = None;

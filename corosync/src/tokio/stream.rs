@@ -103,3 +103,67 @@ impl<E> futures_core::FusedStream for EventStream<E> {
         self.done
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::sync::Mutex;
+    use std::task::{Wake, Waker};
+
+    use futures_core::{FusedStream, Stream};
+
+    use super::*;
+    use crate::Error;
+
+    /// A source that hands out scripted answers; `None` in the script means "nothing yet",
+    /// which makes the stream box a wait that answers with the next scripted item.
+    struct Script(Mutex<VecDeque<Option<Result<u32>>>>);
+
+    impl Source<u32> for Script {
+        fn try_take(&self) -> Result<Option<u32>> {
+            match self.0.lock().unwrap().pop_front() {
+                Some(Some(result)) => result.map(Some),
+                _ => Ok(None),
+            }
+        }
+
+        fn next_boxed(self: Arc<Self>) -> Pin<Box<dyn Future<Output = Result<u32>> + Send>> {
+            let next = self.0.lock().unwrap().pop_front().flatten();
+            Box::pin(async move { next.unwrap_or(Err(Error::TryAgain)) })
+        }
+    }
+
+    /// A waker that does nothing (`Waker::noop` needs Rust 1.85).
+    struct Noop;
+
+    impl Wake for Noop {
+        fn wake(self: Arc<Self>) {}
+    }
+
+    fn poll(stream: &mut EventStream<u32>) -> Poll<Option<Result<u32>>> {
+        let waker = Waker::from(Arc::new(Noop));
+        let mut cx = Context::from_waker(&waker);
+        Pin::new(stream).poll_next(&mut cx)
+    }
+
+    #[test]
+    fn hands_out_events_then_ends_after_an_error() {
+        let script = Script(Mutex::new(VecDeque::from([
+            Some(Ok(1)),
+            None,
+            Some(Ok(2)),
+            Some(Err(Error::Library)),
+            Some(Ok(3)),
+        ])));
+        let mut stream = EventStream::new(Arc::new(script));
+        assert_eq!(poll(&mut stream), Poll::Ready(Some(Ok(1))));
+        // Nothing at once: the boxed wait answers.
+        assert_eq!(poll(&mut stream), Poll::Ready(Some(Ok(2))));
+        assert!(!stream.is_terminated());
+        assert_eq!(poll(&mut stream), Poll::Ready(Some(Err(Error::Library))));
+        assert!(stream.is_terminated());
+        // Ended for good, even though the source has more.
+        assert_eq!(poll(&mut stream), Poll::Ready(None));
+        assert_eq!(poll(&mut stream), Poll::Ready(None));
+    }
+}

@@ -62,71 +62,24 @@
 //! is behind an `Arc`: the number of lines printed (the loop compares it with `--events`)
 //! and the first stdout write error (the loop reports it and stops).
 
-use std::fmt::Display;
 use std::io::{self, Write};
 use std::os::fd::AsFd;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use corosync::cmap::{Cmap, EventKind, TrackType, ValueRef};
+use corosync::cmap::{Cmap, TrackType};
 use corosync::quorum::Quorum;
 use corosync::votequorum::Votequorum;
-use corosync::{DispatchFlags, NodeId, TrackFlags};
+use corosync::{DispatchFlags, TrackFlags};
+
+#[path = "../watch_common.rs"]
+mod watch_common;
+
+use watch_common::{parse_args, write_cmap, write_nodelist, write_quorum, Options};
 
 const USAGE: &str = "usage: watch [--events N] [--seconds S] [--cmap-prefix P]";
-
-#[derive(Debug)]
-struct Options {
-    events: Option<usize>,
-    seconds: Duration,
-    cmap_prefix: String,
-}
-
-/// Parses the command line: `--name VALUE` or `--name=VALUE`. `Ok(None)` means help was
-/// asked for; `Err` says what is wrong.
-fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, String> {
-    let mut options = Options {
-        events: None,
-        seconds: Duration::from_secs(30),
-        cmap_prefix: "watch.".to_owned(),
-    };
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        if arg == "-h" || arg == "--help" {
-            return Ok(None);
-        }
-        let (name, inline) = match arg.split_once('=') {
-            Some((name, value)) if name.starts_with("--") => (name.to_owned(), Some(value)),
-            _ => (arg.clone(), None),
-        };
-        if !matches!(name.as_str(), "--events" | "--seconds" | "--cmap-prefix") {
-            return Err(format!("unknown argument {arg:?}"));
-        }
-        let value = match inline {
-            Some(value) => value.to_owned(),
-            None => args.next().ok_or(format!("{name} needs a value"))?,
-        };
-        match name.as_str() {
-            "--events" => {
-                let n = value
-                    .parse()
-                    .map_err(|_| format!("--events: not a count: {value:?}"))?;
-                options.events = Some(n);
-            }
-            "--seconds" => {
-                options.seconds = value
-                    .parse::<f64>()
-                    .ok()
-                    .and_then(|s| Duration::try_from_secs_f64(s).ok())
-                    .ok_or(format!("--seconds: not a number of seconds: {value:?}"))?;
-            }
-            _ => options.cmap_prefix = value,
-        }
-    }
-    Ok(Some(options))
-}
 
 fn main() -> ExitCode {
     let options = match parse_args(std::env::args().skip(1)) {
@@ -182,48 +135,6 @@ impl Output {
     }
 }
 
-/// Writes `ids` separated by single spaces.
-fn write_ids(out: &mut impl Write, ids: &[NodeId]) -> io::Result<()> {
-    for (i, id) in ids.iter().enumerate() {
-        if i > 0 {
-            out.write_all(b" ")?;
-        }
-        write!(out, "{id}")?;
-    }
-    Ok(())
-}
-
-/// Writes a cmap value in the format of the module docs.
-fn write_value(out: &mut impl Write, value: ValueRef<'_>) -> io::Result<()> {
-    fn num(out: &mut impl Write, n: impl Display) -> io::Result<()> {
-        write!(out, "{n}")
-    }
-    match value {
-        ValueRef::I8(v) => num(out, v),
-        ValueRef::U8(v) => num(out, v),
-        ValueRef::I16(v) => num(out, v),
-        ValueRef::U16(v) => num(out, v),
-        ValueRef::I32(v) => num(out, v),
-        ValueRef::U32(v) => num(out, v),
-        ValueRef::I64(v) => num(out, v),
-        ValueRef::U64(v) => num(out, v),
-        ValueRef::Float(v) => num(out, v),
-        ValueRef::Double(v) => num(out, v),
-        ValueRef::String(bytes) => {
-            // Borrowed unless the bytes are not UTF-8.
-            for c in String::from_utf8_lossy(bytes).chars() {
-                if c == '\\' || c.is_control() {
-                    write!(out, "{}", c.escape_default())?;
-                } else {
-                    write!(out, "{c}")?;
-                }
-            }
-            Ok(())
-        }
-        ValueRef::Binary(bytes) => bytes.iter().try_for_each(|b| write!(out, "{b:02x}")),
-    }
-}
-
 fn run(options: &Options) -> Result<(), String> {
     let output = Arc::new(Output {
         printed: AtomicUsize::new(0),
@@ -234,25 +145,11 @@ fn run(options: &Options) -> Result<(), String> {
     let (on_quorum, on_nodelist) = (output.clone(), output.clone());
     let quorum = Quorum::builder()
         .on_quorum(move |_, n| {
-            on_quorum.line(|out| {
-                let quorate = if n.is_quorate() { "yes" } else { "no" };
-                write!(
-                    out,
-                    "quorum: quorate={quorate} ring={} members=",
-                    n.ring_id()
-                )?;
-                write_ids(out, n.members())
-            })
+            on_quorum.line(|out| write_quorum(out, n.is_quorate(), n.ring_id(), n.members()))
         })
         .on_nodelist(move |_, n| {
-            on_nodelist.line(|out| {
-                write!(out, "nodelist: ring={} members=", n.ring_id())?;
-                write_ids(out, n.members())?;
-                out.write_all(b" joined=")?;
-                write_ids(out, n.joined())?;
-                out.write_all(b" left=")?;
-                write_ids(out, n.left())
-            })
+            on_nodelist
+                .line(|out| write_nodelist(out, n.ring_id(), n.members(), n.joined(), n.left()))
         })
         .build()
         .map_err(|e| format!("cannot connect to quorum: {e}"))?;
@@ -272,23 +169,8 @@ fn run(options: &Options) -> Result<(), String> {
             &options.cmap_prefix,
             TrackType::ADD | TrackType::MODIFY | TrackType::DELETE | TrackType::PREFIX,
             move |_, event| {
-                on_cmap.line(|out| {
-                    match event.kind() {
-                        EventKind::Add => out.write_all(b"cmap: add ")?,
-                        EventKind::Modify => out.write_all(b"cmap: modify ")?,
-                        EventKind::Delete => out.write_all(b"cmap: delete ")?,
-                        other => write!(out, "cmap: event-{} ", other.raw())?,
-                    }
-                    out.write_all(event.key_bytes())?;
-                    // A deleted key has no new value.
-                    match event.new_value() {
-                        Some(value) => {
-                            write!(out, " ({}) = ", value.value_type())?;
-                            write_value(out, value)
-                        }
-                        None => Ok(()),
-                    }
-                })
+                on_cmap
+                    .line(|out| write_cmap(out, event.kind(), event.key_bytes(), event.new_value()))
             },
         )
         .map_err(|e| format!("cannot track cmap prefix {:?}: {e}", options.cmap_prefix))?;
@@ -345,52 +227,5 @@ fn run(options: &Options) -> Result<(), String> {
             cmap.dispatch(DispatchFlags::All)
                 .map_err(|e| format!("cmap dispatch: {e}"))?;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn args(list: &[&str]) -> Result<Option<Options>, String> {
-        parse_args(list.iter().map(|s| s.to_string()))
-    }
-
-    #[test]
-    fn parses_options() {
-        let o = args(&[]).unwrap().unwrap();
-        assert_eq!(o.events, None);
-        assert_eq!(o.seconds, Duration::from_secs(30));
-        assert_eq!(o.cmap_prefix, "watch.");
-        let o = args(&["--events", "3", "--seconds=1.5", "--cmap-prefix", "x."])
-            .unwrap()
-            .unwrap();
-        assert_eq!(o.events, Some(3));
-        assert_eq!(o.seconds, Duration::from_millis(1500));
-        assert_eq!(o.cmap_prefix, "x.");
-        assert!(args(&["--help"]).unwrap().is_none());
-        assert!(args(&["--events"]).is_err());
-        assert!(args(&["--events", "-1"]).is_err());
-        assert!(args(&["--seconds", "-1"]).is_err());
-        assert!(args(&["--bogus"]).is_err());
-        assert!(args(&["extra"]).is_err());
-    }
-
-    #[test]
-    fn formats_values() {
-        let show = |value| {
-            let mut out = Vec::new();
-            write_value(&mut out, value).unwrap();
-            String::from_utf8(out).unwrap()
-        };
-        assert_eq!(show(ValueRef::U32(7)), "7");
-        assert_eq!(show(ValueRef::I8(-3)), "-3");
-        assert_eq!(show(ValueRef::Double(0.5)), "0.5");
-        assert_eq!(show(ValueRef::String(b"hello")), "hello");
-        assert_eq!(show(ValueRef::String(b"a\\b\nc\xff")), "a\\\\b\\nc\u{fffd}");
-        assert_eq!(show(ValueRef::Binary(&[0, 0xab])), "00ab");
-        let mut out = Vec::new();
-        write_ids(&mut out, &[NodeId::from(1), NodeId::from(3)]).unwrap();
-        assert_eq!(out, b"1 3");
     }
 }
