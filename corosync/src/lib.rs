@@ -89,8 +89,13 @@
 //! from (detected with pkg-config at build time). API differences between releases that the
 //! build finds in the headers become cfgs, set for this crate by its build script:
 //! - `corosync_cfg_node_status`: `cfg::Cfg::node_status` and its types exist (corosync
-//!   3.1.0 and later);
-//! - `corosync_cfg_link_dynconnected`: link statuses carry `dynconnected` (3.1.4 and later).
+//!   3.1.1 and later, so every release the `cfg` feature builds against);
+//! - `corosync_cfg_link_dynconnected`: link statuses carry `dynconnected` (3.1.1 and later);
+//! - `corosync_votequorum_model`, `corosync_votequorum_qdevice_extra_info`: votequorum's
+//!   model v1 and a qdevice's extra information per node (upstream main after 3.1.10).
+//!
+//! The oldest release the build accepts is corosync 3.1.0 (3.1.1 with the `cfg` feature): the
+//! build checks it with pkg-config and stops below it with a message that says why.
 
 #![warn(missing_docs)]
 // The shared plumbing serves all five libraries; a build with only some of their features
