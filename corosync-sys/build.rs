@@ -29,7 +29,7 @@ const COMMON: Library = Library {
     header: "corosync/corotypes.h",
     prefixes: &["cs_", "CS_"],
     since: OLDEST_SUPPORTED,
-    why: "the oldest release supported at all",
+    why: "the oldest release the crates support",
 };
 
 const LIBRARIES: &[Library] = &[
@@ -39,7 +39,7 @@ const LIBRARIES: &[Library] = &[
         header: "corosync/cmap.h",
         prefixes: &["cmap_", "CMAP_"],
         since: OLDEST_SUPPORTED,
-        why: "the oldest release supported at all",
+        why: "the oldest release the crates support",
     },
     Library {
         feature: "cpg",
@@ -55,7 +55,7 @@ const LIBRARIES: &[Library] = &[
         header: "corosync/votequorum.h",
         prefixes: &["votequorum_", "VOTEQUORUM_"],
         since: OLDEST_SUPPORTED,
-        why: "the oldest release supported at all",
+        why: "the oldest release the crates support",
     },
     Library {
         feature: "quorum",
@@ -138,11 +138,16 @@ fn main() {
                     version = Some(found.version);
                 }
             }
-            // pkg-config found the module, but an older release than `since`.
-            Err(err) if pkg_config::Config::new().probe(lib.pkg_config).is_ok() => {
-                too_old.push((lib, err))
+            Err(err) => {
+                // Found, but an older release than `since`; or not found at all.
+                match pkg_config::Config::new()
+                    .cargo_metadata(false)
+                    .probe(lib.pkg_config)
+                {
+                    Ok(older) => too_old.push((lib, older.version)),
+                    Err(_) => missing.push((lib.pkg_config, err)),
+                }
             }
-            Err(err) => missing.push((lib.pkg_config, err)),
         }
     }
     if !missing.is_empty() {
@@ -275,33 +280,27 @@ fn write_version(out: &std::path::Path, version: &str) {
     std::fs::write(out.join("version.rs"), text).expect("write version.rs");
 }
 
-fn fail_too_old(too_old: &[(&Library, pkg_config::Error)]) -> ! {
+fn fail_too_old(too_old: &[(&Library, String)]) -> ! {
     let mut msg = format!(
         "\n\ncorosync-sys: the installed corosync is too old. This crate supports corosync \
-         {OLDEST_SUPPORTED} and later (libcfg {}), the releases whose headers have what the safe \
-         crate `corosync` uses.\n",
+         {OLDEST_SUPPORTED} and later ({} with the `cfg` feature): the releases whose headers \
+         have what the safe crate `corosync` uses.\n",
         LIBRARIES
             .iter()
             .find(|lib| lib.feature == "cfg")
             .map_or(OLDEST_SUPPORTED, |lib| lib.since)
     );
-    for (lib, err) in too_old {
-        let text = err.to_string();
-        let found = text
-            .lines()
-            .map(str::trim)
-            .find(|line| line.contains("Requested"))
-            .unwrap_or("an older version was found");
+    for (lib, found) in too_old {
         writeln!(
             msg,
-            "  `{}` needs corosync >= {} ({}): {found}",
+            "  pkg-config found `{}` {found}; it needs corosync {} or later ({})",
             lib.pkg_config, lib.since, lib.why
         )
         .unwrap();
     }
     msg.push_str(
         "Install a newer corosync (its -dev packages), or point PKG_CONFIG_PATH at one built \
-         from source. Without cfg, disable the `cfg` feature (default-features = false).\n",
+         from source. Without the `cfg` feature (default-features = false) 3.1.0 is enough.\n",
     );
     eprintln!("{msg}");
     std::process::exit(1);

@@ -19,9 +19,7 @@ fn code_lines(text: &str) -> Vec<&str> {
     let mut in_comment = false;
     let mut lines = Vec::new();
     for line in text.lines().map(str::trim) {
-        if in_comment {
-            in_comment = !line.contains("*/");
-        } else if line.starts_with("/*") {
+        if in_comment || line.starts_with("/*") {
             in_comment = !line.contains("*/");
         } else if !(line.is_empty() || line.starts_with("//") || line.starts_with("#[doc")) {
             lines.push(line);
