@@ -62,7 +62,9 @@
 //! releases that still share memory, each buffer costs a file in /dev/shm and two mappings,
 //! and libcpg aborts the process if it cannot create the file. Upstream removed the shared
 //! memory because it saved little: code that does not hold on to buffers gets the same result
-//! from [`Cpg::mcast`] on every release.
+//! from [`Cpg::mcast`] on every release. Buffers are limited to
+//! [`max_atomic_msgsize`](Cpg::max_atomic_msgsize) on every release: above it a 3.1 daemon
+//! loses a zero-copy message, while upstream main's copy would be fragmented like any send.
 //!
 //! # Example
 //! ```no_run

@@ -12,9 +12,9 @@ use super::{Cpg, Guarantee, ZCB_MAX_LEN};
 use crate::error::cs_result;
 use crate::{Error, Result};
 
-/// A send buffer from [`Cpg::zcb_alloc`] (shared with the daemon on corosync 3.1): fill it through
-/// `DerefMut<Target = [u8]>`, send it with [`ZeroCopyBuffer::mcast`], send it again as often
-/// as you like; it is freed (`cpg_zcb_free`) when dropped. It borrows its handle, so it
+/// A send buffer from [`Cpg::zcb_alloc`] (shared with the daemon on corosync 3.1): fill it
+/// through `DerefMut<Target = [u8]>`, send it with [`ZeroCopyBuffer::mcast`], send it again as
+/// often as you like; it is freed (`cpg_zcb_free`) when dropped. It borrows its handle, so it
 /// cannot outlive it.
 ///
 /// With corosync 3.1.0 to 3.1.10 the buffer is a file in /dev/shm that libcpg and the daemon
