@@ -443,7 +443,7 @@ impl Cpg {
     ///
     /// libcpg 3.1.7 queues the message to the daemon without waiting for an answer, so a
     /// message sent by a handle that has not joined a group is dropped by the daemon without
-    /// an error here (the zero-copy send does answer [`Error::NotExist`]).
+    /// an error here (the zero-copy send of corosync 3.1 does answer [`Error::NotExist`]).
     ///
     /// # Errors
     /// [`Error::TryAgain`] under flow control (see [`Cpg::mcast_retrying`]);

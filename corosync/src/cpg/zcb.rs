@@ -91,8 +91,9 @@ impl ZeroCopyBuffer<'_> {
     /// usable.
     ///
     /// # Errors
-    /// As [`Cpg::mcast`]: [`Error::TryAgain`] under flow control, [`Error::NotExist`] if the
-    /// handle has not joined a group.
+    /// As [`Cpg::mcast`]: [`Error::TryAgain`] under flow control. Without a joined group,
+    /// [`Error::NotExist`] with corosync 3.1; after 3.1.10, where this is a plain send, `Ok`
+    /// and the message is dropped, as by [`Cpg::mcast`].
     ///
     /// ```no_run
     /// # use corosync::cpg::{Cpg, Guarantee};
