@@ -106,12 +106,16 @@ fn extra_info_set_on_one_node_is_seen_on_the_others() {
             .contains(InfoFlags::QDEVICE_HAS_EXTRA_INFO));
         assert_eq!(vq.qdevice_extra_info(NodeId::from(k)), Ok(None));
     }
-    // corosync's own tool lists it beside node 1 (non-printable data would be shown in hex).
+    // corosync's own tool lists it beside node 1: in hex, since it shows as text only a
+    // printable C string (with its NUL).
     let listing = cluster
         .node(2)
         .run("corosync-quorumtool", ["-l"])
         .expect("corosync-quorumtool -l");
-    assert!(listing.contains("site=A rack=7"), "{listing}");
+    assert!(
+        listing.contains(" node1 [13 bytes: 73 69 74 65 3D 41 20 72 61 63 6B 3D 37 ]\n"),
+        "{listing}"
+    );
 
     // A handle that starts tracking now is told at once about every node that has some.
     let (late, late_log) = open_tracking(cluster.node(3));
