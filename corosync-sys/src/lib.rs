@@ -12,10 +12,21 @@
 //! # Versions and cfgs
 //! [`COROSYNC_VERSION`] is the release pkg-config reported. Differences between releases that
 //! the build finds in the headers become cfgs that the safe crate can test:
-//! - `corosync_cfg_node_status`: `corosync_cfg_node_status_get` exists (corosync >= 3.1.0).
-//! - `corosync_cfg_link_dynconnected`: a knet link status has `dynconnected` (>= 3.1.4).
-//! - `corosync_kept_bindings`: the bindings kept in this crate (from corosync 3.1.7) are used,
-//!   because `DOCS_RS` or `COROSYNC_SYS_KEPT_BINDINGS` was set; nothing was probed.
+//! - `corosync_cfg_node_status`: `corosync_cfg_node_status_get` exists (corosync >= 3.1.1).
+//! - `corosync_cfg_link_dynconnected`: a knet link status has `dynconnected` (>= 3.1.1).
+//! - `corosync_votequorum_model`: `votequorum_model_initialize` and its model v1 with a qdevice
+//!   extra-info callback exist (upstream main after 3.1.10).
+//! - `corosync_votequorum_qdevice_extra_info`: `votequorum_get_qdevice_extra_info`,
+//!   `votequorum_set_qdevice_extra_info` and `VOTEQUORUM_INFO_QDEVICE_HAS_EXTRA_INFO` exist
+//!   (upstream main after 3.1.10).
+//! - `corosync_kept_bindings`: the bindings kept in this crate (from corosync 3.1.1, the oldest
+//!   supported release) are used, because `DOCS_RS` or `COROSYNC_SYS_KEPT_BINDINGS` was set;
+//!   nothing was probed.
+//!
+//! # Supported releases
+//! corosync 3.1.0 and later; the `cfg` feature needs 3.1.1 (`corosync_cfg_trackstart` and
+//! `corosync_cfg_node_status_get` came with it). The build checks the versions pkg-config
+//! reports and stops with a message below them.
 //!
 //! # Layout tests
 //! bindgen emits its layout checks as compile-time assertions inside the bindings, so every
@@ -39,15 +50,6 @@ struct ReadmeDoctests;
 include!(concat!(env!("OUT_DIR"), "/bindings.rs"));
 
 #[cfg(corosync_kept_bindings)]
-include!("bindings_3_1_7.rs");
+include!("bindings_3_1_1.rs");
 
 include!(concat!(env!("OUT_DIR"), "/version.rs"));
-
-/// The bindings kept in the repository for builds without headers (docs.rs), as text.
-///
-/// A test compares it with what bindgen generates from the installed headers.
-pub const KEPT_BINDINGS: &str = include_str!("bindings_3_1_7.rs");
-
-/// The bindings this build generated from the installed headers, as text.
-#[cfg(not(corosync_kept_bindings))]
-pub const GENERATED_BINDINGS: &str = include_str!(concat!(env!("OUT_DIR"), "/bindings.rs"));

@@ -208,13 +208,19 @@
 //! from (detected with pkg-config at build time). API differences between releases that the
 //! build finds in the headers become cfgs, set for this crate by its build script:
 //! - `corosync_cfg_node_status`: `cfg::Cfg::node_status` and its types exist (corosync
-//!   3.1.0 and later);
-//! - `corosync_cfg_link_dynconnected`: link statuses carry `dynconnected` (3.1.4 and later).
+//!   3.1.1 and later, so every release the `cfg` feature builds against);
+//! - `corosync_cfg_link_dynconnected`: link statuses carry `dynconnected` (3.1.1 and later);
+//! - `corosync_votequorum_model`, `corosync_votequorum_qdevice_extra_info`: votequorum's
+//!   model v1 and a qdevice's extra information per node (upstream main after 3.1.10).
+//!
+//! The oldest release the build accepts is corosync 3.1.0 (3.1.1 with the `cfg` feature): the
+//! build checks it with pkg-config and stops below it with a message that says why.
 //!
 //! ## Semver note
 //! The items behind these cfgs depend on the corosync installed where the crate is built,
 //! not on this crate's version: one release of this crate offers `cfg::Cfg::node_status`
-//! when built against corosync 3.1.0 or later, and lacks it when built against an older one. Their presence is therefore outside this crate's semver promise, and the
+//! when built against corosync 3.1.1 or later, and lacks it when built against an older one.
+//! Their presence is therefore outside this crate's semver promise, and the
 //! documentation on docs.rs (built from the corosync 3.1.7 headers) shows them all. A crate
 //! that depends on them requires the corosync release that has them; a crate that must also
 //! build against older releases has to avoid them, since the cfgs are not visible to

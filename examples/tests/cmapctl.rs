@@ -29,7 +29,9 @@ use std::time::Duration;
 use corosync::cmap::{Cmap, ValueRef};
 use corosync_testcluster::{Cluster, Node};
 
-const C_TOOL: &str = "/usr/sbin/corosync-cmapctl";
+/// corosync's tool, found where the harness finds it (`PATH` first, then the sbin directories),
+/// so that the comparison is with the corosync whose daemon runs.
+const C_TOOL: &str = "corosync-cmapctl";
 const OURS: &str = env!("CARGO_BIN_EXE_cmapctl");
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -70,6 +72,8 @@ impl std::fmt::Debug for Output {
 struct Tools<'a> {
     node: &'a Node,
     cmap: Cmap,
+    /// The path of corosync's tool, which its messages start with (getopt's use argv[0]).
+    c_tool: String,
 }
 
 impl<'a> Tools<'a> {
@@ -78,7 +82,14 @@ impl<'a> Tools<'a> {
             .in_namespace(Cmap::new)
             .expect("enter the namespace")
             .expect("connect to cmap");
-        Tools { node, cmap }
+        let command = node.command(C_TOOL);
+        let c_tool = command
+            .get_args()
+            .last()
+            .expect("the harness's command names the program")
+            .to_string_lossy()
+            .into_owned();
+        Tools { node, cmap, c_tool }
     }
 
     fn command(&self, tool: &str, args: &[&str]) -> Command {
@@ -96,6 +107,7 @@ impl<'a> Tools<'a> {
             .spawn()
             .expect("spawn the tool");
         child.stdin.take().unwrap().write_all(stdin).unwrap();
+        let tool = if tool == C_TOOL { &self.c_tool } else { tool };
         Output::new(tool, child.wait_with_output().expect("wait for the tool"))
     }
 
@@ -341,7 +353,7 @@ fn listing_get_options_and_errors() {
             tools.node.command("setpriv").args(&args).output().unwrap(),
         )
     };
-    let c = as_nobody(C_TOOL);
+    let c = as_nobody(&tools.c_tool);
     assert_eq!(
         c.stderr,
         "Failed to initialize the cmap API. Error CS_ERR_ACCESS\n"
@@ -627,7 +639,7 @@ fn tracking() {
         &["-t", "-T", "ttest."], // -T after -t keeps exact-key tracking, as in the C tool
     ];
     for args in runs {
-        let c = track(&tools, C_TOOL, args, &changes);
+        let c = track(&tools, &tools.c_tool, args, &changes);
         let ours = track(&tools, OURS, args, &changes);
         assert_eq!(
             ours, c,
@@ -635,7 +647,7 @@ fn tracking() {
         );
         tools.cmap.set("ttest.exists", 1u32).unwrap();
     }
-    let c = track(&tools, C_TOOL, &["-b", "-T", "ttest."], &changes);
+    let c = track(&tools, &tools.c_tool, &["-b", "-T", "ttest."], &changes);
     assert_eq!(
         c.text(),
         "Type \"q\" to finish\n\

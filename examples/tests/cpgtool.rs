@@ -60,6 +60,15 @@ fn output_matches_corosync_cpgtool() {
     }
 
     let ours = env!("CARGO_BIN_EXE_cpgtool");
+    // corosync's tool, where the harness finds it (`PATH` first, then the sbin directories):
+    // its usage and getopt's messages start with that path.
+    let theirs = cluster.node(1).command("corosync-cpgtool");
+    let theirs = theirs
+        .get_args()
+        .last()
+        .expect("the harness's command names the program")
+        .to_string_lossy()
+        .into_owned();
     let option_sets: &[&[&str]] = &[
         &[],
         &["-n"],
@@ -78,13 +87,13 @@ fn output_matches_corosync_cpgtool() {
     for node in [1, 3] {
         let node = cluster.node(node);
         for args in option_sets {
-            let c = run(node, "corosync-cpgtool", args);
+            let c = run(node, &theirs, args);
             let r = run(node, ours, args);
             // Usage and getopt messages name the program.
             let fix = |bytes: &[u8]| {
                 String::from_utf8_lossy(bytes)
                     .replace(ours, "PROG")
-                    .replace("/usr/sbin/corosync-cpgtool", "PROG")
+                    .replace(&theirs, "PROG")
                     .replace("corosync-cpgtool", "PROG")
                     .replace("cpgtool", "PROG")
             };

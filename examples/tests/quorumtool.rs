@@ -120,6 +120,23 @@ impl Monitor {
         blocks
     }
 
+    /// Waits until `done` accepts everything printed so far, and returns it.
+    #[cfg(corosync_votequorum_qdevice_extra_info)]
+    fn wait_output(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let text = self.output.lock().unwrap().clone();
+            if done(&text) {
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}: {text:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     fn wait_blocks(&self, what: &str, done: impl Fn(&[String]) -> bool) -> Vec<String> {
         let deadline = Instant::now() + WAIT;
         loop {
@@ -292,6 +309,9 @@ fn output_equals_corosync_quorumtool() {
     vq.qdevice_poll("parity-qdevice", false, ring).unwrap();
     let status = compare(node1, &["-s"]);
     assert!(status.stdout.contains("(votes 0)"), "{}", status.stdout);
+    // corosync after 3.1.10: the device's extra information.
+    #[cfg(corosync_votequorum_qdevice_extra_info)]
+    extra_info_parity(node1, node2, &vq);
     // -f unregisters it.
     let removed = run(node1, OURS, &["-f"]);
     assert_eq!(removed.code, Some(0), "{removed:?}");
@@ -330,4 +350,50 @@ fn output_equals_corosync_quorumtool() {
     };
     assert_eq!(last(&ours, OURS), last(&theirs, THEIRS));
     compare(node1, &["-s"]);
+}
+
+/// corosync after 3.1.10 (its quorumtool's `-X`, `-C`, `-W` and the extra information in the
+/// node lists): both tools set and clear the information of node 1's quorum device (which
+/// must be registered), show it the same way in `-l` and `-s` (text, and bytes in hex), refuse
+/// the same bad arguments, and `-W x` on node 2 reports the same changes in both.
+#[cfg(corosync_votequorum_qdevice_extra_info)]
+fn extra_info_parity(node1: &Node, node2: &Node, vq: &Votequorum) {
+    let theirs = Monitor::start(node2, &["stdbuf", "-oL", THEIRS, "-W", "x"]);
+    let ours = Monitor::start(node2, &[OURS, "-W", "x"]);
+    for watch in [&theirs, &ours] {
+        watch.wait_output("the watch to start", |out| out == "Watching for updates:\n");
+    }
+
+    let set = compare(node1, &["-X", "rack 7"]);
+    assert_eq!(set.code, Some(0), "{set:?}");
+    for node in [node1, node2] {
+        let list = compare(node, &["-l"]);
+        assert!(list.stdout.contains(" [rack 7]"), "{}", list.stdout);
+        compare(node, &["-s"]);
+    }
+    vq.qdevice_set_extra_info([1u8, 2, 0xff]).unwrap();
+    let list = compare(node2, &["-l"]);
+    assert!(
+        list.stdout.contains(" [3 bytes: 01 02 FF ]"),
+        "{}",
+        list.stdout
+    );
+    let cleared = compare(node1, &["-C"]);
+    assert_eq!(cleared.code, Some(0), "{cleared:?}");
+    let list = compare(node2, &["-l"]);
+    assert!(!list.stdout.contains(" ["), "{}", list.stdout);
+    for args in [&["-W"][..], &["-W", "z"], &["-X"]] {
+        let refused = compare(node1, args);
+        assert_eq!(refused.code, Some(1), "{args:?}: {refused:?}");
+    }
+
+    // Each tool set and cleared it once, with the bytes in between: five changes.
+    let done = |out: &str| out.matches("<unset>").count() == 2;
+    let theirs = theirs.wait_output("corosync-quorumtool -W x to see the changes", done);
+    let ours = ours.wait_output("quorumtool -W x to see the changes", done);
+    assert_eq!(ours, theirs);
+    assert!(
+        theirs.contains("         1 rack 7\n         1 rack 7\n         1 3 bytes: 01 02 FF \n"),
+        "{theirs}"
+    );
 }

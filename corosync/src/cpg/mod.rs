@@ -57,13 +57,23 @@
 //! [`FlowControl::Disabled`] (libcpg does not ask the daemon), so it cannot be used to wait.
 //!
 //! # Zero-copy sends
-//! [`Cpg::zcb_alloc`] returns a [`ZeroCopyBuffer`]: in corosync 3.1.7, a file in /dev/shm
-//! mapped both by this process and by the daemon, so [`ZeroCopyBuffer::mcast`] hands the
-//! message to the daemon without copying it through the IPC ring. The buffer stays valid and
-//! can be filled and sent again; it is freed (`cpg_zcb_free`) on drop. Newer corosync
-//! releases (upstream commit "CPG: Remove zero-copy CPG", August 2026) implement
-//! `cpg_zcb_alloc`/`cpg_zcb_free` as plain `malloc`/`free` and `cpg_zcb_mcast_joined` as a
-//! normal `cpg_mcast_joined`; this API behaves the same with either library.
+//! [`Cpg::zcb_alloc`] returns a [`ZeroCopyBuffer`], which [`ZeroCopyBuffer::mcast`] sends; the
+//! buffer stays valid, can be filled and sent again, and is freed (`cpg_zcb_free`) on drop.
+//! What "zero-copy" means depends on the libcpg the program runs with:
+//!
+//! | corosync | `cpg_zcb_alloc` | `cpg_zcb_mcast_joined` |
+//! |---|---|---|
+//! | 3.1.0 to 3.1.10 (every 3.1 release) | a new file in /dev/shm, mapped by this process and by the daemon | tells the daemon where the message is: it is not copied through the IPC ring |
+//! | upstream main after 3.1.10 (commit 28fb3425 "CPG: Remove zero-copy CPG", August 2026) | `malloc` | a plain `cpg_mcast_joined`: the message is copied through the IPC ring, as by [`Cpg::mcast`] |
+//!
+//! This API behaves the same with either library (the buffer is zero-filled by the crate, and
+//! may be changed as soon as `mcast` returns); only the copy that is saved differs. On the
+//! releases that still share memory, each buffer costs a file in /dev/shm and two mappings,
+//! and libcpg aborts the process if it cannot create the file. Upstream removed the shared
+//! memory because it saved little: code that does not hold on to buffers gets the same result
+//! from [`Cpg::mcast`] on every release. Buffers are limited to
+//! [`max_atomic_msgsize`](Cpg::max_atomic_msgsize) on every release: above it a 3.1 daemon
+//! loses a zero-copy message, while upstream main's copy would be fragmented like any send.
 //!
 //! # Example
 //! ```no_run
@@ -487,7 +497,7 @@ impl Cpg {
     ///
     /// libcpg 3.1.7 queues the message to the daemon without waiting for an answer, so a
     /// message sent by a handle that has not joined a group is dropped by the daemon without
-    /// an error here (the zero-copy send does answer [`Error::NotExist`]).
+    /// an error here (the zero-copy send of corosync 3.1 does answer [`Error::NotExist`]).
     ///
     /// # Errors
     /// [`Error::TryAgain`] under flow control (see [`Cpg::mcast_retrying`]);

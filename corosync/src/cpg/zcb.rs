@@ -12,19 +12,20 @@ use super::{Cpg, Guarantee, ZCB_MAX_LEN};
 use crate::error::cs_result;
 use crate::{Error, Result};
 
-/// A send buffer shared with the daemon, from [`Cpg::zcb_alloc`]: fill it through
-/// `DerefMut<Target = [u8]>`, send it with [`ZeroCopyBuffer::mcast`], send it again as often
-/// as you like; it is freed (`cpg_zcb_free`) when dropped. It borrows its handle, so it
+/// A send buffer from [`Cpg::zcb_alloc`] (shared with the daemon on corosync 3.1): fill it
+/// through `DerefMut<Target = [u8]>`, send it with [`ZeroCopyBuffer::mcast`], send it again as
+/// often as you like; it is freed (`cpg_zcb_free`) when dropped. It borrows its handle, so it
 /// cannot outlive it.
 ///
-/// With corosync 3.1.7 the buffer is a file in /dev/shm that libcpg and the daemon both map:
-/// `cpg_zcb_mcast_joined` only tells the daemon to read the message from there, and the daemon
-/// has copied it into its totem queue when the call returns, so the buffer may be changed and
-/// sent again at once. From the upstream change "CPG: Remove zero-copy CPG" (August 2026) on,
-/// libcpg implements the same calls with `malloc`, a normal `cpg_mcast_joined` and `free`;
-/// this type behaves the same with either.
+/// With corosync 3.1.0 to 3.1.10 the buffer is a file in /dev/shm that libcpg and the daemon
+/// both map: `cpg_zcb_mcast_joined` only tells the daemon to read the message from there, and
+/// the daemon has copied it into its totem queue when the call returns, so the buffer may be
+/// changed and sent again at once. Upstream main after 3.1.10 (the change "CPG: Remove
+/// zero-copy CPG", August 2026) implements the same calls with `malloc`, a normal
+/// `cpg_mcast_joined` (the message is copied through the IPC ring) and `free`; this type
+/// behaves the same with either. The [module docs](super#zero-copy-sends) compare them.
 ///
-/// libcpg 3.1.7 aborts the process (a C `assert`) if it cannot create the file in /dev/shm
+/// libcpg 3.1.x aborts the process (a C `assert`) if it cannot create the file in /dev/shm
 /// (or /var/run), e.g. when /dev/shm is full.
 ///
 /// ```no_run
@@ -90,8 +91,9 @@ impl ZeroCopyBuffer<'_> {
     /// usable.
     ///
     /// # Errors
-    /// As [`Cpg::mcast`]: [`Error::TryAgain`] under flow control, [`Error::NotExist`] if the
-    /// handle has not joined a group.
+    /// As [`Cpg::mcast`]: [`Error::TryAgain`] under flow control. Without a joined group,
+    /// [`Error::NotExist`] with corosync 3.1; after 3.1.10, where this is a plain send, `Ok`
+    /// and the message is dropped, as by [`Cpg::mcast`].
     ///
     /// ```no_run
     /// # use corosync::cpg::{Cpg, Guarantee};

@@ -41,6 +41,12 @@ bitflags::bitflags! {
         /// The node's quorum device asked for "master wins"
         /// (`VOTEQUORUM_INFO_QDEVICE_MASTER_WINS`).
         const QDEVICE_MASTER_WINS = sys::VOTEQUORUM_INFO_QDEVICE_MASTER_WINS;
+        /// The node's quorum device published extra information about it
+        /// (`VOTEQUORUM_INFO_QDEVICE_HAS_EXTRA_INFO`; see
+        /// [`Votequorum::qdevice_extra_info`]). Since corosync after 3.1.10 (cfg
+        /// `corosync_votequorum_qdevice_extra_info`).
+        #[cfg(corosync_votequorum_qdevice_extra_info)]
+        const QDEVICE_HAS_EXTRA_INFO = sys::VOTEQUORUM_INFO_QDEVICE_HAS_EXTRA_INFO;
     }
 }
 

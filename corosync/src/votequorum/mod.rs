@@ -57,6 +57,8 @@
 //! ```
 
 mod event;
+#[cfg(corosync_votequorum_model)]
+mod extra_info;
 mod info;
 mod node;
 
@@ -75,6 +77,10 @@ pub use event::{
     Event, ExpectedVotesNotification, NodeListNotification, OwnedNodeListNotification,
     OwnedQuorumNotification, QuorumNotification,
 };
+#[cfg(corosync_votequorum_qdevice_extra_info)]
+pub use extra_info::QDEVICE_EXTRA_INFO_MAX;
+#[cfg(corosync_votequorum_model)]
+pub use extra_info::{OwnedQdeviceExtraInfoNotification, QdeviceExtraInfoNotification};
 pub use info::{Info, InfoFlags};
 pub use node::{Node, NodeState};
 
@@ -105,6 +111,8 @@ pub(crate) struct Callbacks {
     quorum: Option<QuorumFn>,
     nodelist: Option<NodeListFn>,
     expected_votes: Option<ExpectedVotesFn>,
+    #[cfg(corosync_votequorum_model)]
+    qdevice_extra_info: Option<extra_info::QdeviceExtraInfoFn>,
 }
 
 library! {
@@ -355,17 +363,29 @@ impl Builder {
         let on_quorum = self.callbacks.quorum.is_some();
         let on_expected_votes = self.callbacks.expected_votes.is_some();
         let on_nodelist = self.callbacks.nodelist.is_some();
+        #[cfg(corosync_votequorum_model)]
+        let with_extra_info = self.callbacks.qdevice_extra_info.is_some();
         let handle = Handle::open(self.callbacks, move |_context, _| {
-            let mut c_callbacks = sys::votequorum_callbacks_t {
+            let c_callbacks = sys::votequorum_callbacks_t {
                 votequorum_quorum_notify_fn: on_quorum.then_some(quorum_trampoline as _),
                 votequorum_expectedvotes_notify_fn: on_expected_votes
                     .then_some(expected_votes_trampoline as _),
                 votequorum_nodelist_notify_fn: on_nodelist.then_some(nodelist_trampoline as _),
             };
             let mut raw: sys::votequorum_handle_t = 0;
-            // SAFETY: both pointers are valid for the call; the library copies the
-            // callbacks struct.
-            cs_result(unsafe { sys::votequorum_initialize(&mut raw, &mut c_callbacks) })?;
+            // Where the headers have it, model v1: the same callbacks plus extra info.
+            #[cfg(corosync_votequorum_model)]
+            // SAFETY: `raw` is writable; the trampolines find their state as below.
+            unsafe {
+                extra_info::model_initialize(&mut raw, &c_callbacks, with_extra_info)?
+            };
+            #[cfg(not(corosync_votequorum_model))]
+            {
+                let mut c_callbacks = c_callbacks;
+                // SAFETY: both pointers are valid for the call; the library copies the
+                // callbacks struct.
+                cs_result(unsafe { sys::votequorum_initialize(&mut raw, &mut c_callbacks) })?;
+            }
             Ok(raw)
         })?;
         Ok(Votequorum { handle })

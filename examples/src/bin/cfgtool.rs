@@ -18,6 +18,12 @@
 //! - `-i` / `--if` is accepted and ignored, as corosync-cfgtool 3.1.7 does; `-h` (or no
 //!   action) prints the usage.
 //!
+//! Where corosync-cfgtool changed between releases, this tool follows the release it was built
+//! against (`corosync::COROSYNC_VERSION`, see `examples/src/corosync_release.rs`): from 3.1.9,
+//! `-R` reports the daemon's reload error message and exits with 1 if there is one, else 0
+//! (even after a failed reload, where 3.1.7 exits with the `cs_error_t`); from 3.1.10, `-s`
+//! says that an SCTP link is deprecated.
+//!
 //! Options are parsed like GNU `getopt_long` does (combined short options, attached or
 //! separate arguments, unambiguous prefixes of long options, `--`: the examples' shared
 //! `getopt` module, whose tests compare it with glibc's), and the output, the
@@ -38,6 +44,9 @@ use corosync::cmap::{Cmap, KeyInfo};
 use corosync::{Error, NodeId};
 use corosync_examples::c_number::strtonum;
 use corosync_examples::getopt::{Getopt, HasArg, LongOption};
+
+#[path = "../corosync_release.rs"]
+mod corosync_release;
 
 const USAGE: &str = "\
 corosync-cfgtool [[-i <interface ip>] [-b] -s] [-R] [-L] [-k nodeid] [-a nodeid] [-h] [-H]
@@ -436,7 +445,11 @@ fn node_status_do(action: Action, brief: bool) -> i32 {
             if !enabled {
                 continue;
             }
-            let mut out = format!("LINK ID {i} {transport}\n\taddr\t= {addr}\n");
+            let mut out = format!("LINK ID {i} {transport}\n");
+            if *transport == "sctp" && corosync_release::at_least(&[3, 1, 10]) {
+                out.push_str("**SCTP is deprecated and will be removed in a future release\n");
+            }
+            out.push_str(&format!("\taddr\t= {addr}\n"));
             if brief {
                 out.push_str("\tstatus\t= ");
                 for (j, status) in info.iter().enumerate() {
@@ -470,10 +483,14 @@ fn node_status_do(action: Action, brief: bool) -> i32 {
 }
 
 /// `-R`.
+///
+/// From corosync 3.1.9 on, the C tool then asks cmap whether the daemon left an error message
+/// for the reload, and its exit status is only that answer: 1 with a message, 0 without one,
+/// even after a reload that failed. Before 3.1.9 it is the failed call's `cs_error_t`.
 fn reload_config_do() -> i32 {
     println!("Reloading corosync.conf...");
     let cfg = open_cfg_named();
-    match cfg.reload_config() {
+    let mut rc = match cfg.reload_config() {
         Ok(()) => {
             println!("Done");
             0
@@ -482,6 +499,38 @@ fn reload_config_do() -> i32 {
             eprintln!("Could not reload configuration. Error {}", name(&err));
             err.code().map_or(1, |code| code as i32)
         }
+    };
+    drop(cfg);
+    if corosync_release::at_least(&[3, 1, 9]) {
+        rc = check_for_reload_errors();
+        if rc != 0 {
+            // The C tool's typo, fixed after 3.1.10.
+            let applying = if corosync_release::at_least(&[3, 1, 10, 1]) {
+                "applying"
+            } else {
+                "appying"
+            };
+            eprintln!(
+                "Errors in {applying} config, corosync.conf might not match the running system"
+            );
+        }
+    }
+    rc
+}
+
+/// The daemon's message about the last reload (`config.reload_error_message`, corosync 3.1.9
+/// and later), printed as the C tool does: 1 if there is one, else 0.
+fn check_for_reload_errors() -> i32 {
+    let cmap = Cmap::new().unwrap_or_else(|err| {
+        eprintln!("Could not initialize corosync cmap API error {}", num(&err));
+        exit(1);
+    });
+    match cmap.get::<String>("config.reload_error_message") {
+        Ok(message) => {
+            println!("ERROR from reload: {message} - see syslog for more information");
+            1
+        }
+        Err(_) => 0,
     }
 }
 

@@ -45,7 +45,7 @@ enum NameFormat {
     Ip,
 }
 
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, PartialEq)]
 enum Command {
     ShowNodes,
     ShowStatus,
@@ -53,6 +53,15 @@ enum Command {
     SetExpected,
     Monitor,
     UnregisterQdevice,
+    /// `-W`: watch quorum changes and/or extra-info changes (corosync after 3.1.10).
+    #[cfg(corosync_votequorum_qdevice_extra_info)]
+    WatchNotifications {
+        quorum: bool,
+        extra_info: bool,
+    },
+    /// `-X text` (set) and `-C` (clear): corosync after 3.1.10.
+    #[cfg(corosync_votequorum_qdevice_extra_info)]
+    SetExtraInfo(Option<String>),
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -73,6 +82,11 @@ struct Shared {
     /// A votequorum node-list notification arrived.
     vq_called: bool,
     ring_id_rep_node: u32,
+    /// `-W q`: quorum notifications print the quorate state.
+    watch_quorum: bool,
+    /// `-W x`: extra-info notifications print the node and its information.
+    #[cfg(corosync_votequorum_qdevice_extra_info)]
+    watch_extra_info: bool,
 }
 
 struct Tool {
@@ -119,6 +133,12 @@ fn show_usage(name: &str) {
     println!("  -i             show node IP addresses instead of the resolved name");
     println!("  -o <a|n|i>     order by [a] IP address (default), [n] name, [i] nodeid");
     println!("  -f             forcefully unregister a quorum device *DANGEROUS* (*)");
+    #[cfg(corosync_votequorum_qdevice_extra_info)]
+    {
+        println!("  -W <q|x|qx>    watch for update messages. q quorum status, x extra info (votequorum only)");
+        println!("  -X <string>    set qdevice extra info on the node running the command (votequorum only)");
+        println!("  -C             clear qdevice extra info on the node running the command (votequorum only)");
+    }
     println!("  -h             show this help text");
     println!("  -V             show version and exit");
     println!();
@@ -234,6 +254,9 @@ impl Tool {
         };
         let Ok(cfg) = Cfg::new() else {
             eprintln!("Cannot initialise CFG service");
+            if shared.watch_quorum {
+                println!("{}", if n.is_quorate() { "Quorate" } else { "Not quorate" });
+            }
             return None;
         };
         let mut tool = Tool {
@@ -250,13 +273,26 @@ impl Tool {
             return Some(tool);
         }
         let sink = tool.shared.clone();
-        let votequorum = Votequorum::builder()
-            .on_nodelist(move |_, n| {
-                let mut shared = sink.lock().unwrap();
-                shared.ring_id_rep_node = n.ring_id().node_id.get();
-                shared.vq_called = true;
+        let builder = Votequorum::builder().on_nodelist(move |_, n| {
+            let mut shared = sink.lock().unwrap();
+            shared.ring_id_rep_node = n.ring_id().node_id.get();
+            shared.vq_called = true;
+        });
+        // The C tool of corosync after 3.1.10 connects with model v1 and this callback.
+        #[cfg(corosync_votequorum_qdevice_extra_info)]
+        let builder = {
+            let sink = tool.shared.clone();
+            builder.on_qdevice_extra_info(move |_, n| {
+                if sink.lock().unwrap().watch_extra_info {
+                    println!(
+                        "{:>10} {}",
+                        n.node_id().get(),
+                        extra_info_text(n.extra_info().unwrap_or_default())
+                    );
+                }
             })
-            .build();
+        };
+        let votequorum = builder.build();
         let Ok(votequorum) = votequorum else {
             eprintln!("Cannot initialise VOTEQUORUM service");
             return None;
@@ -487,6 +523,10 @@ impl Tool {
                 }
             }
             line.push_str(name);
+            #[cfg(corosync_votequorum_qdevice_extra_info)]
+            if display_qdevice {
+                line.push_str(&self.extra_info_column(info.get(i).and_then(Option::as_ref)));
+            }
             if *id == self.our_nodeid {
                 line.push_str(" (local)");
                 if self.votequorum.is_some() {
@@ -802,6 +842,125 @@ impl Tool {
     }
 }
 
+/// What the C tool of corosync after 3.1.10 adds: a quorum device's extra information.
+#[cfg(corosync_votequorum_qdevice_extra_info)]
+impl Tool {
+    /// The text after a node's name in `-l`/`-s` when its quorum device published extra
+    /// information: ` [text]`, or nothing (the C tool reads it with the node's `Info`, which
+    /// like the other columns follows the unsorted order).
+    fn extra_info_column(&self, info: Option<&Info>) -> String {
+        let (Some(vq), Some(info)) = (&self.votequorum, info) else {
+            return String::new();
+        };
+        let flags = info.flags;
+        if !flags.contains(InfoFlags::QDEVICE_REGISTERED)
+            || !flags.contains(InfoFlags::QDEVICE_HAS_EXTRA_INFO)
+        {
+            return String::new();
+        }
+        match vq.qdevice_extra_info(info.node_id) {
+            Ok(bytes) => format!(" [{}]", extra_info_text(&bytes.unwrap_or_default())),
+            Err(_) => String::new(),
+        }
+    }
+
+    /// `-W`: prints changes until a dispatch fails.
+    fn watch_notifications(&self, quorum: bool, extra_info: bool) -> u8 {
+        {
+            let mut shared = self.shared.lock().unwrap();
+            shared.watch_quorum = quorum;
+            shared.watch_extra_info = extra_info;
+        }
+        if self.quorum.quorum_type() == QuorumType::Free {
+            println!("\nQuorum is not configured - cannot monitor");
+            return EXIT_FAILURE;
+        }
+        if let Err(err) = self.quorum.track_start(TrackFlags::CHANGES) {
+            eprintln!(
+                "Unable to start quorum status tracking: {}",
+                cs_strerror(Some(&err))
+            );
+            return EXIT_FAILURE;
+        }
+        let vq = match &self.votequorum {
+            Some(vq) if self.using_votequorum() > 0 => {
+                if let Err(err) = vq.track_start(0, TrackFlags::CHANGES) {
+                    eprintln!(
+                        "Unable to start votequorum status tracking: {}",
+                        cs_strerror(Some(&err))
+                    );
+                    return EXIT_FAILURE;
+                }
+                Some(vq)
+            }
+            _ => None,
+        };
+        println!("Watching for updates:");
+        loop {
+            let flags = if vq.is_some() {
+                DispatchFlags::All
+            } else {
+                DispatchFlags::One
+            };
+            if let Err(err) = self.quorum.dispatch(flags) {
+                eprintln!(
+                    "Unable to dispatch quorum status: {}",
+                    cs_strerror(Some(&err))
+                );
+                return EXIT_FAILURE;
+            }
+            if let Some(vq) = vq {
+                if let Err(err) = vq.dispatch(DispatchFlags::One) {
+                    eprintln!(
+                        "Unable to dispatch votequorum status: {}",
+                        cs_strerror(Some(&err))
+                    );
+                    return EXIT_FAILURE;
+                }
+            }
+        }
+    }
+
+    /// `-X text` (the C string, with its NUL) and `-C` (`None`).
+    fn set_qdevice_extra_info(&self, info: Option<&str>) -> u8 {
+        let Some(vq) = &self.votequorum else {
+            return EXIT_FAILURE;
+        };
+        let result = match info {
+            Some(text) => {
+                let mut bytes = text.as_bytes().to_vec();
+                bytes.push(0);
+                vq.qdevice_set_extra_info(bytes)
+            }
+            None => vq.qdevice_clear_extra_info(),
+        };
+        match result {
+            Ok(()) => EXIT_SUCCESS,
+            Err(err) => {
+                eprintln!("Failed to set extra info {}", cs_strerror(Some(&err)));
+                EXIT_FAILURE
+            }
+        }
+    }
+}
+
+/// The C tool's `print_extra_info`: `<unset>`; the text of a NUL-terminated printable
+/// string; otherwise the size and each byte in hex.
+#[cfg(corosync_votequorum_qdevice_extra_info)]
+fn extra_info_text(bytes: &[u8]) -> String {
+    let Some((last, text)) = bytes.split_last() else {
+        return "<unset>".to_string();
+    };
+    if *last == 0 && text.iter().all(|b| (0x20..0x7f).contains(b)) {
+        return String::from_utf8_lossy(text).into_owned();
+    }
+    let mut out = format!("{} bytes: ", bytes.len());
+    for b in bytes {
+        out.push_str(&format!("{b:02X} "));
+    }
+    out
+}
+
 /// The parsed command line.
 struct Options {
     command: Command,
@@ -814,8 +973,8 @@ struct Options {
     machine_parsable: bool,
 }
 
-/// Parses like getopt(3) with corosync-quorumtool's option string "VHaslpmfe:v:hin:o:";
-/// exits where the C tool exits.
+/// Parses like getopt(3) with corosync-quorumtool's option string "VHaslpmfe:v:hin:o:"
+/// ("VHaslpmfe:v:hin:o:W:X:C" after corosync 3.1.10); exits where the C tool exits.
 fn parse_args(args: &[OsString]) -> Result<Options, u8> {
     let name = args
         .first()
@@ -830,7 +989,13 @@ fn parse_args(args: &[OsString]) -> Result<Options, u8> {
         show_all_addrs: false,
         machine_parsable: false,
     };
-    for option in Getopt::new(args, "VHaslpmfe:v:hin:o:") {
+    // corosync after 3.1.10 adds -W (watch), -X and -C (a quorum device's extra information).
+    let optstring = if cfg!(corosync_votequorum_qdevice_extra_info) {
+        "VHaslpmfe:v:hin:o:W:X:C"
+    } else {
+        "VHaslpmfe:v:hin:o:"
+    };
+    for option in Getopt::new(args, optstring) {
         let option = option.map_err(|err| {
             // getopt's '?': its message, then the usage.
             err.print();
@@ -883,6 +1048,30 @@ fn parse_args(args: &[OsString]) -> Result<Options, u8> {
                     }
                 }
             }
+            #[cfg(corosync_votequorum_qdevice_extra_info)]
+            'W' => {
+                let (quorum, extra_info) = match &opts.command {
+                    Command::WatchNotifications { quorum, extra_info } => {
+                        (*quorum, *extra_info)
+                    }
+                    _ => (false, false),
+                };
+                let (quorum, extra_info) = (
+                    quorum || optarg.contains('q'),
+                    extra_info || optarg.contains('x'),
+                );
+                if !quorum && !extra_info {
+                    eprintln!(
+                        "Invalid watch option. valid watch options are q(quorum) or x(qdevice extra info)"
+                    );
+                    return Err(EXIT_FAILURE);
+                }
+                opts.command = Command::WatchNotifications { quorum, extra_info };
+            }
+            #[cfg(corosync_votequorum_qdevice_extra_info)]
+            'X' => opts.command = Command::SetExtraInfo(Some(optarg.to_string())),
+            #[cfg(corosync_votequorum_qdevice_extra_info)]
+            'C' => opts.command = Command::SetExtraInfo(None),
             'V' => {
                 println!(
                     "corosync-quorumtool version: {}",
@@ -910,7 +1099,7 @@ fn main() -> ExitCode {
         return ExitCode::from(EXIT_FAILURE);
     };
     let (fmt, names, sort) = (opts.nodeid_format, opts.name_format, opts.sort);
-    let ret = match opts.command {
+    let ret = match opts.command.clone() {
         Command::ShowNodes => tool.show_nodes(fmt, names, sort),
         Command::ShowStatus => tool.show_status(fmt, names, sort),
         Command::SetVotes => {
@@ -935,6 +1124,21 @@ fn main() -> ExitCode {
                 tool.unregister_qdevice()
             } else {
                 eprintln!("You cannot unregister quorum device, corosync is not using votequorum");
+                EXIT_FAILURE
+            }
+        }
+        #[cfg(corosync_votequorum_qdevice_extra_info)]
+        Command::WatchNotifications { quorum, extra_info } => {
+            tool.watch_notifications(quorum, extra_info)
+        }
+        #[cfg(corosync_votequorum_qdevice_extra_info)]
+        Command::SetExtraInfo(info) => {
+            if tool.using_votequorum() > 0 {
+                tool.set_qdevice_extra_info(info.as_deref())
+            } else {
+                eprintln!(
+                    "You cannot set quorum device extra info, corosync is not using votequorum"
+                );
                 EXIT_FAILURE
             }
         }

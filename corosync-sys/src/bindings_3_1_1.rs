@@ -42,7 +42,9 @@ pub const QUORUM_FREE: u32 = 0;
 pub const QUORUM_SET: u32 = 1;
 pub const CFG_MAX_HOST_LEN: u32 = 256;
 pub const CFG_MAX_LINKS: u32 = 8;
+/// @brief cs_time_t
 pub type cs_time_t = i64;
+/// @brief The cs_name_t struct
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct cs_name_t {
@@ -69,6 +71,7 @@ impl Default for cs_name_t {
         }
     }
 }
+/// @brief The cs_version_t struct
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct cs_version_t {
@@ -94,6 +97,7 @@ pub const CS_DISPATCH_ONE: cs_dispatch_flags_t = 1;
 pub const CS_DISPATCH_ALL: cs_dispatch_flags_t = 2;
 pub const CS_DISPATCH_BLOCKING: cs_dispatch_flags_t = 3;
 pub const CS_DISPATCH_ONE_NONBLOCKING: cs_dispatch_flags_t = 4;
+/// @brief The cs_dispatch_flags_t enum
 pub type cs_dispatch_flags_t = ::std::os::raw::c_uint;
 pub const CS_OK: cs_error_t = 1;
 pub const CS_ERR_LIBRARY: cs_error_t = 2;
@@ -125,10 +129,17 @@ pub const CS_ERR_NO_SECTIONS: cs_error_t = 27;
 pub const CS_ERR_CONTEXT_NOT_FOUND: cs_error_t = 28;
 pub const CS_ERR_TOO_MANY_GROUPS: cs_error_t = 30;
 pub const CS_ERR_SECURITY: cs_error_t = 100;
+/// @brief The cs_error_t enum
 pub type cs_error_t = ::std::os::raw::c_uint;
 unsafe extern "C" {
+    /** @brief cs_strerror
+ @param err
+ @return*/
     pub fn cs_strerror(err: cs_error_t) -> *const ::std::os::raw::c_char;
 }
+/** @addtogroup cmap_corosync
+
+ @{*/
 pub type cmap_handle_t = u64;
 pub type cmap_iter_handle_t = u64;
 pub type cmap_track_handle_t = u64;
@@ -144,11 +155,14 @@ pub const CMAP_VALUETYPE_FLOAT: cmap_value_types_t = 9;
 pub const CMAP_VALUETYPE_DOUBLE: cmap_value_types_t = 10;
 pub const CMAP_VALUETYPE_STRING: cmap_value_types_t = 11;
 pub const CMAP_VALUETYPE_BINARY: cmap_value_types_t = 12;
+/// Possible types of value. Binary is raw data without trailing zero with given length
 pub type cmap_value_types_t = ::std::os::raw::c_uint;
 pub const CMAP_MAP_DEFAULT: cmap_map_t = 0;
 pub const CMAP_MAP_ICMAP: cmap_map_t = 0;
 pub const CMAP_MAP_STATS: cmap_map_t = 1;
 pub type cmap_map_t = ::std::os::raw::c_uint;
+/** Structure passed as new_value and old_value in change callback. It contains type of
+ key, length of key and pointer to value of key*/
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct cmap_notify_value {
@@ -181,6 +195,10 @@ impl Default for cmap_notify_value {
         }
     }
 }
+/** Prototype for notify callback function. Even is one of CMAP_TRACK_* event, key_name is
+ changed key, new and old_value contains values or are zeroed (in other words, type is non
+ existing 0 type) if there were no old (creating of key) or new (deleting of key) value.
+ user_data are passed when adding tracking.*/
 pub type cmap_notify_fn_t = ::std::option::Option<
     unsafe extern "C" fn(
         cmap_handle: cmap_handle_t,
@@ -193,42 +211,74 @@ pub type cmap_notify_fn_t = ::std::option::Option<
     ),
 >;
 unsafe extern "C" {
+    /** Create a new cmap connection
+
+ @param handle will be filled with handle to be used for all following
+ operations with cht.*/
     pub fn cmap_initialize(handle: *mut cmap_handle_t) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** Create a new cmap connection on a specified map
+
+ @param handle will be filled with handle to be used for all following
+ operations with cht.
+ @param map is the 'map' to use for this connection*/
     pub fn cmap_initialize_map(
         handle: *mut cmap_handle_t,
         map: cmap_map_t,
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** Close the cmap handle
+ @param handle cmap handle*/
     pub fn cmap_finalize(handle: cmap_handle_t) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** Get a file descriptor on which to poll.  cmap_handle_t is NOT a
+ file descriptor and may not be used directly.
+ @param handle cmap handle initialized by cmap_initialize
+ @param fd file descriptor for poll*/
     pub fn cmap_fd_get(
         handle: cmap_handle_t,
         fd: *mut ::std::os::raw::c_int,
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** Dispatch data from service.
+ @param handle cmap handle initialized by cmap_initialize
+ @param dispatch_types one of standard corosync dispatch values*/
     pub fn cmap_dispatch(
         handle: cmap_handle_t,
         dispatch_types: cs_dispatch_flags_t,
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief cmap_context_get
+ @param handle
+ @param context
+ @return*/
     pub fn cmap_context_get(
         handle: cmap_handle_t,
         context: *mut *const ::std::os::raw::c_void,
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief cmap_context_set
+ @param handle
+ @param context
+ @return*/
     pub fn cmap_context_set(
         handle: cmap_handle_t,
         context: *const ::std::os::raw::c_void,
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** Store value in cmap
+ @param handle cmap handle
+ @param key_name name of key where to store value
+ @param value value to store
+ @param value_len length of value to store
+ @param type type to store*/
     pub fn cmap_set(
         handle: cmap_handle_t,
         key_name: *const ::std::os::raw::c_char,
@@ -315,12 +365,29 @@ unsafe extern "C" {
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** Deletes key from cmap database
+ @param handle cmap handle
+ @param key_name name of key to delete*/
     pub fn cmap_delete(
         handle: cmap_handle_t,
         key_name: *const ::std::os::raw::c_char,
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief Retrieve value of key key_name and store it in user preallocated value pointer.
+
+ value can be NULL, and then only value_len and/or type is returned (both of them
+ can also be NULL). If value is not NULL, actual length of value in map is checked
+ against value_len. If *value_len is shorter then length of value in map, error
+ CS_ERR_INVALID_PARAM is returned. After successful copy of value, value_len is
+ set to actual length of value in map.
+
+ @param handle cmap handle
+ @param key_name name of key where to get value
+ @param value pointer to store data (or NULL)
+ @param value_len pointer with length of value (value != NULL), or pointer where value length
+ will be returned (value == NULL) or NULL.
+ @param type type of value in cmap*/
     pub fn cmap_get(
         handle: cmap_handle_t,
         key_name: *const ::std::os::raw::c_char,
@@ -400,6 +467,13 @@ unsafe extern "C" {
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief Shortcut for cmap_get for string type.
+
+ Returned string is newly allocated and caller is responsible for freeing memory
+
+ @param handle cmap handle
+ @param key_name name of key to get value from
+ @param str pointer where char pointer will be stored*/
     pub fn cmap_get_string(
         handle: cmap_handle_t,
         key_name: *const ::std::os::raw::c_char,
@@ -407,18 +481,31 @@ unsafe extern "C" {
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief Increment value of key_name if it is [u]int* type
+
+ @param handle cmap handle
+ @param key_name key name*/
     pub fn cmap_inc(
         handle: cmap_handle_t,
         key_name: *const ::std::os::raw::c_char,
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief Decrement value of key_name if it is [u]int* type
+
+ @param handle cmap handle
+ @param key_name key name*/
     pub fn cmap_dec(
         handle: cmap_handle_t,
         key_name: *const ::std::os::raw::c_char,
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief Initialize iterator with given prefix
+
+ @param handle cmap handle
+ @param prefix prefix to iterate on
+ @param cmap_iter_handle value used for getting next value of iterator and/or deleting iteration*/
     pub fn cmap_iter_init(
         handle: cmap_handle_t,
         prefix: *const ::std::os::raw::c_char,
@@ -426,6 +513,19 @@ unsafe extern "C" {
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief Return next item in iterator iter.
+
+ value_len and type are optional (= can be NULL), but if set,
+ length of returned value and/or type is returned.
+
+ @param handle cmap handle
+ @param iter_handle handle of iteration returned by cmap_iter_init
+ @param key_name place to store name of key. Maximum length is CMAP_KEYNAME_MAXLEN and
+                 trailing zero is always added so size of the buffer has to be at least
+                 CMAP_KEYNAME_MAXLEN + 1.
+ @param value_len length of value
+ @param type type of value
+ @return CS_NO_SECTION if there are no more sections to iterate*/
     pub fn cmap_iter_next(
         handle: cmap_handle_t,
         iter_handle: cmap_iter_handle_t,
@@ -435,12 +535,28 @@ unsafe extern "C" {
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief Finalize iterator
+ @param handle
+ @param iter_handle
+ @return*/
     pub fn cmap_iter_finalize(
         handle: cmap_handle_t,
         iter_handle: cmap_iter_handle_t,
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief Add tracking function for given key_name.
+
+ Tracked changes (add|modify|delete) depend on track_type,
+ which is bitwise or of CMAP_TRACK_* values. notify_fn is called on change, where user_data pointer
+ is passed (unchanged). Value which can be used to delete tracking is passed as cmap_track.
+
+ @param handle cmap handle
+ @param key_name name of key to track changes on
+ @param track_type bitwise-or of CMAP_TRACK_* values
+ @param notify_fn function to be called on change of key
+ @param user_data given pointer is unchanged passed to notify_fn
+ @param cmap_track_handle handle used for removing of newly created track*/
     pub fn cmap_track_add(
         handle: cmap_handle_t,
         key_name: *const ::std::os::raw::c_char,
@@ -451,6 +567,9 @@ unsafe extern "C" {
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** Delete track created previously by cmap_track_add
+ @param handle cmap handle
+ @param track_handle Track handle*/
     pub fn cmap_track_delete(
         handle: cmap_handle_t,
         track_handle: cmap_track_handle_t,
@@ -480,15 +599,24 @@ impl Default for iovec {
         }
     }
 }
+#[doc = " @addtogroup cpg_corosync\n\n @{\n/\n/**\n @brief cpg_handle_t"]
 pub type cpg_handle_t = u64;
+/// @brief cpg_iteration_handle_t
 pub type cpg_iteration_handle_t = u64;
+///< not implemented
 pub const CPG_TYPE_UNORDERED: cpg_guarantee_t = 0;
+///< same as agreed
 pub const CPG_TYPE_FIFO: cpg_guarantee_t = 1;
 pub const CPG_TYPE_AGREED: cpg_guarantee_t = 2;
+///< not implemented
 pub const CPG_TYPE_SAFE: cpg_guarantee_t = 3;
+/// @brief The cpg_guarantee_t enum
 pub type cpg_guarantee_t = ::std::os::raw::c_uint;
+///< flow control is disabled - new messages may be sent
 pub const CPG_FLOW_CONTROL_DISABLED: cpg_flow_control_state_t = 0;
+///< flow control is enabled - new messages should not be sent
 pub const CPG_FLOW_CONTROL_ENABLED: cpg_flow_control_state_t = 1;
+/// @brief The cpg_flow_control_state_t enum
 pub type cpg_flow_control_state_t = ::std::os::raw::c_uint;
 pub const CPG_REASON_UNDEFINED: cpg_reason_t = 0;
 pub const CPG_REASON_JOIN: cpg_reason_t = 1;
@@ -496,13 +624,17 @@ pub const CPG_REASON_LEAVE: cpg_reason_t = 2;
 pub const CPG_REASON_NODEDOWN: cpg_reason_t = 3;
 pub const CPG_REASON_NODEUP: cpg_reason_t = 4;
 pub const CPG_REASON_PROCDOWN: cpg_reason_t = 5;
+/// @brief The cpg_reason_t enum
 pub type cpg_reason_t = ::std::os::raw::c_uint;
 pub const CPG_ITERATION_NAME_ONLY: cpg_iteration_type_t = 1;
 pub const CPG_ITERATION_ONE_GROUP: cpg_iteration_type_t = 2;
 pub const CPG_ITERATION_ALL: cpg_iteration_type_t = 3;
+/// @brief The cpg_iteration_type_t enum
 pub type cpg_iteration_type_t = ::std::os::raw::c_uint;
 pub const CPG_MODEL_V1: cpg_model_t = 1;
+/// @brief The cpg_model_t enum
 pub type cpg_model_t = ::std::os::raw::c_uint;
+/// @brief The cpg_address struct
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct cpg_address {
@@ -524,6 +656,7 @@ const _: () = {
         "Offset of field: cpg_address::reason",
     ][::std::mem::offset_of!(cpg_address, reason) - 8usize];
 };
+/// @brief The cpg_name struct
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct cpg_name {
@@ -550,6 +683,7 @@ impl Default for cpg_name {
         }
     }
 }
+/// @brief The cpg_iteration_description_t struct
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct cpg_iteration_description_t {
@@ -584,6 +718,7 @@ impl Default for cpg_iteration_description_t {
         }
     }
 }
+/// @brief The cpg_ring_id struct
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct cpg_ring_id {
@@ -601,6 +736,7 @@ const _: () = {
         "Offset of field: cpg_ring_id::seq",
     ][::std::mem::offset_of!(cpg_ring_id, seq) - 8usize];
 };
+/// @brief The cpg_deliver_fn_t callback
 pub type cpg_deliver_fn_t = ::std::option::Option<
     unsafe extern "C" fn(
         handle: cpg_handle_t,
@@ -611,6 +747,7 @@ pub type cpg_deliver_fn_t = ::std::option::Option<
         msg_len: usize,
     ),
 >;
+/// @brief The cpg_confchg_fn_t callback
 pub type cpg_confchg_fn_t = ::std::option::Option<
     unsafe extern "C" fn(
         handle: cpg_handle_t,
@@ -623,6 +760,7 @@ pub type cpg_confchg_fn_t = ::std::option::Option<
         joined_list_entries: usize,
     ),
 >;
+/// @brief The cpg_totem_confchg_fn_t callback
 pub type cpg_totem_confchg_fn_t = ::std::option::Option<
     unsafe extern "C" fn(
         handle: cpg_handle_t,
@@ -631,6 +769,7 @@ pub type cpg_totem_confchg_fn_t = ::std::option::Option<
         member_list: *const u32,
     ),
 >;
+/// @brief The cpg_callbacks_t struct
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct cpg_callbacks_t {
@@ -648,6 +787,7 @@ const _: () = {
         "Offset of field: cpg_callbacks_t::cpg_confchg_fn",
     ][::std::mem::offset_of!(cpg_callbacks_t, cpg_confchg_fn) - 8usize];
 };
+/// @brief The cpg_model_data_t struct
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct cpg_model_data_t {
@@ -672,6 +812,7 @@ impl Default for cpg_model_data_t {
         }
     }
 }
+/// @brief The cpg_model_v1_data_t struct
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct cpg_model_v1_data_t {
@@ -715,12 +856,22 @@ impl Default for cpg_model_v1_data_t {
     }
 }
 unsafe extern "C" {
+    /** @brief Create a new cpg connection
+ @param handle
+ @param callbacks
+ @return*/
     pub fn cpg_initialize(
         handle: *mut cpg_handle_t,
         callbacks: *mut cpg_callbacks_t,
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief Create a new cpg connection, initialize with model
+ @param handle
+ @param model
+ @param model_data
+ @param context
+ @return*/
     pub fn cpg_model_initialize(
         handle: *mut cpg_handle_t,
         model: cpg_model_t,
@@ -729,45 +880,91 @@ unsafe extern "C" {
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief Close the cpg handle
+ @param handle
+ @return*/
     pub fn cpg_finalize(handle: cpg_handle_t) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief Get a file descriptor on which to poll.
+
+ cpg_handle_t is NOT a file descriptor and may not be used directly.
+
+ @param handle
+ @param fd
+ @return*/
     pub fn cpg_fd_get(
         handle: cpg_handle_t,
         fd: *mut ::std::os::raw::c_int,
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief Get maximum size of a message that will not be fragmented
+ @param handle
+ @param size
+ @return*/
     pub fn cpg_max_atomic_msgsize_get(
         handle: cpg_handle_t,
         size: *mut u32,
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief Get contexts for a CPG handle
+ @param handle
+ @param context
+ @return*/
     pub fn cpg_context_get(
         handle: cpg_handle_t,
         context: *mut *mut ::std::os::raw::c_void,
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief Set contexts for a CPG handle
+ @param handle
+ @param context
+ @return*/
     pub fn cpg_context_set(
         handle: cpg_handle_t,
         context: *mut ::std::os::raw::c_void,
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief  Dispatch messages and configuration changes
+ @param handle
+ @param dispatch_types
+ @return*/
     pub fn cpg_dispatch(
         handle: cpg_handle_t,
         dispatch_types: cs_dispatch_flags_t,
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief Join one or more groups.
+
+ messages multicasted with cpg_mcast_joined will be sent to every
+ group that has been joined on handle handle.  Any message multicasted
+ to a group that has been previously joined will be delivered in cpg_dispatch
+
+ @param handle
+ @param group
+ @return*/
     pub fn cpg_join(handle: cpg_handle_t, group: *const cpg_name) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief Leave one or more groups
+ @param handle
+ @param group
+ @return*/
     pub fn cpg_leave(handle: cpg_handle_t, group: *const cpg_name) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief Multicast to groups joined with cpg_join.
+
+ @param handle
+ @param guarantee
+ @param iovec This iovec will be multicasted to all groups joined with
+              the cpg_join interface for handle.
+ @param iov_len*/
     pub fn cpg_mcast_joined(
         handle: cpg_handle_t,
         guarantee: cpg_guarantee_t,
@@ -776,6 +973,12 @@ unsafe extern "C" {
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief Get membership information from cpg
+ @param handle
+ @param groupName
+ @param member_list
+ @param member_list_entries
+ @return*/
     pub fn cpg_membership_get(
         handle: cpg_handle_t,
         groupName: *mut cpg_name,
@@ -784,18 +987,31 @@ unsafe extern "C" {
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief cpg_local_get
+ @param handle
+ @param local_nodeid
+ @return*/
     pub fn cpg_local_get(
         handle: cpg_handle_t,
         local_nodeid: *mut ::std::os::raw::c_uint,
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief cpg_flow_control_state_get
+ @param handle
+ @param flow_control_enabled
+ @return*/
     pub fn cpg_flow_control_state_get(
         handle: cpg_handle_t,
         flow_control_enabled: *mut cpg_flow_control_state_t,
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief cpg_zcb_alloc
+ @param handle
+ @param size
+ @param buffer
+ @return*/
     pub fn cpg_zcb_alloc(
         handle: cpg_handle_t,
         size: usize,
@@ -803,12 +1019,22 @@ unsafe extern "C" {
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief cpg_zcb_free
+ @param handle
+ @param buffer
+ @return*/
     pub fn cpg_zcb_free(
         handle: cpg_handle_t,
         buffer: *mut ::std::os::raw::c_void,
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief cpg_zcb_mcast_joined
+ @param handle
+ @param guarantee
+ @param msg
+ @param msg_len
+ @return*/
     pub fn cpg_zcb_mcast_joined(
         handle: cpg_handle_t,
         guarantee: cpg_guarantee_t,
@@ -817,6 +1043,12 @@ unsafe extern "C" {
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief cpg_iteration_initialize
+ @param handle
+ @param iteration_type
+ @param group
+ @param cpg_iteration_handle
+ @return*/
     pub fn cpg_iteration_initialize(
         handle: cpg_handle_t,
         iteration_type: cpg_iteration_type_t,
@@ -825,15 +1057,24 @@ unsafe extern "C" {
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief cpg_iteration_next
+ @param handle
+ @param description
+ @return*/
     pub fn cpg_iteration_next(
         handle: cpg_iteration_handle_t,
         description: *mut cpg_iteration_description_t,
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief cpg_iteration_finalize
+ @param handle
+ @return*/
     pub fn cpg_iteration_finalize(handle: cpg_iteration_handle_t) -> cs_error_t;
 }
+/// @brief votequorum_handle_t
 pub type votequorum_handle_t = u64;
+/// @brief The votequorum_info struct
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct votequorum_info {
@@ -892,6 +1133,7 @@ impl Default for votequorum_info {
         }
     }
 }
+/// @brief The votequorum_node_t struct
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct votequorum_node_t {
@@ -911,6 +1153,7 @@ const _: () = {
         "Offset of field: votequorum_node_t::state",
     ][::std::mem::offset_of!(votequorum_node_t, state) - 4usize];
 };
+/// @brief The votequorum_ring_id_t struct
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct votequorum_ring_id_t {
@@ -932,6 +1175,7 @@ const _: () = {
         "Offset of field: votequorum_ring_id_t::seq",
     ][::std::mem::offset_of!(votequorum_ring_id_t, seq) - 8usize];
 };
+/// @brief The votequorum_quorum_notification_fn_t callback
 pub type votequorum_quorum_notification_fn_t = ::std::option::Option<
     unsafe extern "C" fn(
         handle: votequorum_handle_t,
@@ -950,9 +1194,11 @@ pub type votequorum_nodelist_notification_fn_t = ::std::option::Option<
         node_list: *mut u32,
     ),
 >;
+/// @brief The votequorum_expectedvotes_notification_fn_t callback
 pub type votequorum_expectedvotes_notification_fn_t = ::std::option::Option<
     unsafe extern "C" fn(handle: votequorum_handle_t, context: u64, expected_votes: u32),
 >;
+/// @brief The votequorum_callbacks_t struct
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct votequorum_callbacks_t {
@@ -982,27 +1228,50 @@ const _: () = {
         - 16usize];
 };
 unsafe extern "C" {
+    /** @brief Create a new quorum connection
+ @param handle
+ @param callbacks
+ @return*/
     pub fn votequorum_initialize(
         handle: *mut votequorum_handle_t,
         callbacks: *mut votequorum_callbacks_t,
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief Close the quorum handle
+ @param handle
+ @return*/
     pub fn votequorum_finalize(handle: votequorum_handle_t) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief Dispatch messages and configuration changes
+ @param handle
+ @param dispatch_types
+ @return*/
     pub fn votequorum_dispatch(
         handle: votequorum_handle_t,
         dispatch_types: cs_dispatch_flags_t,
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief Get a file descriptor on which to poll.
+
+ @note votequorum_handle_t is NOT a file descriptor and may not be used directly.
+
+ @param handle
+ @param fd
+ @return*/
     pub fn votequorum_fd_get(
         handle: votequorum_handle_t,
         fd: *mut ::std::os::raw::c_int,
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief Get quorum information.
+ @param handle
+ @param nodeid
+ @param info
+ @return*/
     pub fn votequorum_getinfo(
         handle: votequorum_handle_t,
         nodeid: ::std::os::raw::c_uint,
@@ -1010,12 +1279,21 @@ unsafe extern "C" {
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief set expected_votes
+ @param handle
+ @param expected_votes
+ @return*/
     pub fn votequorum_setexpected(
         handle: votequorum_handle_t,
         expected_votes: ::std::os::raw::c_uint,
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief set votes for a node
+ @param handle
+ @param nodeid
+ @param votes
+ @return*/
     pub fn votequorum_setvotes(
         handle: votequorum_handle_t,
         nodeid: ::std::os::raw::c_uint,
@@ -1023,6 +1301,11 @@ unsafe extern "C" {
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief Track node and quorum changes
+ @param handle
+ @param context
+ @param flags
+ @return*/
     pub fn votequorum_trackstart(
         handle: votequorum_handle_t,
         context: u64,
@@ -1030,33 +1313,60 @@ unsafe extern "C" {
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief votequorum_trackstop
+ @param handle
+ @return*/
     pub fn votequorum_trackstop(handle: votequorum_handle_t) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief Save and retrieve private data/context
+ @param handle
+ @param context
+ @return*/
     pub fn votequorum_context_get(
         handle: votequorum_handle_t,
         context: *mut *mut ::std::os::raw::c_void,
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief votequorum_context_set
+ @param handle
+ @param context
+ @return*/
     pub fn votequorum_context_set(
         handle: votequorum_handle_t,
         context: *mut ::std::os::raw::c_void,
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief Register a quorum device
+
+ it will be DEAD until polled
+
+ @param handle
+ @param name
+ @return*/
     pub fn votequorum_qdevice_register(
         handle: votequorum_handle_t,
         name: *const ::std::os::raw::c_char,
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief Unregister a quorum device
+ @param handle
+ @param name
+ @return*/
     pub fn votequorum_qdevice_unregister(
         handle: votequorum_handle_t,
         name: *const ::std::os::raw::c_char,
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief Update registered name of a quorum device
+ @param handle
+ @param oldname
+ @param newname
+ @return*/
     pub fn votequorum_qdevice_update(
         handle: votequorum_handle_t,
         oldname: *const ::std::os::raw::c_char,
@@ -1064,6 +1374,12 @@ unsafe extern "C" {
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief Poll a quorum device
+ @param handle
+ @param name
+ @param cast_vote
+ @param ring_id
+ @return*/
     pub fn votequorum_qdevice_poll(
         handle: votequorum_handle_t,
         name: *const ::std::os::raw::c_char,
@@ -1072,6 +1388,11 @@ unsafe extern "C" {
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief Allow qdevice to tell votequorum if master_wins can be enabled or not
+ @param handle
+ @param name
+ @param allow
+ @return*/
     pub fn votequorum_qdevice_master_wins(
         handle: votequorum_handle_t,
         name: *const ::std::os::raw::c_char,
@@ -1081,6 +1402,7 @@ unsafe extern "C" {
 pub const QUORUM_MODEL_V0: quorum_model_t = 0;
 pub const QUORUM_MODEL_V1: quorum_model_t = 1;
 pub type quorum_model_t = ::std::os::raw::c_uint;
+/// @brief quorum_handle_t
 pub type quorum_handle_t = u64;
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
@@ -1099,6 +1421,7 @@ const _: () = {
         "Offset of field: quorum_ring_id::seq",
     ][::std::mem::offset_of!(quorum_ring_id, seq) - 8usize];
 };
+/// @brief The quorum_notification_fn_t callback
 pub type quorum_notification_fn_t = ::std::option::Option<
     unsafe extern "C" fn(
         handle: quorum_handle_t,
@@ -1129,6 +1452,7 @@ pub type quorum_v1_nodelist_notification_fn_t = ::std::option::Option<
         left_list: *const u32,
     ),
 >;
+/// @brief The quorum_callbacks_t struct
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct quorum_callbacks_t {
@@ -1235,6 +1559,11 @@ impl Default for quorum_model_v1_data_t {
     }
 }
 unsafe extern "C" {
+    /** @brief Create a new quorum connection
+ @param handle
+ @param callbacks
+ @param quorum_type
+ @return*/
     pub fn quorum_initialize(
         handle: *mut quorum_handle_t,
         callbacks: *mut quorum_callbacks_t,
@@ -1251,61 +1580,103 @@ unsafe extern "C" {
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief Close the quorum handle
+ @param handle
+ @return*/
     pub fn quorum_finalize(handle: quorum_handle_t) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief Get a file descriptor on which to poll.
+
+ @note quorum_handle_t is NOT a file descriptor and may not be used directly.
+
+ @param handle
+ @param fd
+ @return*/
     pub fn quorum_fd_get(
         handle: quorum_handle_t,
         fd: *mut ::std::os::raw::c_int,
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief Dispatch messages and configuration changes
+ @param handle
+ @param dispatch_types
+ @return*/
     pub fn quorum_dispatch(
         handle: quorum_handle_t,
         dispatch_types: cs_dispatch_flags_t,
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief Get quorum information.
+ @param handle
+ @param quorate
+ @return*/
     pub fn quorum_getquorate(
         handle: quorum_handle_t,
         quorate: *mut ::std::os::raw::c_int,
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief Track node and quorum changes
+ @param handle
+ @param flags
+ @return*/
     pub fn quorum_trackstart(
         handle: quorum_handle_t,
         flags: ::std::os::raw::c_uint,
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief quorum_trackstop
+ @param handle
+ @return*/
     pub fn quorum_trackstop(handle: quorum_handle_t) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief quorum_context_set
+ @param handle
+ @param context
+ @return*/
     pub fn quorum_context_set(
         handle: quorum_handle_t,
         context: *const ::std::os::raw::c_void,
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief quorum_context_get
+ @param handle
+ @param context
+ @return*/
     pub fn quorum_context_get(
         handle: quorum_handle_t,
         context: *mut *const ::std::os::raw::c_void,
     ) -> cs_error_t;
 }
 pub type corosync_cfg_handle_t = u64;
+/** REQUEST is the normal shutdown.
+        Other daemons will be consulted.*/
 pub const COROSYNC_CFG_SHUTDOWN_FLAG_REQUEST: corosync_cfg_shutdown_flags_t = 0;
+/// REGARDLESS will tell other daemons but ignore their opinions.
 pub const COROSYNC_CFG_SHUTDOWN_FLAG_REGARDLESS: corosync_cfg_shutdown_flags_t = 1;
+/** IMMEDIATE will shut down straight away
+        (but still tell other nodes).*/
 pub const COROSYNC_CFG_SHUTDOWN_FLAG_IMMEDIATE: corosync_cfg_shutdown_flags_t = 2;
+/// Shutdown types.
 pub type corosync_cfg_shutdown_flags_t = ::std::os::raw::c_uint;
 pub const COROSYNC_CFG_SHUTDOWN_FLAG_NO: corosync_cfg_shutdown_reply_flags_t = 0;
 pub const COROSYNC_CFG_SHUTDOWN_FLAG_YES: corosync_cfg_shutdown_reply_flags_t = 1;
+/// @brief enum corosync_cfg_shutdown_reply_flags_t
 pub type corosync_cfg_shutdown_reply_flags_t = ::std::os::raw::c_uint;
+/// @brief corosync_cfg_shutdown_callback_t callback
 pub type corosync_cfg_shutdown_callback_t = ::std::option::Option<
     unsafe extern "C" fn(
         cfg_handle: corosync_cfg_handle_t,
         flags: corosync_cfg_shutdown_flags_t,
     ),
 >;
+/// @brief struct corosync_cfg_shutdown_callback_t
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct corosync_cfg_callbacks_t {
@@ -1324,9 +1695,18 @@ const _: () = {
     ][::std::mem::offset_of!(corosync_cfg_callbacks_t, corosync_cfg_shutdown_callback)
         - 0usize];
 };
+/** A node address. This is a complete sockaddr_in[6]
+
+ To explain:
+  If you cast cna_address to a 'struct sockaddr', the sa_family field
+  will be AF_INET or AF_INET6. Armed with that knowledge you can then
+  cast it to a sockaddr_in or sockaddr_in6 and pull out the address.
+  No other sockaddr fields are valid.
+  Also, you must ignore any part of the sockaddr beyond the length supplied*/
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct corosync_cfg_node_address_t {
+    ///< @todo FIXME: set but never used
     pub address_length: ::std::os::raw::c_int,
     pub address: [::std::os::raw::c_char; 28usize],
 }
@@ -1346,27 +1726,48 @@ const _: () = {
     ][::std::mem::offset_of!(corosync_cfg_node_address_t, address) - 4usize];
 };
 unsafe extern "C" {
+    /** @brief corosync_cfg_initialize
+ @param cfg_handle
+ @param cfg_callbacks
+ @return*/
     pub fn corosync_cfg_initialize(
         cfg_handle: *mut corosync_cfg_handle_t,
         cfg_callbacks: *const corosync_cfg_callbacks_t,
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief corosync_cfg_fd_get
+ @param cfg_handle
+ @param selection_fd
+ @return*/
     pub fn corosync_cfg_fd_get(
         cfg_handle: corosync_cfg_handle_t,
         selection_fd: *mut i32,
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief corosync_cfg_dispatch
+ @param cfg_handle
+ @param dispatch_flags
+ @return*/
     pub fn corosync_cfg_dispatch(
         cfg_handle: corosync_cfg_handle_t,
         dispatch_flags: cs_dispatch_flags_t,
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief corosync_cfg_finalize
+ @param cfg_handle
+ @return*/
     pub fn corosync_cfg_finalize(cfg_handle: corosync_cfg_handle_t) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief corosync_cfg_ring_status_get
+ @param cfg_handle
+ @param interface_names
+ @param status
+ @param interface_count
+ @return*/
     pub fn corosync_cfg_ring_status_get(
         cfg_handle: corosync_cfg_handle_t,
         interface_names: *mut *mut *mut ::std::os::raw::c_char,
@@ -1481,6 +1882,11 @@ impl Default for corosync_cfg_node_status_v1 {
     }
 }
 unsafe extern "C" {
+    /** @brief corosync_cfg_node_status_get
+ @param cfg_handle
+ @param nodeid
+ @param node_status
+ @return*/
     pub fn corosync_cfg_node_status_get(
         cfg_handle: corosync_cfg_handle_t,
         nodeid: ::std::os::raw::c_uint,
@@ -1489,6 +1895,11 @@ unsafe extern "C" {
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief corosync_cfg_kill_node
+ @param cfg_handle
+ @param nodeid
+ @param reason
+ @return*/
     pub fn corosync_cfg_kill_node(
         cfg_handle: corosync_cfg_handle_t,
         nodeid: ::std::os::raw::c_uint,
@@ -1496,27 +1907,53 @@ unsafe extern "C" {
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief corosync_cfg_trackstart
+ Track CFG for shutdown requests
+ @param cfg_handle
+ @param track_flags (none currently supported)
+ @param reason
+ @return*/
     pub fn corosync_cfg_trackstart(
         cfg_handle: corosync_cfg_handle_t,
         track_flags: u8,
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief corosync_cfg_trackstop
+ Stop tracking CFG for shutdown requests
+ @param cfg_handle
+ @param reason
+ @return*/
     pub fn corosync_cfg_trackstop(cfg_handle: corosync_cfg_handle_t) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief corosync_cfg_try_shutdown
+ @param cfg_handle
+ @param flags
+ @return*/
     pub fn corosync_cfg_try_shutdown(
         cfg_handle: corosync_cfg_handle_t,
         flags: corosync_cfg_shutdown_flags_t,
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief corosync_cfg_replyto_shutdown
+ @param cfg_handle
+ @param flags
+ @return*/
     pub fn corosync_cfg_replyto_shutdown(
         cfg_handle: corosync_cfg_handle_t,
         flags: corosync_cfg_shutdown_reply_flags_t,
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief corosync_cfg_get_node_addrs
+ @param cfg_handle
+ @param nodeid
+ @param max_addrs
+ @param num_addrs
+ @param addrs
+ @return*/
     pub fn corosync_cfg_get_node_addrs(
         cfg_handle: corosync_cfg_handle_t,
         nodeid: ::std::os::raw::c_uint,
@@ -1526,14 +1963,25 @@ unsafe extern "C" {
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief corosync_cfg_local_get
+ @param handle
+ @param local_nodeid
+ @return*/
     pub fn corosync_cfg_local_get(
         handle: corosync_cfg_handle_t,
         local_nodeid: *mut ::std::os::raw::c_uint,
     ) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief corosync_cfg_reload_config
+ @param handle
+ @return*/
     pub fn corosync_cfg_reload_config(handle: corosync_cfg_handle_t) -> cs_error_t;
 }
 unsafe extern "C" {
+    /** @brief Reopen logging files
+ @param handle CFG service handle
+ @return CS_OK on success, CS_ERR_NOT_SUPPORTED if reopening of logging files is not available,
+         otherwise one of common errors.*/
     pub fn corosync_cfg_reopen_log_files(handle: corosync_cfg_handle_t) -> cs_error_t;
 }
