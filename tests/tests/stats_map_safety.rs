@@ -203,7 +203,7 @@ fn tracking_a_string_stats_key_cannot_overflow_the_daemon() {
     let key = stats
         .iter("stats.ipcs.service0.")
         .expect("iterate the connections")
-        .map(|entry| entry.expect("a key").0.as_str().to_owned())
+        .map(|entry| entry.expect("a key").name().as_str().to_owned())
         .find(|key| key.ends_with(".procname"))
         .expect("a procname key for this connection");
     assert!(stats.get::<String>(&key).expect("read it").len() > 8);

@@ -152,7 +152,7 @@ mod tests {
             Some(Ok(1)),
             None,
             Some(Ok(2)),
-            Some(Err(Error::Library)),
+            Some(Err(Error::Library { errno: 0 })),
             Some(Ok(3)),
         ])));
         let mut stream = EventStream::new(Arc::new(script));
@@ -160,7 +160,10 @@ mod tests {
         // Nothing at once: the boxed wait answers.
         assert_eq!(poll(&mut stream), Poll::Ready(Some(Ok(2))));
         assert!(!stream.is_terminated());
-        assert_eq!(poll(&mut stream), Poll::Ready(Some(Err(Error::Library))));
+        assert_eq!(
+            poll(&mut stream),
+            Poll::Ready(Some(Err(Error::Library { errno: 0 })))
+        );
         assert!(stream.is_terminated());
         // Ended for good, even though the source has more.
         assert_eq!(poll(&mut stream), Poll::Ready(None));

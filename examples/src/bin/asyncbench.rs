@@ -222,7 +222,12 @@ fn main() -> Result<()> {
             sync.push(cpg_sync(size, count)?);
             asynch.push(cpg_async(&rt, size, count)?);
         }
-        row(&format!("CPG {size} B"), Some(size), best(&sync), best(&asynch));
+        row(
+            &format!("CPG {size} B"),
+            Some(size),
+            best(&sync),
+            best(&asynch),
+        );
     }
     let count = 20_000 / scale;
     let (mut sync, mut asynch) = (Vec::new(), Vec::new());

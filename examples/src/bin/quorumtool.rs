@@ -247,6 +247,16 @@ impl Tool {
             shared.quorate = n.is_quorate();
             shared.ring_seq = n.ring_seq();
             shared.view_list = n.members().iter().map(|id| id.get()).collect();
+            if shared.watch_quorum {
+                println!(
+                    "{}",
+                    if n.is_quorate() {
+                        "Quorate"
+                    } else {
+                        "Not quorate"
+                    }
+                );
+            }
         });
         let Ok(quorum) = quorum else {
             eprintln!("Cannot initialize QUORUM service");
@@ -254,9 +264,6 @@ impl Tool {
         };
         let Ok(cfg) = Cfg::new() else {
             eprintln!("Cannot initialise CFG service");
-            if shared.watch_quorum {
-                println!("{}", if n.is_quorate() { "Quorate" } else { "Not quorate" });
-            }
             return None;
         };
         let mut tool = Tool {
@@ -1051,9 +1058,7 @@ fn parse_args(args: &[OsString]) -> Result<Options, u8> {
             #[cfg(corosync_votequorum_qdevice_extra_info)]
             'W' => {
                 let (quorum, extra_info) = match &opts.command {
-                    Command::WatchNotifications { quorum, extra_info } => {
-                        (*quorum, *extra_info)
-                    }
+                    Command::WatchNotifications { quorum, extra_info } => (*quorum, *extra_info),
                     _ => (false, false),
                 };
                 let (quorum, extra_info) = (
