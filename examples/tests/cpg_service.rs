@@ -37,8 +37,8 @@ fn cpg_service_sends_from_several_tasks_and_receives_in_one() {
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert_eq!(
         text(&out.stderr),
-        "cpg_service: cannot connect to cpg: library error: corosync is not running or the \
-         connection to it was lost (CS_ERR_LIBRARY)\n"
+        "cpg_service: cannot connect to cpg: corosync is not running (no daemon in this network \
+         namespace; ECONNREFUSED) (CS_ERR_LIBRARY)\n"
     );
     let bad = run(cluster.node(1), &["--workers", "0"]);
     assert_eq!(bad.status.code(), Some(1), "{bad:?}");
