@@ -1,18 +1,20 @@
 //! Integration tests of `corosync::cmap` against real daemons.
 //!
-//! Four clusters, started in parallel by the four tests:
-//! - `runtime_keys_and_full_iteration` (3 nodes): a handle on node 2 reads what the cluster
-//!   is (`runtime.votequorum.this_node_id`, the nodelist), a full iteration lists the same keys
-//!   as `corosync-cmapctl`, and an iterator dropped half-way leaves the handle usable.
-//! - `values_errors_and_connections` (1 node): set/get round trips of every type at its
-//!   limits, inc/dec, delete, wrong types, input refused before C, errors from the daemon, the
-//!   Stats map showing (then no longer showing) this client's connection, an unprivileged
-//!   connection, and finally a killed daemon.
-//! - `tracking_and_dispatch_flags` (1 node): track events made by a second connection, prefix
-//!   tracking, guards, every `DispatchFlags` value, callbacks calling into the handle,
-//!   a guard dropped by its own closure, and a panicking callback.
-//! - `blocking_dispatch_on_another_thread` (1 node): `dispatch_blocking` on a thread of
-//!   its own, ended by a panicking callback that the thread catches.
+//! - `runtime_keys_and_full_iteration` (a 3-node cluster of its own): a handle on node 2 reads
+//!   what the cluster is (`runtime.votequorum.this_node_id`, the nodelist), a full iteration
+//!   lists the same keys as `corosync-cmapctl`, and an iterator dropped half-way leaves the
+//!   handle usable.
+//! - On one 1-node cluster shared by the tests (`common::shared`), each with its own handles
+//!   and keys: set/get round trips of every type at its limits, inc/dec, delete, wrong types,
+//!   input refused before C, errors from the daemon, an unprivileged connection; track events
+//!   made by a second connection, prefix tracking, guards, every `DispatchFlags` value,
+//!   callbacks calling into the handle, a guard dropped by its own closure, and a panicking
+//!   callback.
+//! - `stats_map_lists_this_process_connections` and
+//!   `killed_daemon_fails_requests_and_refuses_connections` (1-node clusters of their own: one
+//!   counts this process's connections, the other kills the daemon).
+//! - `blocking_dispatch_on_another_thread` (a 1-node cluster of its own): `dispatch_blocking`
+//!   on a thread of its own, ended by a panicking callback that the thread catches.
 
 use std::cell::RefCell;
 use std::collections::BTreeSet;
@@ -27,6 +29,10 @@ use corosync::cmap::{
 };
 use corosync::{DispatchFlags, Dispatched, Error};
 use corosync_testcluster::{Cluster, Node};
+
+mod common;
+
+use common::shared::SharedCluster;
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -234,13 +240,18 @@ fn runtime_keys_and_full_iteration() {
     assert_eq!(cmap.iter("no.such.prefix.").expect("iterate").count(), 0);
 }
 
+/// The 1-node cluster shared by the value and tracking tests. Each test opens its own handles
+/// and uses keys no other test touches. The tests that count this process's connections or
+/// kill the daemon start clusters of their own.
+static CLUSTER: SharedCluster = SharedCluster::new(|| Cluster::start(1));
+
+/// Every integer and float type at its limits, through the typed getters and get_value; what
+/// corosync-cmapctl (the C tool) reads back.
 #[test]
-fn values_errors_and_connections() {
-    let cluster = Cluster::start(1).expect("start a 1-node cluster");
+fn numbers_round_trip_at_their_limits() {
+    let cluster = CLUSTER.get();
     let node = cluster.node(1);
     let cmap = open(node);
-
-    // Every type at its limits, through the typed getters and get_value.
     macro_rules! round_trip {
         ($($t:ty => $variant:ident),*) => {$(
             for v in [<$t>::MIN, <$t>::MAX, 0 as $t] {
@@ -264,8 +275,14 @@ fn values_errors_and_connections() {
         node.cmap_get("test.types.i64").unwrap(),
         i64::MIN.to_string()
     );
+}
 
-    // Strings: empty, ordinary, long (heap path of with_value), owned and borrowed.
+/// Strings: empty, ordinary, long (heap path of with_value), owned and borrowed.
+#[test]
+fn strings_round_trip_empty_ordinary_and_long() {
+    let cluster = CLUSTER.get();
+    let node = cluster.node(1);
+    let cmap = open(node);
     for text in [String::new(), "node one".to_owned(), "x".repeat(5000)] {
         cmap.set("test.types.str", &text).expect("set a string");
         assert_eq!(cmap.get::<String>("test.types.str").as_ref(), Ok(&text));
@@ -281,8 +298,13 @@ fn values_errors_and_connections() {
         assert_eq!(same, Ok(true));
     }
     assert_eq!(node.cmap_get("test.types.str").unwrap().len(), 5000);
+}
 
-    // Binary: empty, with NUL bytes, large (16 KiB is the daemon's limit).
+/// Binary: empty, with NUL bytes, large (16 KiB is the daemon's limit), from an array.
+#[test]
+fn binary_values_round_trip_empty_with_nul_and_16_kib() {
+    let cluster = CLUSTER.get();
+    let cmap = open(cluster.node(1));
     let large: Vec<u8> = (0..16384u32).map(|i| (i % 251) as u8).collect();
     for bytes in [Vec::new(), b"a\0b\xff".to_vec(), large.clone()] {
         cmap.set("test.types.bin", &bytes[..]).expect("set binary");
@@ -298,8 +320,13 @@ fn values_errors_and_connections() {
     }
     cmap.set("test.types.bin", b"arr").unwrap();
     assert_eq!(cmap.get::<Vec<u8>>("test.types.bin"), Ok(b"arr".to_vec()));
+}
 
-    // Value and ValueRef store their own type.
+/// Value and ValueRef store their own type.
+#[test]
+fn value_and_value_ref_store_their_own_type() {
+    let cluster = CLUSTER.get();
+    let cmap = open(cluster.node(1));
     cmap.set("test.types.value", Value::U16(7)).unwrap();
     assert_eq!(cmap.info("test.types.value"), Ok((ValueType::U16, 2)));
     cmap.set("test.types.value", ValueRef::String(b"seven"))
@@ -308,8 +335,13 @@ fn values_errors_and_connections() {
         cmap.get::<String>("test.types.value"),
         Ok("seven".to_owned())
     );
+}
 
-    // inc and dec, with the C types' wrap-around.
+/// inc and dec, with the C types' wrap-around; neither works on a string or a missing key.
+#[test]
+fn inc_and_dec_wrap_around_like_the_c_types() {
+    let cluster = CLUSTER.get();
+    let cmap = open(cluster.node(1));
     cmap.set("test.counter", 41u32).unwrap();
     cmap.inc("test.counter").unwrap();
     assert_eq!(cmap.get::<u32>("test.counter"), Ok(42));
@@ -319,34 +351,57 @@ fn values_errors_and_connections() {
     cmap.set("test.counter", u8::MAX).unwrap();
     cmap.inc("test.counter").unwrap();
     assert_eq!(cmap.get::<u8>("test.counter"), Ok(0));
-    assert_eq!(cmap.inc("test.types.str"), Err(Error::InvalidParam));
+    cmap.set("test.counter.text", "a string").unwrap();
+    assert_eq!(cmap.inc("test.counter.text"), Err(Error::InvalidParam));
     assert_eq!(cmap.inc("test.no.such.key"), Err(Error::NotExist));
+}
 
-    // delete, then the key is gone.
-    cmap.delete("test.counter").unwrap();
-    assert_eq!(cmap.get::<u8>("test.counter"), Err(Error::NotExist));
-    assert_eq!(cmap.get_value("test.counter"), Err(Error::NotExist));
-    assert_eq!(cmap.info("test.counter"), Err(Error::NotExist));
-    assert_eq!(cmap.delete("test.counter"), Err(Error::NotExist));
+/// delete, then the key is gone for every request, and a second delete fails.
+#[test]
+fn deleted_key_is_gone() {
+    let cluster = CLUSTER.get();
+    let cmap = open(cluster.node(1));
+    cmap.set("test.deleted", 1u8).unwrap();
+    cmap.delete("test.deleted").unwrap();
+    assert_eq!(cmap.get::<u8>("test.deleted"), Err(Error::NotExist));
+    assert_eq!(cmap.get_value("test.deleted"), Err(Error::NotExist));
+    assert_eq!(cmap.info("test.deleted"), Err(Error::NotExist));
+    assert_eq!(cmap.delete("test.deleted"), Err(Error::NotExist));
+}
 
-    // Asking for another type than the stored one is an error, never a conversion.
+/// Asking for another type than the stored one is an error, never a conversion.
+#[test]
+fn reading_another_type_is_an_error_not_a_conversion() {
+    let cluster = CLUSTER.get();
+    let cmap = open(cluster.node(1));
+    cmap.set("test.wrong.u32", 0u32).unwrap();
+    cmap.set("test.wrong.f64", 0f64).unwrap();
+    cmap.set("test.wrong.str", "text").unwrap();
+    cmap.set("test.wrong.u8", 0u8).unwrap();
+    cmap.set("test.wrong.bin", b"arr").unwrap();
     let wrong = |expected: &'static str, found: &'static str| Error::WrongType { expected, found };
-    assert_eq!(cmap.get::<u64>("test.types.u32"), Err(wrong("u64", "u32")));
-    assert_eq!(cmap.get::<i32>("test.types.u32"), Err(wrong("i32", "u32")));
-    assert_eq!(cmap.get::<f32>("test.types.f64"), Err(wrong("flt", "dbl")));
-    assert_eq!(cmap.get::<u32>("test.types.str"), Err(wrong("u32", "str")));
-    assert_eq!(cmap.get::<String>("test.types.u8"), Err(wrong("str", "u8")));
+    assert_eq!(cmap.get::<u64>("test.wrong.u32"), Err(wrong("u64", "u32")));
+    assert_eq!(cmap.get::<i32>("test.wrong.u32"), Err(wrong("i32", "u32")));
+    assert_eq!(cmap.get::<f32>("test.wrong.f64"), Err(wrong("flt", "dbl")));
+    assert_eq!(cmap.get::<u32>("test.wrong.str"), Err(wrong("u32", "str")));
+    assert_eq!(cmap.get::<String>("test.wrong.u8"), Err(wrong("str", "u8")));
     assert_eq!(
-        cmap.get::<Vec<u8>>("test.types.str"),
+        cmap.get::<Vec<u8>>("test.wrong.str"),
         Err(wrong("bin", "str"))
     );
     assert_eq!(
-        cmap.get::<String>("test.types.bin"),
+        cmap.get::<String>("test.wrong.bin"),
         Err(wrong("str", "bin"))
     );
-    assert_eq!(cmap.get::<u8>("test.types.bin"), Err(wrong("u8", "bin")));
+    assert_eq!(cmap.get::<u8>("test.wrong.bin"), Err(wrong("u8", "bin")));
+}
 
-    // Input refused before it reaches C.
+/// Input refused before it reaches C: key names too long, too short or with NUL, string
+/// values with NUL; the longest accepted key works.
+#[test]
+fn input_is_refused_before_it_reaches_c() {
+    let cluster = CLUSTER.get();
+    let cmap = open(cluster.node(1));
     let long_key = format!("test.{}", "k".repeat(251));
     assert_eq!(long_key.len(), 256);
     let too_long = Error::TooLong {
@@ -383,17 +438,24 @@ fn values_errors_and_connections() {
             min: 3,
         })
     );
+    cmap.set("test.refused.str", "x".repeat(5000).as_str())
+        .unwrap();
     assert_eq!(
-        cmap.set("test.types.str", "a\0b"),
+        cmap.set("test.refused.str", "a\0b"),
         Err(Error::InteriorNul {
             what: "cmap string value",
             position: 1,
         })
     );
     // ...and the refused string did not replace the stored one.
-    assert_eq!(cmap.get::<String>("test.types.str"), Ok("x".repeat(5000)));
+    assert_eq!(cmap.get::<String>("test.refused.str"), Ok("x".repeat(5000)));
+}
 
-    // Errors the daemon returns.
+/// Errors the daemon returns: read-only keys, bad names, values too big.
+#[test]
+fn daemon_refuses_protected_keys_bad_names_and_big_values() {
+    let cluster = CLUSTER.get();
+    let cmap = open(cluster.node(1));
     assert_eq!(
         cmap.set("runtime.services.cmap.test", 1u8),
         Err(Error::Access)
@@ -412,9 +474,16 @@ fn values_errors_and_connections() {
         Err(Error::TooBig)
     );
     assert_eq!(cmap.get::<u8>("test.too.big"), Err(Error::NotExist));
+}
 
-    // The Stats map lists this process's IPC connections; a new handle adds one, and
-    // dropping it removes it again (Drop finalizes).
+/// The Stats map lists this process's IPC connections; a new handle adds one, and dropping
+/// it removes it again (Drop finalizes). The Stats map is read-only. This test counts every
+/// connection of this process to the daemon, so it runs on a cluster of its own.
+#[test]
+fn stats_map_lists_this_process_connections() {
+    let cluster = Cluster::start(1).expect("start a 1-node cluster");
+    let node = cluster.node(1);
+    let _cmap = open(node);
     let stats = open_map(node, Map::Stats);
     let pid = std::process::id();
     let connections = |stats: &Cmap| -> BTreeSet<String> {
@@ -450,10 +519,14 @@ fn values_errors_and_connections() {
     // The Stats map is read-only.
     assert_eq!(stats.set("stats.test.key", 1u8), Err(Error::Access));
     assert_eq!(stats.get::<u8>("totem.token"), Err(Error::NotExist));
-    drop(stats);
+}
 
-    // A user the daemon does not allow (not root, not in a uidgid section) is refused. The
-    // credentials are changed with raw syscalls, which act on the calling thread only.
+/// A user the daemon does not allow (not root, not in a uidgid section) is refused. The
+/// credentials are changed with raw syscalls, which act on the calling thread only.
+#[test]
+fn unprivileged_user_is_refused_a_connection() {
+    let cluster = CLUSTER.get();
+    let node = cluster.node(1);
     let unprivileged = node
         .in_namespace(|| {
             // SAFETY: plain syscalls with integer arguments; they change only this thread's
@@ -474,9 +547,15 @@ fn values_errors_and_connections() {
     assert_eq!(unprivileged, Err(Error::Access));
     // This thread is still root and can connect.
     assert!(node.in_namespace(Cmap::new).unwrap().is_ok());
+}
 
-    // The daemon dies: requests fail with an error, no new connection can be made, and the
-    // old handle drops safely.
+/// The daemon dies: requests fail with an error, no new connection can be made, and the old
+/// handle drops safely. This test kills the daemon, so it runs on a cluster of its own.
+#[test]
+fn killed_daemon_fails_requests_and_refuses_connections() {
+    let cluster = Cluster::start(1).expect("start a 1-node cluster");
+    let node = cluster.node(1);
+    let cmap = open(node);
     let track = cmap
         .track("test.", TrackType::all(), |_, _| {
             panic!("no event expected")
@@ -519,23 +598,28 @@ fn values_errors_and_connections() {
     drop(cmap);
 }
 
+/// Nothing pending: OneNonBlocking says so, All processes nothing.
 #[test]
-fn tracking_and_dispatch_flags() {
-    let cluster = Cluster::start(1).expect("start a 1-node cluster");
-    let node = cluster.node(1);
-    let cmap = open(node);
-    let other = open(node);
-
-    // Nothing pending: OneNonBlocking says so, All processes nothing.
+fn dispatch_with_nothing_pending() {
+    let cluster = CLUSTER.get();
+    let cmap = open(cluster.node(1));
     assert_eq!(
         cmap.dispatch(DispatchFlags::OneNonBlocking),
         Ok(Dispatched::NothingPending)
     );
     assert_eq!(cmap.dispatch(DispatchFlags::All), Ok(Dispatched::Processed));
+}
 
-    // One key, every change, made by a second connection.
+/// One key, every change, made by a second connection; One and OneNonBlocking dispatch one
+/// event at a time.
+#[test]
+fn key_tracking_reports_every_change_one_event_per_dispatch() {
+    let cluster = CLUSTER.get();
+    let node = cluster.node(1);
+    let cmap = open(node);
+    let other = open(node);
     let (seen, record) = recorder();
-    let track = cmap
+    let _track = cmap
         .track(
             "test.one",
             TrackType::ADD | TrackType::MODIFY | TrackType::DELETE,
@@ -557,7 +641,8 @@ fn tracking_and_dispatch_flags() {
     other.set("test.one", "two").unwrap(); // the same value again is no change
     other.delete("test.one").unwrap();
     other.set("test.other", 1u8).unwrap(); // not tracked
-                                           // One event at a time, then nothing.
+
+    // One event at a time, then nothing.
     assert_eq!(
         cmap.dispatch(DispatchFlags::OneNonBlocking),
         Ok(Dispatched::Processed)
@@ -588,29 +673,42 @@ fn tracking_and_dispatch_flags() {
             ),
         ]
     );
-    // Only the kinds asked for.
-    drop(track);
+}
+
+/// A track reports only the kinds of change asked for.
+#[test]
+fn key_tracking_reports_only_the_kinds_asked_for() {
+    let cluster = CLUSTER.get();
+    let node = cluster.node(1);
+    let cmap = open(node);
+    let other = open(node);
     let (seen, record) = recorder();
-    let track = cmap.track("test.one", TrackType::DELETE, record).unwrap();
-    other.set("test.one", 5i64).unwrap();
-    other.set("test.one", 6i64).unwrap();
-    other.delete("test.one").unwrap();
+    let _track = cmap.track("test.kinds", TrackType::DELETE, record).unwrap();
+    other.set("test.kinds", 5i64).unwrap();
+    other.set("test.kinds", 6i64).unwrap();
+    other.delete("test.kinds").unwrap();
     assert_eq!(cmap.dispatch(DispatchFlags::All), Ok(Dispatched::Processed));
     assert_eq!(
         take(&seen),
         [Seen::new(
             EventKind::Delete,
-            "test.one",
+            "test.kinds",
             None,
             Some(Value::I64(6))
         )]
     );
-    drop(track);
+}
 
-    // Prefix tracking sees every key under the prefix, and only those; binary and empty
-    // values arrive whole.
+/// Prefix tracking sees every key under the prefix, and only those; binary and empty values
+/// arrive whole; a change this handle makes itself is reported too.
+#[test]
+fn prefix_tracking_sees_every_key_under_the_prefix_and_only_those() {
+    let cluster = CLUSTER.get();
+    let node = cluster.node(1);
+    let cmap = open(node);
+    let other = open(node);
     let (seen, record) = recorder();
-    let track = cmap
+    let _track = cmap
         .track("test.prefix.", TrackType::all(), record)
         .expect("track a prefix");
     other.set("test.prefix.a", b"\x00\x01\xff").unwrap();
@@ -661,23 +759,53 @@ fn tracking_and_dispatch_flags() {
             Some(Value::Binary(Vec::new()))
         )]
     );
-    // After the guard is dropped no more events arrive.
+}
+
+/// After a track's guard is dropped no more events arrive.
+#[test]
+fn no_events_arrive_after_the_track_guard_is_dropped() {
+    let cluster = CLUSTER.get();
+    let node = cluster.node(1);
+    let cmap = open(node);
+    let other = open(node);
+    let (seen, record) = recorder();
+    let track = cmap
+        .track("test.dropped.", TrackType::all(), record)
+        .expect("track a prefix");
+    other.set("test.dropped.a", 2u8).unwrap();
+    assert_eq!(cmap.dispatch(DispatchFlags::All), Ok(Dispatched::Processed));
+    assert_eq!(
+        take(&seen),
+        [Seen::new(
+            EventKind::Add,
+            "test.dropped.a",
+            Some(Value::U8(2)),
+            None
+        )]
+    );
     drop(track);
-    other.set("test.prefix.a", 3u8).unwrap();
+    other.set("test.dropped.a", 3u8).unwrap();
     assert_eq!(
         cmap.dispatch(DispatchFlags::OneNonBlocking),
         Ok(Dispatched::NothingPending)
     );
     assert_eq!(cmap.dispatch(DispatchFlags::All), Ok(Dispatched::Processed));
     assert!(take(&seen).is_empty());
+}
 
-    // Two tracks on the same prefix each get the event; the fd becomes readable first.
+/// Two tracks on the same prefix each get the event; the fd becomes readable first.
+#[test]
+fn two_tracks_on_one_prefix_both_get_the_event() {
+    let cluster = CLUSTER.get();
+    let node = cluster.node(1);
+    let cmap = open(node);
+    let other = open(node);
     let (seen_a, record_a) = recorder();
     let (seen_b, record_b) = recorder();
-    let track_a = cmap
+    let _track_a = cmap
         .track("test.two.", TrackType::ADD | TrackType::PREFIX, record_a)
         .unwrap();
-    let track_b = cmap
+    let _track_b = cmap
         .track("test.two.", TrackType::ADD | TrackType::PREFIX, record_b)
         .unwrap();
     other.set("test.two.x", 1u8).unwrap();
@@ -688,11 +816,18 @@ fn tracking_and_dispatch_flags() {
     assert_eq!(cmap.dispatch(DispatchFlags::All), Ok(Dispatched::Processed));
     assert_eq!(seen_a.lock().unwrap().len(), 1);
     assert_eq!(seen_b.lock().unwrap().len(), 1);
-    drop((track_a, track_b));
+}
 
-    // A callback may call into its handle: read another key, write one.
+/// A callback may call into its handle: read another key, write one; a nested dispatch is
+/// refused.
+#[test]
+fn callback_may_read_and_write_through_its_handle() {
+    let cluster = CLUSTER.get();
+    let node = cluster.node(1);
+    let cmap = open(node);
+    let other = open(node);
     let (tx, rx) = mpsc::channel();
-    let track = cmap
+    let _track = cmap
         .track(
             "test.ask",
             TrackType::ADD | TrackType::MODIFY,
@@ -713,13 +848,19 @@ fn tracking_and_dispatch_flags() {
         Ok(("test.ask".to_owned(), Err(Error::ReentrantDispatch)))
     );
     assert_eq!(other.get::<u32>("test.reply"), Ok(42));
-    drop(track);
+}
 
-    // A panicking callback: dispatch resumes the panic here and the handle stays usable.
-    // With One or All, the events behind the panicking one wait for the next dispatch.
+/// A panicking callback: dispatch resumes the panic here and the handle stays usable. With
+/// One or All, the events behind the panicking one wait for the next dispatch.
+#[test]
+fn panicking_callback_resumes_in_dispatch_and_the_handle_stays_usable() {
+    let cluster = CLUSTER.get();
+    let node = cluster.node(1);
+    let cmap = open(node);
+    let other = open(node);
     let calls = Arc::new(Mutex::new(Vec::new()));
     let counter = calls.clone();
-    let track = cmap
+    let _track = cmap
         .track(
             "test.panic.",
             TrackType::ADD | TrackType::PREFIX,
@@ -767,11 +908,16 @@ fn tracking_and_dispatch_flags() {
         cmap.dispatch(DispatchFlags::OneNonBlocking),
         Ok(Dispatched::NothingPending)
     );
-    drop(track);
+}
 
-    // A track guard dropped by its own closure (it lives in a thread-local, which needs a
-    // handle that lives for 'static): the closure finishes safely and is freed afterwards,
-    // and no event is delivered after that.
+/// A track guard dropped by its own closure (it lives in a thread-local, which needs a
+/// handle that lives for 'static): the closure finishes safely and is freed afterwards, and
+/// no event is delivered after that.
+#[test]
+fn track_guard_dropped_by_its_own_closure() {
+    let cluster = CLUSTER.get();
+    let node = cluster.node(1);
+    let other = open(node);
     thread_local! {
         static GUARD: RefCell<Option<corosync::cmap::Track<'static>>> = const { RefCell::new(None) };
     }
@@ -819,8 +965,13 @@ fn tracking_and_dispatch_flags() {
     let reclaimed = unsafe { Box::from_raw(raw) };
     assert!(GUARD.with(|slot| slot.borrow().is_none()));
     reclaimed.finalize().expect("finalize");
+}
 
-    // Tracking refuses what a key would refuse, but a prefix may be short or empty.
+/// Tracking refuses what a key would refuse, but a prefix may be short or empty.
+#[test]
+fn track_refuses_a_short_key_but_takes_a_short_or_empty_prefix() {
+    let cluster = CLUSTER.get();
+    let cmap = open(cluster.node(1));
     let too_short = cmap.track("ab", TrackType::MODIFY, |_, _| {}).err();
     assert_eq!(
         too_short,

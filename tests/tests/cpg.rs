@@ -2,9 +2,14 @@
 //! and zero-copy messages, leave / process exit / node kill / restart, group names, replies
 //! from inside a callback, iteration and every dispatch flag.
 //!
-//! One handle per node is opened in that node's namespace; a single test thread drives them
-//! all (sends, then polls every fd and dispatches), and the callbacks record owned copies of
-//! what they saw for the assertions.
+//! The tests that need every node up share one 3-node cluster, started by the first of them
+//! and removed when the test process exits (`common::shared`); each opens its own handles and
+//! joins a group of its own. The test that kills and restarts a node, and the one-node
+//! process-exit test, start clusters of their own.
+//!
+//! In each test, one handle per node is opened in that node's namespace; the test thread
+//! drives them all (sends, then polls every fd and dispatches), and the callbacks record owned
+//! copies of what they saw for the assertions.
 
 use std::io::{BufRead, BufReader, IoSlice, Write};
 use std::os::fd::{AsFd, BorrowedFd};
@@ -16,8 +21,11 @@ use corosync::cpg::{Address, Cpg, FlowControl, GroupName, Guarantee, Reason};
 use corosync::{DispatchFlags, Dispatched, Error, NodeId};
 use corosync_testcluster::{Cluster, Node};
 
+mod common;
 #[path = "../../examples/src/corosync_release.rs"]
 mod corosync_release;
+
+use common::shared::SharedCluster;
 
 /// Set in the environment of a child copy of this test binary: the group it joins.
 const CHILD_ENV: &str = "COROSYNC_CPG_TEST_CHILD_GROUP";
@@ -215,15 +223,43 @@ fn parse_numbered(data: &[u8], tag: u8) -> Option<(u32, u32)> {
     })
 }
 
-#[test]
-fn three_nodes_share_a_group() {
-    let cluster = Cluster::start(3).expect("start a 3-node cluster");
-    let pid = std::process::id();
-    let mut peers: Vec<Peer> = (1..=3).map(|k| Peer::open(cluster.node(k))).collect();
-    let group = GroupName::new("cpg-test").unwrap();
-    let g = group.as_bytes();
+/// The 3-node cluster shared by the tests that need every node up. Each test opens its own
+/// handles and uses a group of its own (a process can be in a group only once per node). The
+/// test that kills and restarts a node starts a cluster of its own.
+static CLUSTER: SharedCluster = SharedCluster::new(|| Cluster::start(3));
 
-    // Plain queries.
+/// One peer per node of a 3-node cluster.
+fn peers_of(cluster: &Cluster) -> Vec<Peer> {
+    (1..=3).map(|k| Peer::open(cluster.node(k))).collect()
+}
+
+fn handles(peers: &[Peer]) -> Vec<&Cpg> {
+    peers.iter().map(|p| &p.cpg).collect()
+}
+
+/// Every peer joins `group`; returns once each has seen the three members in the group and
+/// in the ring.
+fn join_all(peers: &[Peer], group: &GroupName) {
+    for p in peers {
+        p.cpg.join(group).unwrap();
+    }
+    let g = group.as_bytes();
+    pump(
+        &handles(peers),
+        Duration::from_secs(20),
+        "3 members everywhere",
+        || {
+            peers
+                .iter()
+                .all(|p| p.saw_members(g, &[1, 2, 3]) && p.saw_totem(&[1, 2, 3]))
+        },
+    );
+}
+
+#[test]
+fn queries_and_sends_before_a_join() {
+    let cluster = CLUSTER.get();
+    let peers = peers_of(&cluster);
     for p in &peers {
         assert_eq!(p.cpg.local_node_id().unwrap(), NodeId::from(p.id));
         assert_eq!(p.cpg.max_atomic_msgsize().unwrap(), 1024 * 1024 - 1024);
@@ -250,22 +286,16 @@ fn three_nodes_share_a_group() {
             corosync::COROSYNC_VERSION
         );
     }
+}
 
-    // --- Every node joins; the joins are reported with node ids and pids. ---
-    for p in &peers {
-        p.cpg.join(&group).unwrap();
-    }
-    let handles: Vec<&Cpg> = peers.iter().map(|p| &p.cpg).collect();
-    pump(
-        &handles,
-        Duration::from_secs(20),
-        "3 members everywhere",
-        || {
-            peers
-                .iter()
-                .all(|p| p.saw_members(g, &[1, 2, 3]) && p.saw_totem(&[1, 2, 3]))
-        },
-    );
+#[test]
+fn joins_report_node_ids_pids_and_the_membership() {
+    let cluster = CLUSTER.get();
+    let pid = std::process::id();
+    let peers = peers_of(&cluster);
+    let group = GroupName::new("cpg-joins").unwrap();
+    let g = group.as_bytes();
+    join_all(&peers, &group);
     for p in &peers {
         let mut joined: Vec<(u32, u32, Reason)> = p
             .confchgs()
@@ -327,8 +357,15 @@ fn three_nodes_share_a_group() {
         .collect();
     assert_eq!(last_members[0], last_members[1]);
     assert_eq!(last_members[1], last_members[2]);
+}
 
-    // --- 1,000 numbered Agreed messages per node: the same total order everywhere. ---
+/// 1,000 numbered Agreed messages per node: the same total order everywhere.
+#[test]
+fn agreed_messages_arrive_in_one_total_order_everywhere() {
+    let cluster = CLUSTER.get();
+    let peers = peers_of(&cluster);
+    join_all(&peers, &GroupName::new("cpg-agreed").unwrap());
+    let handles = handles(&peers);
     for p in &peers {
         p.clear();
     }
@@ -385,8 +422,15 @@ fn three_nodes_share_a_group() {
             .collect();
         assert_eq!(seqs, (0..AGREED).collect::<Vec<_>>(), "sender {sender}");
     }
+}
 
-    // --- Fifo: each sender's messages arrive in its own order, on every node. ---
+/// Fifo: each sender's messages arrive in its own order, on every node.
+#[test]
+fn fifo_messages_keep_each_senders_order_everywhere() {
+    let cluster = CLUSTER.get();
+    let peers = peers_of(&cluster);
+    join_all(&peers, &GroupName::new("cpg-fifo").unwrap());
+    let handles = handles(&peers);
     for p in &peers {
         p.clear();
     }
@@ -421,8 +465,15 @@ fn three_nodes_share_a_group() {
             );
         }
     }
+}
 
-    // --- 1 MiB, empty, gathered, many-slice and zero-copy messages arrive intact. ---
+/// 1 MiB, empty, gathered, many-slice and zero-copy messages arrive intact.
+#[test]
+fn big_empty_gathered_and_zero_copy_messages_arrive_intact() {
+    let cluster = CLUSTER.get();
+    let peers = peers_of(&cluster);
+    join_all(&peers, &GroupName::new("cpg-special").unwrap());
+    let handles = handles(&peers);
     for p in &peers {
         p.clear();
     }
@@ -501,8 +552,15 @@ fn three_nodes_share_a_group() {
             );
         }
     }
+}
 
-    // --- A reply sent from inside a deliver callback (node 2 answers "ping"). ---
+/// A reply sent from inside a deliver callback (node 2 answers "ping").
+#[test]
+fn reply_sent_from_inside_a_deliver_callback() {
+    let cluster = CLUSTER.get();
+    let peers = peers_of(&cluster);
+    join_all(&peers, &GroupName::new("cpg-reply").unwrap());
+    let handles = handles(&peers);
     for p in &peers {
         p.clear();
     }
@@ -530,8 +588,17 @@ fn three_nodes_share_a_group() {
             reply: Ok(0)
         }]
     );
+}
 
-    // --- Group names: 128 bytes, 129 refused, NUL and non-UTF-8 names are distinct. ---
+/// Group names: 128 bytes, 129 refused, NUL and non-UTF-8 names are distinct; the group
+/// listings and corosync-cpgtool show them.
+#[test]
+fn group_names_long_with_nul_and_non_utf8_are_distinct() {
+    let cluster = CLUSTER.get();
+    let pid = std::process::id();
+    let peers = peers_of(&cluster);
+    let group = GroupName::new("cpg-names").unwrap();
+    join_all(&peers, &group);
     let long: Vec<u8> = (0..128u32)
         .map(|i| b"long-name\xff\x00-"[i as usize % 12])
         .collect();
@@ -620,19 +687,26 @@ fn three_nodes_share_a_group() {
     assert_eq!(all.iter().filter(|e| e.0 == group).count(), 3);
     // corosync's own tool agrees (it escapes bytes as \xNN, signed-char style for >= 0x80).
     let cpgtool = cluster.node(2).run("corosync-cpgtool", ["-n"]).unwrap();
-    for shown in ["GROUP\n", "GROUP\\x00\n", "GR\\x00UP\n", "cpg-test\n"] {
+    for shown in ["GROUP\n", "GROUP\\x00\n", "GR\\x00UP\n", "cpg-names\n"] {
         assert!(cpgtool.contains(shown), "{shown:?} in {cpgtool}");
     }
-    drop(name_handles);
-    drop(long_peer);
+}
 
-    // --- Leave: reported with reason Leave; the handle cannot rejoin in 3.1.7. ---
+/// Leave: reported with reason Leave; the handle cannot rejoin in 3.1.7, a new one can.
+#[test]
+fn leave_is_reported_and_only_a_new_handle_rejoins() {
+    let cluster = CLUSTER.get();
+    let pid = std::process::id();
+    let mut peers = peers_of(&cluster);
+    let group = GroupName::new("cpg-leave").unwrap();
+    let g = group.as_bytes();
+    join_all(&peers, &group);
     for p in &peers {
         p.clear();
     }
     peers[2].cpg.leave(&group).unwrap();
     pump(
-        &handles,
+        &handles(&peers),
         Duration::from_secs(20),
         "the leave of node 3",
         || {
@@ -644,20 +718,28 @@ fn three_nodes_share_a_group() {
     assert!(peers[0].saw_members(g, &[1, 2]));
     assert_eq!(peers[2].cpg.join(&group), Err(Error::Exist));
     assert_eq!(peers[2].cpg.leave(&group), Err(Error::NotExist));
-    drop(handles);
     let old = peers.pop().unwrap();
     old.cpg.finalize().unwrap();
     peers.push(Peer::open(cluster.node(3)));
     peers[2].cpg.join(&group).unwrap();
-    let handles: Vec<&Cpg> = peers.iter().map(|p| &p.cpg).collect();
     pump(
-        &handles,
+        &handles(&peers),
         Duration::from_secs(20),
         "node 3 back in the group",
         || peers.iter().all(|p| p.saw_members(g, &[1, 2, 3])),
     );
+}
 
-    // --- A client process that exits is reported as process down. ---
+/// A client process on node 3 that exits is reported as process down on every node.
+#[test]
+fn exit_of_a_member_process_is_reported_as_procdown_everywhere() {
+    let cluster = CLUSTER.get();
+    let pid = std::process::id();
+    let peers = peers_of(&cluster);
+    let group = GroupName::new("cpg-child").unwrap();
+    let g = group.as_bytes();
+    join_all(&peers, &group);
+    let handles = handles(&peers);
     let child_pid = {
         let child = ChildMember::spawn(cluster.node(3), g);
         pump(
@@ -688,8 +770,14 @@ fn three_nodes_share_a_group() {
                 .all(|p| p.left().contains(&(3, child_pid, Reason::ProcDown)))
         },
     );
+}
 
-    // --- Every dispatch flag. ---
+/// Every dispatch flag, on a handle in a group whose members are all known.
+#[test]
+fn dispatch_flags_one_one_nonblocking_and_all() {
+    let cluster = CLUSTER.get();
+    let peers = peers_of(&cluster);
+    join_all(&peers, &GroupName::new("cpg-dispatch").unwrap());
     for p in &peers {
         p.clear();
     }
@@ -720,10 +808,21 @@ fn three_nodes_share_a_group() {
         Dispatched::Processed
     );
     assert_eq!(peers[0].messages().len(), 2);
-    drop(handles);
+}
 
-    // --- Killing node 3: node-down in the group, a totem change, and Blocking dispatch on
-    // node 3 ends with an error. ---
+/// Killing node 3: node-down in the group, a totem change, and Blocking dispatch on node 3
+/// ends with an error. Then the restart: node 3 comes back in the ring and its new member in
+/// the group. This test kills a daemon, so it runs on a cluster of its own.
+#[test]
+fn killed_node_is_reported_down_and_rejoins_after_restart() {
+    let cluster = Cluster::start(3).expect("start a 3-node cluster");
+    let pid = std::process::id();
+    let mut peers = peers_of(&cluster);
+    let group = GroupName::new("cpg-kill").unwrap();
+    let g = group.as_bytes();
+    join_all(&peers, &group);
+
+    // --- The kill. ---
     for p in &peers {
         p.clear();
     }
@@ -748,12 +847,16 @@ fn three_nodes_share_a_group() {
     assert!(node3.cpg.mcast(Guarantee::Agreed, b"x").is_err());
     drop(node3);
     drop(node3_log);
-    let handles: Vec<&Cpg> = peers.iter().map(|p| &p.cpg).collect();
-    pump(&handles, Duration::from_secs(30), "node 3 down", || {
-        peers
-            .iter()
-            .all(|p| p.left().contains(&(3, pid, Reason::NodeDown)) && p.saw_totem(&[1, 2]))
-    });
+    pump(
+        &handles(&peers),
+        Duration::from_secs(30),
+        "node 3 down",
+        || {
+            peers
+                .iter()
+                .all(|p| p.left().contains(&(3, pid, Reason::NodeDown)) && p.saw_totem(&[1, 2]))
+        },
+    );
     for p in &peers {
         assert!(p.saw_members(g, &[1, 2]), "node {}", p.id);
         let members = p.cpg.membership(&group).unwrap();
@@ -763,7 +866,7 @@ fn three_nodes_share_a_group() {
         );
     }
 
-    // --- Restart: node 3 comes back in the ring and its new member in the group. ---
+    // --- The restart. ---
     for p in &peers {
         p.clear();
     }
@@ -771,14 +874,17 @@ fn three_nodes_share_a_group() {
     cluster
         .wait_converged(&[1, 2, 3], Duration::from_secs(30))
         .unwrap();
-    drop(handles);
     peers.push(Peer::open(cluster.node(3)));
     peers[2].cpg.join(&group).unwrap();
-    let handles: Vec<&Cpg> = peers.iter().map(|p| &p.cpg).collect();
-    pump(&handles, Duration::from_secs(30), "node 3 rejoined", || {
-        peers[..2].iter().all(|p| p.saw_totem(&[1, 2, 3]))
-            && peers.iter().all(|p| p.saw_members(g, &[1, 2, 3]))
-    });
+    pump(
+        &handles(&peers),
+        Duration::from_secs(30),
+        "node 3 rejoined",
+        || {
+            peers[..2].iter().all(|p| p.saw_totem(&[1, 2, 3]))
+                && peers.iter().all(|p| p.saw_members(g, &[1, 2, 3]))
+        },
+    );
     for p in &peers {
         let members = p.cpg.membership(&group).unwrap();
         assert_eq!(
@@ -858,8 +964,9 @@ fn run_child(group: &[u8]) -> ! {
 }
 
 /// A process that joined a group and exits shows up as process-down, and a handle that is
-/// dropped while joined too. Run by the harness as a normal test; the 3-node test also runs
-/// it as a child process (with CHILD_ENV set), which is the member that exits.
+/// dropped while joined too. Run by the harness as a normal test; this test and
+/// `exit_of_a_member_process_is_reported_as_procdown_everywhere` also run it as a child process
+/// (with CHILD_ENV set), which is the member that exits.
 #[test]
 fn process_exit_is_reported_as_procdown() {
     if let Ok(group) = std::env::var(CHILD_ENV) {

@@ -1,9 +1,11 @@
 //! Code shared by several integration tests: a recording model v1 quorum handle and the
-//! loop that dispatches it.
+//! loop that dispatches it, and ([`shared`]) a cluster shared by the tests of one file.
 //!
 //! Each test file that uses it declares `mod common;`; not every file uses every item.
 
 #![allow(dead_code)]
+
+pub mod shared;
 
 use std::sync::Arc;
 use std::time::Duration;
