@@ -48,7 +48,7 @@ c_enum! {
     /// ```
     /// use corosync::cmap::EventKind;
     /// assert_ne!(EventKind::Add, EventKind::Modify);
-    /// assert_eq!(EventKind::from(4), EventKind::Modify);
+    /// assert_eq!(EventKind::from(2), EventKind::Modify);
     /// assert_eq!(EventKind::Delete.to_string(), "delete");
     /// ```
     #[non_exhaustive]

@@ -633,7 +633,7 @@ mod tests {
             assert_eq!(Reason::from(raw).raw(), raw);
         }
         assert_eq!(Reason::from(3), Reason::NodeDown);
-        assert_eq!(Reason::from(99).to_string(), "reason 99");
+        assert_eq!(Reason::from(99).to_string(), "unknown (99)");
     }
 
     #[test]
