@@ -337,8 +337,7 @@ impl<L: Library> Handle<L> {
         let context = self.state.as_ptr().cast::<c_void>();
         let call = |flags: DispatchFlags| {
             // SAFETY: the handle is live and its context is `context`.
-            let code =
-                unsafe { L::dispatch(state.raw, context, flags as sys::cs_dispatch_flags_t) };
+            let code = unsafe { L::dispatch(state.raw, context, flags.raw()) };
             match cs_result(code) {
                 // libcmap answers CS_ERR_BAD_HANDLE to a one-event dispatch whose event was for
                 // a track deleted meanwhile (it drops the event, as it should, but leaks the

@@ -4,26 +4,30 @@ use std::fmt;
 
 use corosync_sys as sys;
 
-/// How much a `dispatch` call processes; the values of C's `cs_dispatch_flags_t`.
-///
-/// `CS_DISPATCH_BLOCKING` has no value here: a loop that only an error could end would claim
-/// a success it cannot return. Every handle's `dispatch_blocking` takes its place; a
-/// [`Stopper`](crate::Stopper) ends it with `Ok(Stopped)`.
-///
-/// ```
-/// use corosync::DispatchFlags;
-/// assert_eq!(DispatchFlags::OneNonBlocking as u32, 4);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[repr(u32)]
-pub enum DispatchFlags {
+use crate::c_enum::c_enum;
+
+c_enum! {
+    /// How much a `dispatch` call processes; the values of C's `cs_dispatch_flags_t`.
+    ///
+    /// `CS_DISPATCH_BLOCKING` has no value here: a loop that only an error could end would
+    /// claim a success it cannot return. Every handle's `dispatch_blocking` takes its place; a
+    /// [`Stopper`](crate::Stopper) ends it with `Ok(Stopped)`.
+    ///
+    /// ```
+    /// use corosync::DispatchFlags;
+    /// assert_eq!(DispatchFlags::OneNonBlocking.raw(), 4);
+    /// assert_eq!(DispatchFlags::All.to_string(), "all");
+    /// ```
+    pub enum DispatchFlags: sys::cs_dispatch_flags_t;
+    path: "corosync::DispatchFlags";
+    no_unknown;
     /// Wait for one event and process it (`CS_DISPATCH_ONE`).
-    One = sys::CS_DISPATCH_ONE,
+    One = sys::CS_DISPATCH_ONE => "one",
     /// Process every event already pending, without waiting (`CS_DISPATCH_ALL`).
-    All = sys::CS_DISPATCH_ALL,
+    All = sys::CS_DISPATCH_ALL => "all",
     /// Process one event if one is pending, without waiting
     /// (`CS_DISPATCH_ONE_NONBLOCKING`).
-    OneNonBlocking = sys::CS_DISPATCH_ONE_NONBLOCKING,
+    OneNonBlocking = sys::CS_DISPATCH_ONE_NONBLOCKING => "one, non-blocking",
 }
 
 /// What a successful `dispatch` call did.
@@ -145,8 +149,8 @@ mod tests {
 
     #[test]
     fn dispatch_flag_values_match_c() {
-        assert_eq!(DispatchFlags::One as u32, 1);
-        assert_eq!(DispatchFlags::All as u32, 2);
-        assert_eq!(DispatchFlags::OneNonBlocking as u32, 4);
+        assert_eq!(DispatchFlags::One.raw(), 1);
+        assert_eq!(DispatchFlags::All.raw(), 2);
+        assert_eq!(DispatchFlags::OneNonBlocking.raw(), 4);
     }
 }

@@ -667,7 +667,7 @@ impl Cfg {
     #[doc(alias = "replyto_shutdown")]
     pub fn reply_to_shutdown(&self, reply: ShutdownReply) -> Result<()> {
         // SAFETY: the handle is live.
-        cs_result(unsafe { sys::corosync_cfg_replyto_shutdown(self.handle.raw(), reply.to_raw()) })
+        cs_result(unsafe { sys::corosync_cfg_replyto_shutdown(self.handle.raw(), reply.raw()) })
     }
 
     /// Registers this handle as a shutdown tracker: from now on its shutdown callback is asked

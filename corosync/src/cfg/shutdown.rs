@@ -34,27 +34,21 @@ c_enum! {
     Immediate = sys::COROSYNC_CFG_SHUTDOWN_FLAG_IMMEDIATE => "immediate",
 }
 
-/// A tracker's answer to a shutdown request (C: `corosync_cfg_shutdown_reply_flags_t`).
-///
-/// ```
-/// use corosync::cfg::ShutdownReply;
-/// assert_ne!(ShutdownReply::Yes, ShutdownReply::No);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ShutdownReply {
+c_enum! {
+    /// A tracker's answer to a shutdown request (C: `corosync_cfg_shutdown_reply_flags_t`).
+    ///
+    /// ```
+    /// use corosync::cfg::ShutdownReply;
+    /// assert_ne!(ShutdownReply::Yes, ShutdownReply::No);
+    /// assert_eq!(ShutdownReply::Yes.to_string(), "yes");
+    /// ```
+    pub enum ShutdownReply: sys::corosync_cfg_shutdown_reply_flags_t;
+    path: "corosync::cfg::ShutdownReply";
+    no_unknown;
     /// Veto the shutdown (`COROSYNC_CFG_SHUTDOWN_FLAG_NO`).
-    No,
+    No = sys::COROSYNC_CFG_SHUTDOWN_FLAG_NO => "no",
     /// Agree to the shutdown (`COROSYNC_CFG_SHUTDOWN_FLAG_YES`).
-    Yes,
-}
-
-impl ShutdownReply {
-    pub(super) fn to_raw(self) -> sys::corosync_cfg_shutdown_reply_flags_t {
-        match self {
-            ShutdownReply::No => sys::COROSYNC_CFG_SHUTDOWN_FLAG_NO,
-            ShutdownReply::Yes => sys::COROSYNC_CFG_SHUTDOWN_FLAG_YES,
-        }
-    }
+    Yes = sys::COROSYNC_CFG_SHUTDOWN_FLAG_YES => "yes",
 }
 
 #[cfg(test)]
@@ -72,7 +66,7 @@ mod tests {
             assert_eq!(ShutdownFlags::from(flags.raw()), flags);
         }
         assert_eq!(ShutdownFlags::from(1), ShutdownFlags::Regardless);
-        assert_eq!(ShutdownReply::Yes.to_raw(), 1);
-        assert_eq!(ShutdownReply::No.to_raw(), 0);
+        assert_eq!(ShutdownReply::Yes.raw(), 1);
+        assert_eq!(ShutdownReply::No.raw(), 0);
     }
 }

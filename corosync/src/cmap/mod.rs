@@ -78,6 +78,7 @@
 
 use corosync_sys as sys;
 
+use crate::c_enum::c_enum;
 use crate::error::cs_result;
 use crate::handle::{handle_type, library, Handle};
 #[cfg(doc)]
@@ -98,28 +99,24 @@ pub use value::{FromCmap, ToCmap, Value, ValueRef, ValueType};
 
 use key::KeyBuf;
 
-/// Which of the daemon's maps a handle reads and writes (`cmap_map_t`).
-///
-/// ```
-/// assert_eq!(corosync::cmap::Map::default(), corosync::cmap::Map::Icmap);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Map {
+c_enum! {
+    /// Which of the daemon's maps a handle reads and writes (`cmap_map_t`).
+    ///
+    /// ```
+    /// use corosync::cmap::Map;
+    /// assert_eq!(Map::default(), Map::Icmap);
+    /// assert_eq!(Map::Stats.to_string(), "stats");
+    /// ```
+    #[derive(Default)]
+    pub enum Map: sys::cmap_map_t;
+    path: "corosync::cmap::Map";
+    no_unknown;
     /// The configuration and runtime map (`CMAP_MAP_ICMAP`, also `CMAP_MAP_DEFAULT`).
     #[default]
-    Icmap,
+    Icmap = sys::CMAP_MAP_ICMAP => "icmap",
     /// Statistics of totem, knet links and IPC connections (`CMAP_MAP_STATS`). Read-only,
     /// except the `stats.clear.*` keys that reset counters.
-    Stats,
-}
-
-impl Map {
-    fn to_raw(self) -> sys::cmap_map_t {
-        match self {
-            Map::Icmap => sys::CMAP_MAP_ICMAP,
-            Map::Stats => sys::CMAP_MAP_STATS,
-        }
-    }
+    Stats = sys::CMAP_MAP_STATS => "stats",
 }
 
 library! {
@@ -317,7 +314,7 @@ impl Cmap {
             // libcmap with a handle value that may be stale (and, in another thread, reused),
             // so that rare case leaks the dead connection instead.
             // SAFETY: `raw` is writable.
-            cs_result(unsafe { sys::cmap_initialize_map(&mut raw, map.to_raw()) }).map(|()| raw)
+            cs_result(unsafe { sys::cmap_initialize_map(&mut raw, map.raw()) }).map(|()| raw)
         })?;
         Ok(Cmap { handle })
     }

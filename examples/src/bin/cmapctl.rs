@@ -402,6 +402,8 @@ fn set_key(cmap: &Cmap, key: &[u8], type_name: &[u8], value: &[u8]) -> Outcome {
                 key.and_then(|key| cmap.set(key, &data[..]))
             }
         }
+        // from_name knows only the twelve types above.
+        _ => return Err(fail(format!("Unknown type {type_text}"))),
     };
     result.map_err(|err| {
         fail(cat(&[
