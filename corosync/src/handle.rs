@@ -35,7 +35,7 @@ use corosync_sys as sys;
 
 use crate::error::cs_result;
 use crate::event_loop::{poll_readable, Stopper};
-use crate::{DispatchFlags, Dispatched, Error, Reconnected, Result, Stopped};
+use crate::{DispatchMode, Dispatched, Error, Reconnected, Result, Stopped};
 
 /// What the shared handle needs to know about one C library.
 ///
@@ -328,16 +328,16 @@ impl<L: Library> Handle<L> {
         true
     }
 
-    /// Runs the C dispatch; see [`DispatchFlags`] for what each value does.
-    pub(crate) fn dispatch(&self, flags: DispatchFlags) -> Result<Dispatched> {
+    /// Runs the C dispatch; see [`DispatchMode`] for what each value does.
+    pub(crate) fn dispatch(&self, mode: DispatchMode) -> Result<Dispatched> {
         let state = self.state();
         if state.dispatching.replace(true) {
             return Err(Error::ReentrantDispatch);
         }
         let context = self.state.as_ptr().cast::<c_void>();
-        let call = |flags: DispatchFlags| {
+        let call = |mode: DispatchMode| {
             // SAFETY: the handle is live and its context is `context`.
-            let code = unsafe { L::dispatch(state.raw, context, flags.raw()) };
+            let code = unsafe { L::dispatch(state.raw, context, mode.raw()) };
             match cs_result(code) {
                 // libcmap answers CS_ERR_BAD_HANDLE to a one-event dispatch whose event was for
                 // a track deleted meanwhile (it drops the event, as it should, but leaks the
@@ -349,23 +349,23 @@ impl<L: Library> Handle<L> {
         // `All` takes one event per C call, so that after a panic no C call reads (and
         // discards) the events behind the one whose callback panicked: they stay queued for
         // the next dispatch. A C `CS_DISPATCH_ALL` would read them all at once.
-        let result = match flags {
-            DispatchFlags::All => loop {
-                match call(DispatchFlags::OneNonBlocking) {
+        let result = match mode {
+            DispatchMode::All => loop {
+                match call(DispatchMode::OneNonBlocking) {
                     // Nothing (more) pending.
                     Err(Error::TryAgain) => break Ok(()),
                     Ok(()) if !state.has_panic() => continue,
                     result => break result,
                 }
             },
-            _ => call(flags),
+            _ => call(mode),
         };
         state.dispatching.set(false);
         if let Some(payload) = state.panic.take() {
             resume_unwind(payload);
         }
-        match (flags, result) {
-            (DispatchFlags::OneNonBlocking, Err(Error::TryAgain)) => Ok(Dispatched::NothingPending),
+        match (mode, result) {
+            (DispatchMode::OneNonBlocking, Err(Error::TryAgain)) => Ok(Dispatched::NothingPending),
             (_, result) => result.map(|()| Dispatched::Processed),
         }
     }
@@ -403,7 +403,7 @@ impl<L: Library> Handle<L> {
             // One event at a time, so that a stop requested by a callback ends the loop
             // before the next event.
             while !stopper.is_requested() {
-                if self.dispatch(DispatchFlags::OneNonBlocking)? == Dispatched::NothingPending {
+                if self.dispatch(DispatchMode::OneNonBlocking)? == Dispatched::NothingPending {
                     break;
                 }
             }
@@ -440,7 +440,7 @@ impl<L: Library> Handle<L> {
             if !self.wait_readable(remaining)? {
                 return Ok(None);
             }
-            let dispatched = self.dispatch(DispatchFlags::OneNonBlocking)?;
+            let dispatched = self.dispatch(DispatchMode::OneNonBlocking)?;
             let out_of_time = remaining == Some(Duration::ZERO);
             if out_of_time && dispatched == Dispatched::NothingPending {
                 return Ok(queue.borrow_mut().pop_front());
@@ -456,7 +456,7 @@ impl<L: Library> Handle<L> {
             if let Some(event) = queue.borrow_mut().pop_front() {
                 return Ok(Some(event));
             }
-            if self.dispatch(DispatchFlags::OneNonBlocking)? == Dispatched::NothingPending {
+            if self.dispatch(DispatchMode::OneNonBlocking)? == Dispatched::NothingPending {
                 return Ok(None);
             }
         }
@@ -582,7 +582,7 @@ macro_rules! handle_type {
 
         impl $name {
             /// Processes events from the daemon, running this handle's callbacks on the
-            /// calling thread; see [`DispatchFlags`](crate::DispatchFlags) for how many.
+            /// calling thread; see [`DispatchMode`](crate::DispatchMode) for how many.
             ///
             /// A panic in a callback stops the dispatch and is resumed here once the C
             /// library has returned. No event is lost: the event whose callback panicked is
@@ -602,14 +602,14 @@ macro_rules! handle_type {
             /// # fn main() -> corosync::Result<()> {
             #[doc = concat!("let handle = ", $open, ";")]
             /// // Process whatever has arrived, without waiting.
-            /// handle.dispatch(corosync::DispatchFlags::All)?;
+            /// handle.dispatch(corosync::DispatchMode::All)?;
             /// # Ok(()) }
             /// ```
             pub fn dispatch(
                 &self,
-                flags: $crate::DispatchFlags,
+                mode: $crate::DispatchMode,
             ) -> $crate::Result<$crate::Dispatched> {
-                self.handle.dispatch(flags)
+                self.handle.dispatch(mode)
             }
 
             /// Closes the connection now and reports the library's answer; dropping the
@@ -635,7 +635,7 @@ macro_rules! handle_type {
             /// # fn main() -> corosync::Result<()> {
             #[doc = concat!("let handle = ", $open, ";")]
             /// while handle.wait_readable(Some(Duration::from_millis(500)))? {
-            ///     handle.dispatch(corosync::DispatchFlags::All)?;
+            ///     handle.dispatch(corosync::DispatchMode::All)?;
             /// }
             /// # Ok(()) }
             /// ```
@@ -763,7 +763,7 @@ macro_rules! handle_type {
             /// ```no_run
             /// # fn main() -> corosync::Result<()> {
             #[doc = concat!("let mut handle = ", $open, ";")]
-            /// if let Err(err) = handle.dispatch(corosync::DispatchFlags::All) {
+            /// if let Err(err) = handle.dispatch(corosync::DispatchMode::All) {
             ///     if err.is_disconnected() {
             ///         let _gap = handle.reconnect()?;
             ///     }
@@ -798,7 +798,7 @@ macro_rules! handle_type {
         /// poll.registry().register(&mut handle, Token(0), Interest::READABLE)?;
         /// let mut events = Events::with_capacity(8);
         /// poll.poll(&mut events, None)?;
-        /// handle.dispatch(corosync::DispatchFlags::All)?;
+        /// handle.dispatch(corosync::DispatchMode::All)?;
         /// # Ok(()) }
         /// ```
         #[cfg(feature = "mio")]

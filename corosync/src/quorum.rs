@@ -38,7 +38,7 @@
 //!
 //! ```no_run
 //! use corosync::quorum::Quorum;
-//! use corosync::{DispatchFlags, TrackFlags};
+//! use corosync::{DispatchMode, TrackFlags};
 //!
 //! # fn main() -> corosync::Result<()> {
 //! let quorum = Quorum::builder()
@@ -48,7 +48,7 @@
 //! println!("quorate now: {}", quorum.is_quorate()?);
 //! quorum.track_start(TrackFlags::CHANGES)?;
 //! loop {
-//!     quorum.dispatch(DispatchFlags::One)?;
+//!     quorum.dispatch(DispatchMode::One)?;
 //! }
 //! # }
 //! ```

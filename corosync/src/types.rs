@@ -1,4 +1,4 @@
-//! Small types shared by every library: dispatch flags and outcomes, track flags, node ids.
+//! Small types shared by every library: dispatch modes and outcomes, track flags, node ids.
 
 use std::fmt;
 
@@ -14,12 +14,13 @@ c_enum! {
     /// [`Stopper`](crate::Stopper) ends it with `Ok(Stopped)`.
     ///
     /// ```
-    /// use corosync::DispatchFlags;
-    /// assert_eq!(DispatchFlags::OneNonBlocking.raw(), 4);
-    /// assert_eq!(DispatchFlags::All.to_string(), "all");
+    /// use corosync::DispatchMode;
+    /// assert_eq!(DispatchMode::OneNonBlocking.raw(), 4);
+    /// assert_eq!(DispatchMode::All.to_string(), "all");
     /// ```
-    pub enum DispatchFlags: sys::cs_dispatch_flags_t;
-    path: "corosync::DispatchFlags";
+    #[doc(alias = "cs_dispatch_flags_t", alias = "DispatchFlags")]
+    pub enum DispatchMode: sys::cs_dispatch_flags_t;
+    path: "corosync::DispatchMode";
     no_unknown;
     /// Wait for one event and process it (`CS_DISPATCH_ONE`).
     One = sys::CS_DISPATCH_ONE => "one",
@@ -38,11 +39,11 @@ c_enum! {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Dispatched {
-    /// The call ran as asked: with [`DispatchFlags::One`] and
-    /// [`DispatchFlags::OneNonBlocking`] one event was processed; with
-    /// [`DispatchFlags::All`], every pending event (possibly none).
+    /// The call ran as asked: with [`DispatchMode::One`] and
+    /// [`DispatchMode::OneNonBlocking`] one event was processed; with
+    /// [`DispatchMode::All`], every pending event (possibly none).
     Processed,
-    /// [`DispatchFlags::OneNonBlocking`] found no event waiting (C answers
+    /// [`DispatchMode::OneNonBlocking`] found no event waiting (C answers
     /// `CS_ERR_TRY_AGAIN`, which is not an error here).
     NothingPending,
 }
@@ -149,8 +150,8 @@ mod tests {
 
     #[test]
     fn dispatch_flag_values_match_c() {
-        assert_eq!(DispatchFlags::One.raw(), 1);
-        assert_eq!(DispatchFlags::All.raw(), 2);
-        assert_eq!(DispatchFlags::OneNonBlocking.raw(), 4);
+        assert_eq!(DispatchMode::One.raw(), 1);
+        assert_eq!(DispatchMode::All.raw(), 2);
+        assert_eq!(DispatchMode::OneNonBlocking.raw(), 4);
     }
 }

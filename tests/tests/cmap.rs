@@ -9,7 +9,7 @@
 //!   Stats map showing (then no longer showing) this client's connection, an unprivileged
 //!   connection, and finally a killed daemon.
 //! - `tracking_and_dispatch_flags` (1 node): track events made by a second connection, prefix
-//!   tracking, guards, every `DispatchFlags` value, callbacks calling into the handle,
+//!   tracking, guards, every `DispatchMode` value, callbacks calling into the handle,
 //!   a guard dropped by its own closure, and a panicking callback.
 //! - `blocking_dispatch_on_another_thread` (1 node): `dispatch_blocking` on a thread of
 //!   its own, ended by a panicking callback that the thread catches.
@@ -23,9 +23,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use corosync::cmap::{
-    Cmap, EventKind, KeyName, KeyValue, Map, TrackEvent, TrackType, Value, ValueRef, ValueType,
+    Cmap, EventKind, KeyName, KeyValue, Map, TrackEvent, TrackOptions, Value, ValueRef, ValueType,
 };
-use corosync::{DispatchFlags, Dispatched, Error};
+use corosync::{DispatchMode, Dispatched, Error};
 use corosync_testcluster::{Cluster, Node};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -478,7 +478,7 @@ fn values_errors_and_connections() {
     // The daemon dies: requests fail with an error, no new connection can be made, and the
     // old handle drops safely.
     let track = cmap
-        .track("test.", TrackType::all(), |_, _| {
+        .track("test.", TrackOptions::all(), |_, _| {
             panic!("no event expected")
         })
         .expect("track");
@@ -493,7 +493,7 @@ fn values_errors_and_connections() {
     );
     assert_eq!(cmap.iter("").err(), Some(Error::Library { errno: 0 }));
     assert_eq!(
-        cmap.dispatch(DispatchFlags::All),
+        cmap.dispatch(DispatchMode::All),
         Err(Error::Library { errno: 0 })
     );
     assert_eq!(
@@ -528,22 +528,22 @@ fn tracking_and_dispatch_flags() {
 
     // Nothing pending: OneNonBlocking says so, All processes nothing.
     assert_eq!(
-        cmap.dispatch(DispatchFlags::OneNonBlocking),
+        cmap.dispatch(DispatchMode::OneNonBlocking),
         Ok(Dispatched::NothingPending)
     );
-    assert_eq!(cmap.dispatch(DispatchFlags::All), Ok(Dispatched::Processed));
+    assert_eq!(cmap.dispatch(DispatchMode::All), Ok(Dispatched::Processed));
 
     // One key, every change, made by a second connection.
     let (seen, record) = recorder();
     let track = cmap
         .track(
             "test.one",
-            TrackType::ADD | TrackType::MODIFY | TrackType::DELETE,
+            TrackOptions::ADD | TrackOptions::MODIFY | TrackOptions::DELETE,
             record,
         )
         .expect("track a key");
     other.set("test.one", 1u32).unwrap();
-    assert_eq!(cmap.dispatch(DispatchFlags::One), Ok(Dispatched::Processed));
+    assert_eq!(cmap.dispatch(DispatchMode::One), Ok(Dispatched::Processed));
     assert_eq!(
         take(&seen),
         [Seen::new(
@@ -559,16 +559,16 @@ fn tracking_and_dispatch_flags() {
     other.set("test.other", 1u8).unwrap(); // not tracked
                                            // One event at a time, then nothing.
     assert_eq!(
-        cmap.dispatch(DispatchFlags::OneNonBlocking),
+        cmap.dispatch(DispatchMode::OneNonBlocking),
         Ok(Dispatched::Processed)
     );
     assert_eq!(seen.lock().unwrap().len(), 1);
     assert_eq!(
-        cmap.dispatch(DispatchFlags::OneNonBlocking),
+        cmap.dispatch(DispatchMode::OneNonBlocking),
         Ok(Dispatched::Processed)
     );
     assert_eq!(
-        cmap.dispatch(DispatchFlags::OneNonBlocking),
+        cmap.dispatch(DispatchMode::OneNonBlocking),
         Ok(Dispatched::NothingPending)
     );
     assert_eq!(
@@ -591,11 +591,13 @@ fn tracking_and_dispatch_flags() {
     // Only the kinds asked for.
     drop(track);
     let (seen, record) = recorder();
-    let track = cmap.track("test.one", TrackType::DELETE, record).unwrap();
+    let track = cmap
+        .track("test.one", TrackOptions::DELETE, record)
+        .unwrap();
     other.set("test.one", 5i64).unwrap();
     other.set("test.one", 6i64).unwrap();
     other.delete("test.one").unwrap();
-    assert_eq!(cmap.dispatch(DispatchFlags::All), Ok(Dispatched::Processed));
+    assert_eq!(cmap.dispatch(DispatchMode::All), Ok(Dispatched::Processed));
     assert_eq!(
         take(&seen),
         [Seen::new(
@@ -611,7 +613,7 @@ fn tracking_and_dispatch_flags() {
     // values arrive whole.
     let (seen, record) = recorder();
     let track = cmap
-        .track("test.prefix.", TrackType::all(), record)
+        .track("test.prefix.", TrackOptions::all(), record)
         .expect("track a prefix");
     other.set("test.prefix.a", b"\x00\x01\xff").unwrap();
     other.set("test.prefix.b.c", "").unwrap();
@@ -619,7 +621,7 @@ fn tracking_and_dispatch_flags() {
     other.set("test.prefi", 1u8).unwrap();
     other.set("test.prefix", 1u8).unwrap();
     other.set("test.prefix.a", 2.5f64).unwrap();
-    assert_eq!(cmap.dispatch(DispatchFlags::All), Ok(Dispatched::Processed));
+    assert_eq!(cmap.dispatch(DispatchMode::All), Ok(Dispatched::Processed));
     assert_eq!(
         take(&seen),
         [
@@ -651,7 +653,7 @@ fn tracking_and_dispatch_flags() {
     );
     // A change this handle makes itself is reported too.
     cmap.delete("test.prefix.d").unwrap();
-    assert_eq!(cmap.dispatch(DispatchFlags::All), Ok(Dispatched::Processed));
+    assert_eq!(cmap.dispatch(DispatchMode::All), Ok(Dispatched::Processed));
     assert_eq!(
         take(&seen),
         [Seen::new(
@@ -665,27 +667,35 @@ fn tracking_and_dispatch_flags() {
     drop(track);
     other.set("test.prefix.a", 3u8).unwrap();
     assert_eq!(
-        cmap.dispatch(DispatchFlags::OneNonBlocking),
+        cmap.dispatch(DispatchMode::OneNonBlocking),
         Ok(Dispatched::NothingPending)
     );
-    assert_eq!(cmap.dispatch(DispatchFlags::All), Ok(Dispatched::Processed));
+    assert_eq!(cmap.dispatch(DispatchMode::All), Ok(Dispatched::Processed));
     assert!(take(&seen).is_empty());
 
     // Two tracks on the same prefix each get the event; the fd becomes readable first.
     let (seen_a, record_a) = recorder();
     let (seen_b, record_b) = recorder();
     let track_a = cmap
-        .track("test.two.", TrackType::ADD | TrackType::PREFIX, record_a)
+        .track(
+            "test.two.",
+            TrackOptions::ADD | TrackOptions::PREFIX,
+            record_a,
+        )
         .unwrap();
     let track_b = cmap
-        .track("test.two.", TrackType::ADD | TrackType::PREFIX, record_b)
+        .track(
+            "test.two.",
+            TrackOptions::ADD | TrackOptions::PREFIX,
+            record_b,
+        )
         .unwrap();
     other.set("test.two.x", 1u8).unwrap();
     assert!(
         corosync_testcluster::wait_readable(&[cmap.as_fd()], Duration::from_secs(10)),
         "the cmap fd becomes readable"
     );
-    assert_eq!(cmap.dispatch(DispatchFlags::All), Ok(Dispatched::Processed));
+    assert_eq!(cmap.dispatch(DispatchMode::All), Ok(Dispatched::Processed));
     assert_eq!(seen_a.lock().unwrap().len(), 1);
     assert_eq!(seen_b.lock().unwrap().len(), 1);
     drop((track_a, track_b));
@@ -695,19 +705,19 @@ fn tracking_and_dispatch_flags() {
     let track = cmap
         .track(
             "test.ask",
-            TrackType::ADD | TrackType::MODIFY,
+            TrackOptions::ADD | TrackOptions::MODIFY,
             move |cmap, event| {
                 let answer: u32 = cmap.get("test.answer").expect("get inside a callback");
                 cmap.set("test.reply", answer + 1)
                     .expect("set inside a callback");
-                let nested = cmap.dispatch(DispatchFlags::All);
+                let nested = cmap.dispatch(DispatchMode::All);
                 tx.send((event.key().to_owned(), nested)).unwrap();
             },
         )
         .unwrap();
     other.set("test.answer", 41u32).unwrap();
     other.set("test.ask", 1u8).unwrap();
-    assert_eq!(cmap.dispatch(DispatchFlags::One), Ok(Dispatched::Processed));
+    assert_eq!(cmap.dispatch(DispatchMode::One), Ok(Dispatched::Processed));
     assert_eq!(
         rx.try_recv(),
         Ok(("test.ask".to_owned(), Err(Error::ReentrantDispatch)))
@@ -722,7 +732,7 @@ fn tracking_and_dispatch_flags() {
     let track = cmap
         .track(
             "test.panic.",
-            TrackType::ADD | TrackType::PREFIX,
+            TrackOptions::ADD | TrackOptions::PREFIX,
             move |_, event| {
                 counter.lock().unwrap().push(event.key().to_owned());
                 if event.key().ends_with("boom") {
@@ -733,21 +743,21 @@ fn tracking_and_dispatch_flags() {
         .unwrap();
     other.set("test.panic.boom", 1u8).unwrap();
     other.set("test.panic.after", 1u8).unwrap();
-    let payload = catch_unwind(AssertUnwindSafe(|| cmap.dispatch(DispatchFlags::One)))
+    let payload = catch_unwind(AssertUnwindSafe(|| cmap.dispatch(DispatchMode::One)))
         .expect_err("the callback's panic reaches the caller");
     assert_eq!(
         payload.downcast_ref::<String>().map(String::as_str),
         Some("boom from test.panic.boom")
     );
     assert_eq!(cmap.get::<u8>("test.panic.boom"), Ok(1));
-    assert_eq!(cmap.dispatch(DispatchFlags::One), Ok(Dispatched::Processed));
+    assert_eq!(cmap.dispatch(DispatchMode::One), Ok(Dispatched::Processed));
     assert_eq!(
         *calls.lock().unwrap(),
         ["test.panic.boom", "test.panic.after"]
     );
     other.set("test.panic.second.boom", 1u8).unwrap();
     other.set("test.panic.lost", 1u8).unwrap();
-    let payload = catch_unwind(AssertUnwindSafe(|| cmap.dispatch(DispatchFlags::All)))
+    let payload = catch_unwind(AssertUnwindSafe(|| cmap.dispatch(DispatchMode::All)))
         .expect_err("the callback's panic reaches the caller");
     assert_eq!(
         payload.downcast_ref::<String>().map(String::as_str),
@@ -756,7 +766,7 @@ fn tracking_and_dispatch_flags() {
     assert_eq!(calls.lock().unwrap().len(), 3);
     assert_eq!(cmap.get::<u8>("test.panic.lost"), Ok(1));
     assert_eq!(
-        cmap.dispatch(DispatchFlags::OneNonBlocking),
+        cmap.dispatch(DispatchMode::OneNonBlocking),
         Ok(Dispatched::Processed)
     );
     assert_eq!(
@@ -764,7 +774,7 @@ fn tracking_and_dispatch_flags() {
         ["test.panic.second.boom", "test.panic.lost"]
     );
     assert_eq!(
-        cmap.dispatch(DispatchFlags::OneNonBlocking),
+        cmap.dispatch(DispatchMode::OneNonBlocking),
         Ok(Dispatched::NothingPending)
     );
     drop(track);
@@ -787,7 +797,7 @@ fn tracking_and_dispatch_flags() {
     let track = leaked
         .track(
             "test.self.",
-            TrackType::ADD | TrackType::PREFIX,
+            TrackOptions::ADD | TrackOptions::PREFIX,
             move |cmap, event| {
                 record(cmap, event);
                 let guard = GUARD.with(|slot| slot.borrow_mut().take());
@@ -802,7 +812,7 @@ fn tracking_and_dispatch_flags() {
     other.set("test.self.first", 1u8).unwrap();
     other.set("test.self.second", 1u8).unwrap();
     assert_eq!(
-        leaked.dispatch(DispatchFlags::All),
+        leaked.dispatch(DispatchMode::All),
         Ok(Dispatched::Processed)
     );
     assert_eq!(*dropped_by.lock().unwrap(), "test.self.first");
@@ -810,7 +820,7 @@ fn tracking_and_dispatch_flags() {
     assert_eq!(Arc::strong_count(&dropped_by), 1, "the closure was freed");
     other.set("test.self.third", 1u8).unwrap();
     assert_eq!(
-        leaked.dispatch(DispatchFlags::All),
+        leaked.dispatch(DispatchMode::All),
         Ok(Dispatched::Processed)
     );
     assert!(take(&seen).is_empty());
@@ -821,7 +831,7 @@ fn tracking_and_dispatch_flags() {
     reclaimed.finalize().expect("finalize");
 
     // Tracking refuses what a key would refuse, but a prefix may be short or empty.
-    let too_short = cmap.track("ab", TrackType::MODIFY, |_, _| {}).err();
+    let too_short = cmap.track("ab", TrackOptions::MODIFY, |_, _| {}).err();
     assert_eq!(
         too_short,
         Some(Error::TooShort {
@@ -830,7 +840,7 @@ fn tracking_and_dispatch_flags() {
             min: 3,
         })
     );
-    let everything = cmap.track("", TrackType::ADD | TrackType::PREFIX, |_, _| {});
+    let everything = cmap.track("", TrackOptions::ADD | TrackOptions::PREFIX, |_, _| {});
     assert!(everything.is_ok());
     everything.unwrap().delete().expect("delete the track");
 }
@@ -849,7 +859,7 @@ fn blocking_dispatch_on_another_thread() {
     let thread = std::thread::spawn(move || {
         let outcome = {
             let _track = cmap
-                .track("test.block.", TrackType::all(), move |_, event| {
+                .track("test.block.", TrackOptions::all(), move |_, event| {
                     if event.key() == "test.block.stop" {
                         panic!("stop requested");
                     }

@@ -38,7 +38,7 @@
 //! stops early.
 //!
 //! # Tracking changes
-//! [`Cmap::track`] registers a closure for a key or, with [`TrackType::PREFIX`], for every
+//! [`Cmap::track`] registers a closure for a key or, with [`TrackOptions::PREFIX`], for every
 //! key under a prefix, and returns a [`Track`] guard that unregisters it on `Drop`. Events are
 //! delivered by [`Cmap::dispatch`] on the calling thread: the closure gets the handle (it may
 //! make requests on it, e.g. read another key) and a [`TrackEvent`] with the kind of change,
@@ -56,22 +56,22 @@
 //!
 //! # Example
 //! ```no_run
-//! use corosync::cmap::{Cmap, TrackType, EventKind};
-//! use corosync::DispatchFlags;
+//! use corosync::cmap::{Cmap, TrackOptions, EventKind};
+//! use corosync::DispatchMode;
 //!
 //! # fn main() -> corosync::Result<()> {
 //! let cmap = Cmap::new()?;
 //! let node_id: u32 = cmap.get("runtime.votequorum.this_node_id")?;
 //! cmap.set("example.greeting", "hello")?;
 //!
-//! let _track = cmap.track("example.", TrackType::ADD | TrackType::MODIFY | TrackType::PREFIX,
+//! let _track = cmap.track("example.", TrackOptions::ADD | TrackOptions::MODIFY | TrackOptions::PREFIX,
 //!     |_cmap, event| {
 //!         if event.kind() == EventKind::Modify {
 //!             println!("{} changed: {:?} -> {:?}", event.key(), event.old_value(), event.new_value());
 //!         }
 //!     })?;
 //! cmap.set("example.greeting", "hi")?;
-//! cmap.dispatch(DispatchFlags::One)?; // runs the closure
+//! cmap.dispatch(DispatchMode::One)?; // runs the closure
 //! # let _ = node_id;
 //! # Ok(()) }
 //! ```
@@ -82,7 +82,7 @@ use crate::c_enum::c_enum;
 use crate::error::cs_result;
 use crate::handle::{handle_type, library, Handle};
 #[cfg(doc)]
-use crate::DispatchFlags;
+use crate::DispatchMode;
 use crate::{Error, Result};
 
 mod iter;
@@ -94,7 +94,7 @@ pub use iter::{Iter, IterValues, KeyInfo, KeyValue, KeyValueRef};
 pub use key::{KeyName, KEY_NAME_MAX_LEN, KEY_NAME_MIN_LEN};
 #[cfg(feature = "tokio")]
 pub(crate) use track::DetachedTrack;
-pub use track::{Event, EventKind, OwnedTrackEvent, Track, TrackEvent, TrackId, TrackType};
+pub use track::{Event, EventKind, OwnedTrackEvent, Track, TrackEvent, TrackId, TrackOptions};
 pub use value::{FromCmap, ToCmap, Value, ValueRef, ValueType};
 
 use key::KeyBuf;
@@ -262,10 +262,10 @@ impl Cmap {
     /// [`Cmap::try_next_event`] hand out. Everything else works as on any handle.
     ///
     /// ```no_run
-    /// use corosync::cmap::{Cmap, Event, TrackType};
+    /// use corosync::cmap::{Cmap, Event, TrackOptions};
     /// # fn main() -> corosync::Result<()> {
     /// let cmap = Cmap::pull()?;
-    /// let _track = cmap.track_events("totem.", TrackType::all())?;
+    /// let _track = cmap.track_events("totem.", TrackOptions::all())?;
     /// while let Some(Event::Track(change)) = cmap.next_event(None)? {
     ///     println!("{} -> {:?}", change.key(), change.new_value());
     /// }
@@ -283,20 +283,20 @@ impl Cmap {
     /// [`Cmap::track`].
     ///
     /// ```no_run
-    /// use corosync::cmap::{Cmap, Event, TrackType};
+    /// use corosync::cmap::{Cmap, Event, TrackOptions};
     /// # fn main() -> corosync::Result<()> {
     /// let cmap = Cmap::pull()?;
-    /// let members = cmap.track_events("runtime.members.", TrackType::all())?;
+    /// let members = cmap.track_events("runtime.members.", TrackOptions::all())?;
     /// if let Some(Event::Track(change)) = cmap.next_event(None)? {
     ///     assert_eq!(change.track(), members.id());
     /// }
     /// # Ok(()) }
     /// ```
-    pub fn track_events(&self, key: &str, track_type: TrackType) -> Result<Track<'_>> {
+    pub fn track_events(&self, key: &str, options: TrackOptions) -> Result<Track<'_>> {
         if !self.handle.is_pull() {
             return Err(Error::NotPullMode);
         }
-        self.track(key, track_type, |cmap, event| {
+        self.track(key, options, |cmap, event| {
             cmap.handle.push_event(Event::Track(event.into_owned()));
         })
     }

@@ -27,7 +27,7 @@
 //! library is told there is none (except for messages, see below).
 //!
 //! The handle's fd ([`AsFd`](std::os::fd::AsFd)) becomes readable when events wait; call
-//! `dispatch(DispatchFlags::All)` then. libcpg's dispatch keeps a 1 MiB receive buffer on
+//! `dispatch(DispatchMode::All)` then. libcpg's dispatch keeps a 1 MiB receive buffer on
 //! the stack: call it from a thread with at least 2 MiB of stack (Rust's default).
 //!
 //! libcpg 3.1.7 calls the deliver callback of a handle without checking that it is set when a
@@ -78,7 +78,7 @@
 //! # Example
 //! ```no_run
 //! use corosync::cpg::{Cpg, GroupName, Guarantee};
-//! use corosync::DispatchFlags;
+//! use corosync::DispatchMode;
 //!
 //! let cpg = Cpg::builder()
 //!     .on_deliver(|cpg, msg| {
@@ -96,7 +96,7 @@
 //! cpg.join(&group)?;
 //! cpg.mcast_retrying(Guarantee::Agreed, b"ping", None)?;
 //! loop {
-//!     cpg.dispatch(DispatchFlags::One)?;
+//!     cpg.dispatch(DispatchMode::One)?;
 //! }
 //! # Ok::<(), corosync::Error>(())
 //! ```
@@ -124,7 +124,7 @@ use crate::c_enum::c_enum;
 use crate::clist::{c_bytes, with_c_list, with_node_ids};
 use crate::error::cs_result;
 use crate::handle::{handle_type, library, run_callback, Handle};
-use crate::{DispatchFlags, Error, NodeId, Result, RingId};
+use crate::{DispatchMode, Error, NodeId, Result, RingId};
 
 type DeliverFn = Box<dyn FnMut(&Cpg, &Message<'_>) + Send>;
 type ConfchgFn = Box<dyn FnMut(&Cpg, &ConfigChange<'_>) + Send>;
@@ -665,7 +665,7 @@ impl Cpg {
             }
             // A poll error counts as readable: the dispatch then reports what is wrong.
             if self.wait_readable(Some(remaining)).unwrap_or(true) {
-                match self.dispatch(DispatchFlags::All) {
+                match self.dispatch(DispatchMode::All) {
                     Ok(_) => {}
                     Err(Error::ReentrantDispatch) => can_dispatch = false,
                     Err(err) => return Err(err),

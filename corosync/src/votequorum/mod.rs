@@ -40,7 +40,7 @@
 //!
 //! ```no_run
 //! use corosync::votequorum::Votequorum;
-//! use corosync::{DispatchFlags, TrackFlags};
+//! use corosync::{DispatchMode, TrackFlags};
 //!
 //! # fn main() -> corosync::Result<()> {
 //! let vq = Votequorum::builder()
@@ -51,7 +51,7 @@
 //! println!("node {} has {} of {} votes needed", info.node_id, info.total_votes, info.quorum);
 //! vq.track_start(0, TrackFlags::CURRENT | TrackFlags::CHANGES)?;
 //! loop {
-//!     vq.dispatch(DispatchFlags::One)?;
+//!     vq.dispatch(DispatchMode::One)?;
 //! }
 //! # }
 //! ```
