@@ -38,12 +38,18 @@
 //!
 //! ```no_run
 //! use corosync::quorum::Quorum;
-//! use corosync::{DispatchMode, TrackFlags};
+//! use corosync::{DispatchMode, NodeId, TrackFlags};
 //!
 //! # fn main() -> corosync::Result<()> {
 //! let quorum = Quorum::builder()
-//!     .on_quorum(|_, n| println!("ring {}: quorate {} with {:?}", n.ring_id(), n.is_quorate(), n.members()))
-//!     .on_nodelist(|_, n| println!("joined {:?}, left {:?}", n.joined(), n.left()))
+//!     .on_quorum(|_, n| {
+//!         let members = NodeId::display_list(n.members());
+//!         println!("ring {}: quorate {} with {members}", n.ring_id(), n.is_quorate());
+//!     })
+//!     .on_nodelist(|_, n| {
+//!         let (joined, left) = (NodeId::display_list(n.joined()), NodeId::display_list(n.left()));
+//!         println!("joined {joined}, left {left}");
+//!     })
 //!     .build()?;
 //! println!("quorate now: {}", quorum.is_quorate()?);
 //! quorum.track_start(TrackFlags::CHANGES)?;
@@ -108,9 +114,13 @@ pub struct QuorumNotification<'a> {
 /// has empty `joined` and `left` lists.
 ///
 /// ```no_run
+/// use corosync::NodeId;
 /// # fn main() -> corosync::Result<()> {
 /// let quorum = corosync::quorum::Quorum::builder()
-///     .on_nodelist(|_, n| println!("{}: +{:?} -{:?}", n.ring_id(), n.joined(), n.left()))
+///     .on_nodelist(|_, n| {
+///         let (joined, left) = (NodeId::display_list(n.joined()), NodeId::display_list(n.left()));
+///         println!("{}: +{joined} -{left}", n.ring_id());
+///     })
 ///     .build()?;
 /// # Ok(()) }
 /// ```
@@ -127,9 +137,11 @@ pub struct NodeListNotification<'a> {
 /// [`QuorumNotification`], with only the ring's sequence number.
 ///
 /// ```no_run
+/// use corosync::NodeId;
 /// # fn main() -> corosync::Result<()> {
 /// let quorum = corosync::quorum::Quorum::new_v0(|_, n| {
-///     println!("ring seq {:x}: quorate {} with {:?}", n.ring_seq(), n.is_quorate(), n.members())
+///     let members = NodeId::display_list(n.members());
+///     println!("ring seq {:x}: quorate {} with {members}", n.ring_seq(), n.is_quorate());
 /// })?;
 /// # Ok(()) }
 /// ```
@@ -165,8 +177,9 @@ impl<'a> QuorumNotification<'a> {
     /// The member node ids.
     ///
     /// ```no_run
+    /// use corosync::NodeId;
     /// # let n: corosync::quorum::QuorumNotification<'_> = unimplemented!();
-    /// println!("{:?}", n.members());
+    /// println!("{}", NodeId::display_list(n.members()));
     /// ```
     pub fn members(&self) -> &'a [NodeId] {
         self.members
@@ -231,8 +244,9 @@ impl OwnedQuorumNotification {
     /// The member node ids.
     ///
     /// ```no_run
+    /// use corosync::NodeId;
     /// # let n: corosync::quorum::OwnedQuorumNotification = unimplemented!();
-    /// println!("{:?}", n.members());
+    /// println!("{}", NodeId::display_list(n.members()));
     /// ```
     pub fn members(&self) -> &[NodeId] {
         &self.members
@@ -259,8 +273,9 @@ impl<'a> NodeListNotification<'a> {
     /// The member node ids.
     ///
     /// ```no_run
+    /// use corosync::NodeId;
     /// # let n: corosync::quorum::NodeListNotification<'_> = unimplemented!();
-    /// println!("{:?}", n.members());
+    /// println!("{}", NodeId::display_list(n.members()));
     /// ```
     pub fn members(&self) -> &'a [NodeId] {
         self.members
@@ -269,8 +284,9 @@ impl<'a> NodeListNotification<'a> {
     /// The nodes that joined with this membership.
     ///
     /// ```no_run
+    /// use corosync::NodeId;
     /// # let n: corosync::quorum::NodeListNotification<'_> = unimplemented!();
-    /// println!("{:?}", n.joined());
+    /// println!("{}", NodeId::display_list(n.joined()));
     /// ```
     pub fn joined(&self) -> &'a [NodeId] {
         self.joined
@@ -279,8 +295,9 @@ impl<'a> NodeListNotification<'a> {
     /// The nodes that left with this membership.
     ///
     /// ```no_run
+    /// use corosync::NodeId;
     /// # let n: corosync::quorum::NodeListNotification<'_> = unimplemented!();
-    /// println!("{:?}", n.left());
+    /// println!("{}", NodeId::display_list(n.left()));
     /// ```
     pub fn left(&self) -> &'a [NodeId] {
         self.left
@@ -337,8 +354,9 @@ impl OwnedNodeListNotification {
     /// The member node ids.
     ///
     /// ```no_run
+    /// use corosync::NodeId;
     /// # let n: corosync::quorum::OwnedNodeListNotification = unimplemented!();
-    /// println!("{:?}", n.members());
+    /// println!("{}", NodeId::display_list(n.members()));
     /// ```
     pub fn members(&self) -> &[NodeId] {
         &self.members
@@ -347,8 +365,9 @@ impl OwnedNodeListNotification {
     /// The nodes that joined with this membership.
     ///
     /// ```no_run
+    /// use corosync::NodeId;
     /// # let n: corosync::quorum::OwnedNodeListNotification = unimplemented!();
-    /// println!("{:?}", n.joined());
+    /// println!("{}", NodeId::display_list(n.joined()));
     /// ```
     pub fn joined(&self) -> &[NodeId] {
         &self.joined
@@ -357,8 +376,9 @@ impl OwnedNodeListNotification {
     /// The nodes that left with this membership.
     ///
     /// ```no_run
+    /// use corosync::NodeId;
     /// # let n: corosync::quorum::OwnedNodeListNotification = unimplemented!();
-    /// println!("{:?}", n.left());
+    /// println!("{}", NodeId::display_list(n.left()));
     /// ```
     pub fn left(&self) -> &[NodeId] {
         &self.left
@@ -395,8 +415,9 @@ impl<'a> QuorumNotificationV0<'a> {
     /// The member node ids.
     ///
     /// ```no_run
+    /// use corosync::NodeId;
     /// # let n: corosync::quorum::QuorumNotificationV0<'_> = unimplemented!();
-    /// println!("{:?}", n.members());
+    /// println!("{}", NodeId::display_list(n.members()));
     /// ```
     pub fn members(&self) -> &'a [NodeId] {
         self.members
@@ -461,8 +482,9 @@ impl OwnedQuorumNotificationV0 {
     /// The member node ids.
     ///
     /// ```no_run
+    /// use corosync::NodeId;
     /// # let n: corosync::quorum::OwnedQuorumNotificationV0 = unimplemented!();
-    /// println!("{:?}", n.members());
+    /// println!("{}", NodeId::display_list(n.members()));
     /// ```
     pub fn members(&self) -> &[NodeId] {
         &self.members
@@ -479,12 +501,16 @@ impl From<QuorumNotificationV0<'_>> for OwnedQuorumNotificationV0 {
 ///
 /// ```no_run
 /// use corosync::quorum::{Event, Quorum};
+/// use corosync::NodeId;
 /// let quorum = Quorum::pull()?;
 /// quorum.track_start(corosync::TrackFlags::CHANGES)?;
 /// while let Some(event) = quorum.next_event(None)? {
 ///     match event {
 ///         Event::Quorum(n) => println!("quorate: {}", n.is_quorate()),
-///         Event::NodeList(n) => println!("joined {:?}, left {:?}", n.joined(), n.left()),
+///         Event::NodeList(n) => {
+///             let (joined, left) = (NodeId::display_list(n.joined()), NodeId::display_list(n.left()));
+///             println!("joined {joined}, left {left}");
+///         }
 ///         Event::Reconnected(_) => println!("reconnected: call track_start again"),
 ///         _ => {}
 ///     }
@@ -673,9 +699,10 @@ impl Builder {
     /// Sets the closure for quorum notifications (`quorum_notify_fn` of model v1).
     ///
     /// ```no_run
+    /// use corosync::NodeId;
     /// # fn main() -> corosync::Result<()> {
     /// let quorum = corosync::quorum::Quorum::builder()
-    ///     .on_quorum(|_, n| println!("{}: {:?}", n.ring_id(), n.members()))
+    ///     .on_quorum(|_, n| println!("{}: {}", n.ring_id(), NodeId::display_list(n.members())))
     ///     .build()?;
     /// # Ok(()) }
     /// ```
@@ -690,9 +717,10 @@ impl Builder {
     /// Sets the closure for node-list notifications (`nodelist_notify_fn` of model v1).
     ///
     /// ```no_run
+    /// use corosync::NodeId;
     /// # fn main() -> corosync::Result<()> {
     /// let quorum = corosync::quorum::Quorum::builder()
-    ///     .on_nodelist(|_, n| println!("left: {:?}", n.left()))
+    ///     .on_nodelist(|_, n| println!("left: {}", NodeId::display_list(n.left())))
     ///     .build()?;
     /// # Ok(()) }
     /// ```
@@ -762,9 +790,10 @@ impl Quorum {
     /// A builder for a model v1 connection.
     ///
     /// ```no_run
+    /// use corosync::NodeId;
     /// # fn main() -> corosync::Result<()> {
     /// let quorum = corosync::quorum::Quorum::builder()
-    ///     .on_nodelist(|_, n| println!("joined: {:?}", n.joined()))
+    ///     .on_nodelist(|_, n| println!("joined: {}", NodeId::display_list(n.joined())))
     ///     .build()?;
     /// # Ok(()) }
     /// ```

@@ -80,6 +80,17 @@ bitflags::bitflags! {
 pub struct NodeId(u32);
 
 impl NodeId {
+    /// The node id `id`; the same as `NodeId::from(id)`, usable in a `const`.
+    ///
+    /// ```
+    /// use corosync::NodeId;
+    /// const FIRST: NodeId = NodeId::new(1);
+    /// assert_eq!(FIRST, NodeId::from(1));
+    /// ```
+    pub const fn new(id: u32) -> NodeId {
+        NodeId(id)
+    }
+
     /// The id as a number.
     ///
     /// ```
@@ -87,6 +98,19 @@ impl NodeId {
     /// ```
     pub const fn get(self) -> u32 {
         self.0
+    }
+
+    /// Shows a list of node ids as corosync's tools print them: in decimal, separated by
+    /// single spaces (`1 2 3`; nothing for an empty list).
+    ///
+    /// ```
+    /// use corosync::NodeId;
+    /// let ids = [NodeId::new(1), NodeId::new(2), NodeId::new(3)];
+    /// assert_eq!(NodeId::display_list(&ids).to_string(), "1 2 3");
+    /// assert_eq!(format!("members: [{}]", NodeId::display_list(&[])), "members: []");
+    /// ```
+    pub fn display_list(ids: &[NodeId]) -> impl fmt::Display + '_ {
+        DisplayList(ids)
     }
 
     /// Reinterprets a slice of C node ids in place, without copying.
@@ -111,6 +135,21 @@ impl From<NodeId> for u32 {
 impl fmt::Display for NodeId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&self.0, f)
+    }
+}
+
+/// The [`Display`](fmt::Display) of [`NodeId::display_list`].
+struct DisplayList<'a>(&'a [NodeId]);
+
+impl fmt::Display for DisplayList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, id) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            fmt::Display::fmt(&id.0, f)?;
+        }
+        Ok(())
     }
 }
 
@@ -146,6 +185,16 @@ mod tests {
         let raw = [1u32, 2, 0xffff_ffff];
         let ids = NodeId::from_raw_slice(&raw);
         assert_eq!(ids, &[NodeId(1), NodeId(2), NodeId(0xffff_ffff)]);
+    }
+
+    #[test]
+    fn node_id_lists_show_as_the_tools_print_them() {
+        assert_eq!(NodeId::display_list(&[]).to_string(), "");
+        assert_eq!(NodeId::display_list(&[NodeId(7)]).to_string(), "7");
+        assert_eq!(
+            NodeId::display_list(&[NodeId(1), NodeId(0xffff_ffff)]).to_string(),
+            "1 4294967295"
+        );
     }
 
     #[test]

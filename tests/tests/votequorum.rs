@@ -541,7 +541,7 @@ fn votes_expected_votes_and_qdevice() {
         |e| {
             e.iter().any(|x| {
                 matches!(x, VqEvent::Quorum { nodes, context: 8, .. }
-            if nodes.iter().any(|(id, _)| *id == QDEVICE_NODE_ID))
+            if nodes.iter().any(|(id, _)| *id == QDEVICE_NODE_ID.get()))
             })
         },
     );

@@ -89,9 +89,9 @@ pub use node::{Node, NodeState};
 /// device's votes; [`Votequorum::info`] with it answers for the local node.
 ///
 /// ```
-/// assert_eq!(corosync::votequorum::QDEVICE_NODE_ID, 0);
+/// assert_eq!(corosync::votequorum::QDEVICE_NODE_ID, corosync::NodeId::new(0));
 /// ```
-pub const QDEVICE_NODE_ID: u32 = sys::VOTEQUORUM_QDEVICE_NODEID;
+pub const QDEVICE_NODE_ID: NodeId = NodeId::new(sys::VOTEQUORUM_QDEVICE_NODEID);
 
 /// The longest quorum device name, in bytes, that the library accepts: one less than
 /// `VOTEQUORUM_QDEVICE_MAX_NAME_LEN` (255), which counts the terminating NUL.
@@ -473,7 +473,7 @@ impl Votequorum {
     #[doc(alias = "getinfo")]
     pub fn info(&self, node: Option<NodeId>) -> Result<Info> {
         let mut info = sys::votequorum_info::default();
-        let node_id = node.map_or(QDEVICE_NODE_ID, NodeId::get);
+        let node_id = node.unwrap_or(QDEVICE_NODE_ID).get();
         // SAFETY: the handle is live and `info` is a writable votequorum_info.
         cs_result(unsafe { sys::votequorum_getinfo(self.handle.raw(), node_id, &mut info) })?;
         Ok(Info::from_raw(&info))

@@ -59,9 +59,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
 
     let info = Votequorum::new()?.info(None)?;
 
-    let members: Vec<String> = members.iter().map(NodeId::to_string).collect();
     println!("node id:  {local}");
-    println!("members:  {}", members.join(" "));
+    println!("members:  {}", NodeId::display_list(&members));
     println!("quorate:  {}", if quorate { "yes" } else { "no" });
     println!(
         "votes:    {} total, {} expected, quorum {}",

@@ -549,7 +549,7 @@ impl Tool {
             let qdevice_name = first.map_or("", |x| x.qdevice_name.as_str());
             let cast_vote =
                 InfoFlags::from_bits_retain(our_flags).contains(InfoFlags::QDEVICE_CAST_VOTE);
-            let mut line = nodeid_column(nodeid_format, QDEVICE_NODE_ID);
+            let mut line = nodeid_column(nodeid_format, QDEVICE_NODE_ID.get());
             line.push_str(&padded(
                 &if cast_vote { qdevice_votes } else { 0 }.to_string(),
             ));
