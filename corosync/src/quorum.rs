@@ -548,13 +548,6 @@ library! {
     context_set: sys::quorum_context_set, context_get: sys::quorum_context_get,
 }
 
-fn ring_id_from_c(ring_id: sys::quorum_ring_id) -> RingId {
-    RingId {
-        node_id: NodeId::from(ring_id.nodeid),
-        seq: ring_id.seq,
-    }
-}
-
 extern "C" fn quorum_v1_trampoline(
     handle: u64,
     quorate: u32,
@@ -575,7 +568,7 @@ extern "C" fn quorum_v1_trampoline(
                     quorum,
                     QuorumNotification {
                         quorate: quorate != 0,
-                        ring_id: ring_id_from_c(ring_id),
+                        ring_id: RingId::from(ring_id),
                         members,
                     },
                 )
@@ -609,7 +602,7 @@ extern "C" fn nodelist_v1_trampoline(
                         on_nodelist(
                             quorum,
                             NodeListNotification {
-                                ring_id: ring_id_from_c(ring_id),
+                                ring_id: RingId::from(ring_id),
                                 members,
                                 joined,
                                 left,

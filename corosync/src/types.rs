@@ -156,10 +156,17 @@ impl fmt::Display for DisplayList<'_> {
 /// A totem ring id: the node that formed the current membership and a sequence number that
 /// grows with every membership change.
 ///
+/// The ring id structs of the C libraries (`cpg_ring_id`, `quorum_ring_id`,
+/// `votequorum_ring_id_t`, each with its library's feature) convert into it with `From`, and
+/// it converts back into `votequorum_ring_id_t`, which `votequorum_qdevice_poll` takes.
+///
 /// ```
 /// use corosync::{NodeId, RingId};
 /// let ring = RingId { node_id: NodeId::from(1), seq: 0x2c };
 /// assert_eq!(ring.to_string(), "1.2c");
+///
+/// let raw = corosync_sys::cpg_ring_id { nodeid: 1, seq: 0x2c };
+/// assert_eq!(RingId::from(raw), ring);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct RingId {
@@ -167,6 +174,40 @@ pub struct RingId {
     pub node_id: NodeId,
     /// The ring sequence number.
     pub seq: u64,
+}
+
+/// `From` a C library's ring id struct, for each library whose feature is on: the structs
+/// have the same two fields.
+macro_rules! ring_id_from_c {
+    ($($feature:literal => $c_type:ty),* $(,)?) => {
+        $(
+            #[cfg(feature = $feature)]
+            impl From<$c_type> for RingId {
+                fn from(raw: $c_type) -> RingId {
+                    RingId {
+                        node_id: NodeId(raw.nodeid),
+                        seq: raw.seq,
+                    }
+                }
+            }
+        )*
+    };
+}
+
+ring_id_from_c! {
+    "cpg" => sys::cpg_ring_id,
+    "quorum" => sys::quorum_ring_id,
+    "votequorum" => sys::votequorum_ring_id_t,
+}
+
+#[cfg(feature = "votequorum")]
+impl From<RingId> for sys::votequorum_ring_id_t {
+    fn from(ring: RingId) -> sys::votequorum_ring_id_t {
+        sys::votequorum_ring_id_t {
+            nodeid: ring.node_id.0,
+            seq: ring.seq,
+        }
+    }
 }
 
 impl fmt::Display for RingId {
@@ -185,6 +226,37 @@ mod tests {
         let raw = [1u32, 2, 0xffff_ffff];
         let ids = NodeId::from_raw_slice(&raw);
         assert_eq!(ids, &[NodeId(1), NodeId(2), NodeId(0xffff_ffff)]);
+    }
+
+    #[test]
+    fn ring_ids_convert_from_every_c_struct() {
+        let ring = RingId {
+            node_id: NodeId(3),
+            seq: u64::MAX,
+        };
+        #[cfg(feature = "cpg")]
+        assert_eq!(
+            RingId::from(sys::cpg_ring_id {
+                nodeid: 3,
+                seq: u64::MAX
+            }),
+            ring
+        );
+        #[cfg(feature = "quorum")]
+        assert_eq!(
+            RingId::from(sys::quorum_ring_id {
+                nodeid: 3,
+                seq: u64::MAX
+            }),
+            ring
+        );
+        #[cfg(feature = "votequorum")]
+        {
+            let raw = sys::votequorum_ring_id_t::from(ring);
+            assert_eq!((raw.nodeid, raw.seq), (3, u64::MAX));
+            assert_eq!(RingId::from(raw), ring);
+        }
+        let _ = ring;
     }
 
     #[test]

@@ -860,10 +860,7 @@ extern "C" fn totem_confchg_trampoline(
         let Some(on_totem_confchg) = callbacks.totem_confchg.as_mut() else {
             return;
         };
-        let ring_id = RingId {
-            node_id: NodeId::from(ring_id.nodeid),
-            seq: ring_id.seq,
-        };
+        let ring_id = RingId::from(ring_id);
         // SAFETY: libcpg passes `member_list_entries` node ids, valid for the callback.
         unsafe {
             with_node_ids(member_list, member_list_entries as usize, |members| {

@@ -122,20 +122,6 @@ library! {
     context_set: sys::votequorum_context_set, context_get: sys::votequorum_context_get,
 }
 
-fn ring_id_from_c(ring_id: sys::votequorum_ring_id_t) -> RingId {
-    RingId {
-        node_id: NodeId::from(ring_id.nodeid),
-        seq: ring_id.seq,
-    }
-}
-
-fn ring_id_to_c(ring_id: RingId) -> sys::votequorum_ring_id_t {
-    sys::votequorum_ring_id_t {
-        nodeid: ring_id.node_id.get(),
-        seq: ring_id.seq,
-    }
-}
-
 extern "C" fn quorum_trampoline(
     handle: u64,
     context: u64,
@@ -185,7 +171,7 @@ extern "C" fn nodelist_trampoline(
                     vq,
                     NodeListNotification {
                         context,
-                        ring_id: ring_id_from_c(ring_id),
+                        ring_id: RingId::from(ring_id),
                         members,
                     },
                 )
@@ -647,7 +633,7 @@ impl Votequorum {
         with_qdevice_name("quorum device name", name.as_ref(), |name| {
             // SAFETY: the handle is live and `name` is NUL-terminated for the call.
             cs_result(unsafe {
-                sys::votequorum_qdevice_poll(raw, name, u32::from(cast_vote), ring_id_to_c(ring_id))
+                sys::votequorum_qdevice_poll(raw, name, u32::from(cast_vote), ring_id.into())
             })
         })?
     }
