@@ -914,3 +914,72 @@ macro_rules! library {
     };
 }
 pub(crate) use library;
+
+/// Declares what the builders of closure-based handles share (quorum and votequorum): the
+/// crate's `Callbacks` (one optional boxed closure per notification, plus any `more` fields
+/// the module fills itself) and the public `Builder` with its `on_*` setters, a `Debug` that
+/// shows which closures are set, and `build_pull`, which sets every closure to queue the
+/// notification as an owned event. The module writes `build` (the C initialization differs).
+macro_rules! callbacks_builder {
+    (
+        handle: $handle:ident;
+        $(#[$builder_meta:meta])*
+        pub struct Builder;
+        callbacks {
+            $(
+                $(#[$setter_meta:meta])*
+                $field:ident: $setter:ident($arg:ty), pull: |$n:ident| $event:expr;
+            )*
+        }
+        more {
+            $( $(#[$more_meta:meta])* $more:ident: $more_ty:ty, )*
+        }
+        $(#[$pull_meta:meta])*
+        fn build_pull;
+    ) => {
+        /// The closures of one handle; only those set are registered with the library.
+        #[derive(Default)]
+        pub(crate) struct Callbacks {
+            $( $field: Option<Box<dyn FnMut(&$handle, $arg) + Send>>, )*
+            $( $(#[$more_meta])* $more: $more_ty, )*
+        }
+
+        $(#[$builder_meta])*
+        #[must_use = "a builder does nothing until `build` is called"]
+        #[derive(Default)]
+        pub struct Builder {
+            callbacks: Callbacks,
+        }
+
+        impl std::fmt::Debug for Builder {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct("Builder")
+                    $( .field(stringify!($setter), &self.callbacks.$field.is_some()) )*
+                    .finish()
+            }
+        }
+
+        impl Builder {
+            $(
+                $(#[$setter_meta])*
+                pub fn $setter<F>(mut self, f: F) -> Self
+                where
+                    F: FnMut(&$handle, $arg) + Send + 'static,
+                {
+                    self.callbacks.$field = Some(Box::new(f));
+                    self
+                }
+            )*
+
+            $(#[$pull_meta])*
+            pub fn build_pull(self) -> $crate::Result<$handle> {
+                let mut opened = self
+                    $( .$setter(|handle, $n| handle.handle.push_event($event)) )*
+                    .build()?;
+                opened.handle.enable_pull();
+                Ok(opened)
+            }
+        }
+    };
+}
+pub(crate) use callbacks_builder;

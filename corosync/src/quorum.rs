@@ -60,7 +60,6 @@
 //! ```
 
 use std::ffi::c_int;
-use std::fmt;
 
 use corosync_sys as sys;
 
@@ -68,7 +67,7 @@ use crate::c_enum::c_enum;
 
 use crate::clist::with_node_ids;
 use crate::error::cs_result;
-use crate::handle::{handle_type, library, run_callback, Handle};
+use crate::handle::{callbacks_builder, handle_type, library, run_callback, Handle};
 use crate::{NodeId, Result, RingId, TrackFlags};
 
 c_enum! {
@@ -529,17 +528,7 @@ pub enum Event {
     Reconnected(crate::Reconnected),
 }
 
-type QuorumFn = Box<dyn FnMut(&Quorum, QuorumNotification<'_>) + Send>;
-type NodeListFn = Box<dyn FnMut(&Quorum, NodeListNotification<'_>) + Send>;
 type QuorumV0Fn = Box<dyn FnMut(&Quorum, QuorumNotificationV0<'_>) + Send>;
-
-/// The closures of one handle; only those of its model are registered with the library.
-#[derive(Default)]
-pub(crate) struct Callbacks {
-    quorum: Option<QuorumFn>,
-    nodelist: Option<NodeListFn>,
-    quorum_v0: Option<QuorumV0Fn>,
-}
 
 library! {
     /// The marker for libquorum in the shared handle plumbing.
@@ -662,69 +651,64 @@ handle_type! {
     event: Event;
 }
 
-/// Collects the closures of a model v1 [`Quorum`] handle, then connects with
-/// [`build`](Builder::build). Notifications without a closure are not registered with the
-/// library.
-///
-/// ```no_run
-/// # fn main() -> corosync::Result<()> {
-/// let quorum = corosync::quorum::Quorum::builder()
-///     .on_quorum(|_, n| println!("quorate: {}", n.is_quorate()))
-///     .build()?;
-/// # Ok(()) }
-/// ```
-#[must_use = "a builder does nothing until `build` is called"]
-#[derive(Default)]
-pub struct Builder {
-    callbacks: Callbacks,
-}
+callbacks_builder! {
+    handle: Quorum;
+    /// Collects the closures of a model v1 [`Quorum`] handle, then connects with
+    /// [`build`](Builder::build). Notifications without a closure are not registered with the
+    /// library.
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// let quorum = corosync::quorum::Quorum::builder()
+    ///     .on_quorum(|_, n| println!("quorate: {}", n.is_quorate()))
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub struct Builder;
+    callbacks {
+        /// Sets the closure for quorum notifications (`quorum_notify_fn` of model v1).
+        ///
+        /// ```no_run
+        /// use corosync::NodeId;
+        /// # fn main() -> corosync::Result<()> {
+        /// let quorum = corosync::quorum::Quorum::builder()
+        ///     .on_quorum(|_, n| println!("{}: {}", n.ring_id(), NodeId::display_list(n.members())))
+        ///     .build()?;
+        /// # Ok(()) }
+        /// ```
+        quorum: on_quorum(QuorumNotification<'_>),
+            pull: |n| Event::Quorum(n.into_owned());
 
-impl fmt::Debug for Builder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Builder")
-            .field("on_quorum", &self.callbacks.quorum.is_some())
-            .field("on_nodelist", &self.callbacks.nodelist.is_some())
-            .finish()
+        /// Sets the closure for node-list notifications (`nodelist_notify_fn` of model v1).
+        ///
+        /// ```no_run
+        /// use corosync::NodeId;
+        /// # fn main() -> corosync::Result<()> {
+        /// let quorum = corosync::quorum::Quorum::builder()
+        ///     .on_nodelist(|_, n| println!("left: {}", NodeId::display_list(n.left())))
+        ///     .build()?;
+        /// # Ok(()) }
+        /// ```
+        nodelist: on_nodelist(NodeListNotification<'_>),
+            pull: |n| Event::NodeList(n.into_owned());
     }
+    more {
+        quorum_v0: Option<QuorumV0Fn>,
+    }
+
+    /// Connects with model v1 in pull mode: quorum and node-list notifications are queued
+    /// as owned [`Event`]s, which [`Quorum::next_event`] and [`Quorum::try_next_event`] hand
+    /// out. Closures set on this builder are replaced.
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// let quorum = corosync::quorum::Quorum::builder().build_pull()?;
+    /// # Ok(()) }
+    /// ```
+    fn build_pull;
 }
 
 impl Builder {
-    /// Sets the closure for quorum notifications (`quorum_notify_fn` of model v1).
-    ///
-    /// ```no_run
-    /// use corosync::NodeId;
-    /// # fn main() -> corosync::Result<()> {
-    /// let quorum = corosync::quorum::Quorum::builder()
-    ///     .on_quorum(|_, n| println!("{}: {}", n.ring_id(), NodeId::display_list(n.members())))
-    ///     .build()?;
-    /// # Ok(()) }
-    /// ```
-    pub fn on_quorum<F>(mut self, f: F) -> Self
-    where
-        F: FnMut(&Quorum, QuorumNotification<'_>) + Send + 'static,
-    {
-        self.callbacks.quorum = Some(Box::new(f));
-        self
-    }
-
-    /// Sets the closure for node-list notifications (`nodelist_notify_fn` of model v1).
-    ///
-    /// ```no_run
-    /// use corosync::NodeId;
-    /// # fn main() -> corosync::Result<()> {
-    /// let quorum = corosync::quorum::Quorum::builder()
-    ///     .on_nodelist(|_, n| println!("left: {}", NodeId::display_list(n.left())))
-    ///     .build()?;
-    /// # Ok(()) }
-    /// ```
-    pub fn on_nodelist<F>(mut self, f: F) -> Self
-    where
-        F: FnMut(&Quorum, NodeListNotification<'_>) + Send + 'static,
-    {
-        self.callbacks.nodelist = Some(Box::new(f));
-        self
-    }
-
     /// Connects to the local daemon with model v1 (`quorum_model_initialize`).
     ///
     /// ```no_run
@@ -758,24 +742,6 @@ impl Builder {
             Ok(raw)
         })?;
         Ok(Quorum { handle })
-    }
-
-    /// Connects with model v1 in pull mode: quorum and node-list notifications are queued
-    /// as owned [`Event`]s, which [`Quorum::next_event`] and [`Quorum::try_next_event`] hand
-    /// out. Closures set on this builder are replaced.
-    ///
-    /// ```no_run
-    /// # fn main() -> corosync::Result<()> {
-    /// let quorum = corosync::quorum::Quorum::builder().build_pull()?;
-    /// # Ok(()) }
-    /// ```
-    pub fn build_pull(self) -> Result<Quorum> {
-        let mut quorum = self
-            .on_quorum(|q, n| q.handle.push_event(Event::Quorum(n.into_owned())))
-            .on_nodelist(|q, n| q.handle.push_event(Event::NodeList(n.into_owned())))
-            .build()?;
-        quorum.handle.enable_pull();
-        Ok(quorum)
     }
 }
 

@@ -63,14 +63,13 @@ mod info;
 mod node;
 
 use std::ffi::c_char;
-use std::fmt;
 
 use corosync_sys as sys;
 
 use crate::clist::{with_c_list, with_node_ids};
 use crate::cstr;
 use crate::error::cs_result;
-use crate::handle::{handle_type, library, run_callback, Handle};
+use crate::handle::{callbacks_builder, handle_type, library, run_callback, Handle};
 use crate::{Error, NodeId, Result, RingId, TrackFlags};
 
 pub use event::{
@@ -100,20 +99,6 @@ pub const QDEVICE_NODE_ID: NodeId = NodeId::new(sys::VOTEQUORUM_QDEVICE_NODEID);
 /// assert_eq!(corosync::votequorum::QDEVICE_NAME_MAX, 254);
 /// ```
 pub const QDEVICE_NAME_MAX: usize = sys::VOTEQUORUM_QDEVICE_MAX_NAME_LEN as usize - 1;
-
-type QuorumFn = Box<dyn FnMut(&Votequorum, QuorumNotification<'_>) + Send>;
-type NodeListFn = Box<dyn FnMut(&Votequorum, NodeListNotification<'_>) + Send>;
-type ExpectedVotesFn = Box<dyn FnMut(&Votequorum, ExpectedVotesNotification) + Send>;
-
-/// The closures of one handle.
-#[derive(Default)]
-pub(crate) struct Callbacks {
-    quorum: Option<QuorumFn>,
-    nodelist: Option<NodeListFn>,
-    expected_votes: Option<ExpectedVotesFn>,
-    #[cfg(corosync_votequorum_model)]
-    qdevice_extra_info: Option<extra_info::QdeviceExtraInfoFn>,
-}
 
 library! {
     /// The marker for libvotequorum in the shared handle plumbing.
@@ -232,93 +217,11 @@ handle_type! {
     event: Event;
 }
 
-/// Collects the closures of a [`Votequorum`] handle, then connects with
-/// [`build`](Builder::build). Notifications without a closure are not registered with the
-/// library at all.
-///
-/// ```no_run
-/// # fn main() -> corosync::Result<()> {
-/// let vq = corosync::votequorum::Votequorum::builder()
-///     .on_expected_votes(|_, n| println!("expected votes: {}", n.expected_votes()))
-///     .build()?;
-/// # Ok(()) }
-/// ```
-#[must_use = "a builder does nothing until `build` is called"]
-#[derive(Default)]
-pub struct Builder {
-    callbacks: Callbacks,
-}
-
-impl fmt::Debug for Builder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Builder")
-            .field("on_quorum", &self.callbacks.quorum.is_some())
-            .field("on_nodelist", &self.callbacks.nodelist.is_some())
-            .field(
-                "on_expected_votes",
-                &self.callbacks.expected_votes.is_some(),
-            )
-            .finish()
-    }
-}
-
-impl Builder {
-    /// Sets the closure for quorum notifications (`votequorum_quorum_notify_fn`).
-    ///
-    /// ```no_run
-    /// # fn main() -> corosync::Result<()> {
-    /// let vq = corosync::votequorum::Votequorum::builder()
-    ///     .on_quorum(|_, n| println!("quorate: {}", n.is_quorate()))
-    ///     .build()?;
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// The closure is stored in the handle, so it must own what it uses (`'static`); share
-    /// state with `Arc` or channels. Borrowing a local does not compile:
-    ///
-    /// ```compile_fail,E0373
-    /// let seen = Vec::<bool>::new();
-    /// let vq = corosync::votequorum::Votequorum::builder()
-    ///     .on_quorum(|_, n| drop(seen.len() + usize::from(n.is_quorate())))
-    ///     .build();
-    /// ```
-    ///
-    /// Nor does keeping the borrowed node list beyond the call:
-    ///
-    /// ```compile_fail,E0521
-    /// use corosync::votequorum::Node;
-    /// let mut kept: &[Node] = &[];
-    /// let vq = corosync::votequorum::Votequorum::builder()
-    ///     .on_quorum(move |_, n| kept = n.nodes())
-    ///     .build();
-    /// ```
-    pub fn on_quorum<F>(mut self, f: F) -> Self
-    where
-        F: FnMut(&Votequorum, QuorumNotification<'_>) + Send + 'static,
-    {
-        self.callbacks.quorum = Some(Box::new(f));
-        self
-    }
-
-    /// Sets the closure for node-list notifications (`votequorum_nodelist_notify_fn`).
-    ///
-    /// ```no_run
-    /// # fn main() -> corosync::Result<()> {
-    /// let vq = corosync::votequorum::Votequorum::builder()
-    ///     .on_nodelist(|_, n| println!("members of {}: {:?}", n.ring_id(), n.members()))
-    ///     .build()?;
-    /// # Ok(()) }
-    /// ```
-    pub fn on_nodelist<F>(mut self, f: F) -> Self
-    where
-        F: FnMut(&Votequorum, NodeListNotification<'_>) + Send + 'static,
-    {
-        self.callbacks.nodelist = Some(Box::new(f));
-        self
-    }
-
-    /// Sets the closure for expected-votes notifications
-    /// (`votequorum_expectedvotes_notify_fn`).
+callbacks_builder! {
+    handle: Votequorum;
+    /// Collects the closures of a [`Votequorum`] handle, then connects with
+    /// [`build`](Builder::build). Notifications without a closure are not registered with the
+    /// library at all.
     ///
     /// ```no_run
     /// # fn main() -> corosync::Result<()> {
@@ -327,14 +230,83 @@ impl Builder {
     ///     .build()?;
     /// # Ok(()) }
     /// ```
-    pub fn on_expected_votes<F>(mut self, f: F) -> Self
-    where
-        F: FnMut(&Votequorum, ExpectedVotesNotification) + Send + 'static,
-    {
-        self.callbacks.expected_votes = Some(Box::new(f));
-        self
+    pub struct Builder;
+    callbacks {
+        /// Sets the closure for quorum notifications (`votequorum_quorum_notify_fn`).
+        ///
+        /// ```no_run
+        /// # fn main() -> corosync::Result<()> {
+        /// let vq = corosync::votequorum::Votequorum::builder()
+        ///     .on_quorum(|_, n| println!("quorate: {}", n.is_quorate()))
+        ///     .build()?;
+        /// # Ok(()) }
+        /// ```
+        ///
+        /// The closure is stored in the handle, so it must own what it uses (`'static`); share
+        /// state with `Arc` or channels. Borrowing a local does not compile:
+        ///
+        /// ```compile_fail,E0373
+        /// let seen = Vec::<bool>::new();
+        /// let vq = corosync::votequorum::Votequorum::builder()
+        ///     .on_quorum(|_, n| drop(seen.len() + usize::from(n.is_quorate())))
+        ///     .build();
+        /// ```
+        ///
+        /// Nor does keeping the borrowed node list beyond the call:
+        ///
+        /// ```compile_fail,E0521
+        /// use corosync::votequorum::Node;
+        /// let mut kept: &[Node] = &[];
+        /// let vq = corosync::votequorum::Votequorum::builder()
+        ///     .on_quorum(move |_, n| kept = n.nodes())
+        ///     .build();
+        /// ```
+        quorum: on_quorum(QuorumNotification<'_>),
+            pull: |n| Event::Quorum(n.into_owned());
+
+        /// Sets the closure for node-list notifications (`votequorum_nodelist_notify_fn`).
+        ///
+        /// ```no_run
+        /// # fn main() -> corosync::Result<()> {
+        /// let vq = corosync::votequorum::Votequorum::builder()
+        ///     .on_nodelist(|_, n| println!("members of {}: {:?}", n.ring_id(), n.members()))
+        ///     .build()?;
+        /// # Ok(()) }
+        /// ```
+        nodelist: on_nodelist(NodeListNotification<'_>),
+            pull: |n| Event::NodeList(n.into_owned());
+
+        /// Sets the closure for expected-votes notifications
+        /// (`votequorum_expectedvotes_notify_fn`).
+        ///
+        /// ```no_run
+        /// # fn main() -> corosync::Result<()> {
+        /// let vq = corosync::votequorum::Votequorum::builder()
+        ///     .on_expected_votes(|_, n| println!("expected votes: {}", n.expected_votes()))
+        ///     .build()?;
+        /// # Ok(()) }
+        /// ```
+        expected_votes: on_expected_votes(ExpectedVotesNotification),
+            pull: |n| Event::ExpectedVotes(n);
+    }
+    more {
+        #[cfg(corosync_votequorum_model)]
+        qdevice_extra_info: Option<extra_info::QdeviceExtraInfoFn>,
     }
 
+    /// Connects in pull mode: quorum, node-list and expected-votes notifications are queued
+    /// as owned [`Event`]s, which [`Votequorum::next_event`] and
+    /// [`Votequorum::try_next_event`] hand out. Closures set on this builder are replaced.
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// let vq = corosync::votequorum::Votequorum::builder().build_pull()?;
+    /// # Ok(()) }
+    /// ```
+    fn build_pull;
+}
+
+impl Builder {
     /// Connects to the local daemon (`votequorum_initialize`).
     ///
     /// Fails with [`Error::Library`] (or another connection error) if corosync is not
@@ -375,25 +347,6 @@ impl Builder {
             Ok(raw)
         })?;
         Ok(Votequorum { handle })
-    }
-
-    /// Connects in pull mode: quorum, node-list and expected-votes notifications are queued
-    /// as owned [`Event`]s, which [`Votequorum::next_event`] and
-    /// [`Votequorum::try_next_event`] hand out. Closures set on this builder are replaced.
-    ///
-    /// ```no_run
-    /// # fn main() -> corosync::Result<()> {
-    /// let vq = corosync::votequorum::Votequorum::builder().build_pull()?;
-    /// # Ok(()) }
-    /// ```
-    pub fn build_pull(self) -> Result<Votequorum> {
-        let mut vq = self
-            .on_quorum(|vq, n| vq.handle.push_event(Event::Quorum(n.into_owned())))
-            .on_nodelist(|vq, n| vq.handle.push_event(Event::NodeList(n.into_owned())))
-            .on_expected_votes(|vq, n| vq.handle.push_event(Event::ExpectedVotes(n)))
-            .build()?;
-        vq.handle.enable_pull();
-        Ok(vq)
     }
 }
 
