@@ -401,9 +401,7 @@ impl Cfg {
 
     fn open(shutdown: Option<ShutdownCallback>) -> Result<Cfg> {
         let c_callbacks = sys::corosync_cfg_callbacks_t {
-            corosync_cfg_shutdown_callback: shutdown
-                .is_some()
-                .then_some(shutdown_trampoline as unsafe extern "C" fn(u64, u32)),
+            corosync_cfg_shutdown_callback: shutdown.is_some().then_some(shutdown_trampoline as _),
         };
         let callbacks = CfgCallbacks { shutdown };
         let handle = Handle::open(callbacks, move |_context, _| {
