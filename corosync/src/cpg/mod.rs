@@ -290,8 +290,9 @@ impl Builder {
     /// group.
     ///
     /// ```no_run
+    /// use corosync::NodeId;
     /// let cpg = corosync::cpg::Cpg::builder()
-    ///     .on_totem_confchg(|_cpg, ring| println!("{:?}", ring.members()))
+    ///     .on_totem_confchg(|_cpg, ring| println!("{}", NodeId::display_list(ring.members())))
     ///     .build()?;
     /// # Ok::<(), corosync::Error>(())
     /// ```
@@ -307,8 +308,9 @@ impl Builder {
     /// (`CPG_MODEL_V1_DELIVER_INITIAL_TOTEM_CONF`). Off by default.
     ///
     /// ```no_run
+    /// use corosync::NodeId;
     /// let cpg = corosync::cpg::Cpg::builder()
-    ///     .on_totem_confchg(|_cpg, ring| println!("{:?}", ring.members()))
+    ///     .on_totem_confchg(|_cpg, ring| println!("{}", NodeId::display_list(ring.members())))
     ///     .deliver_initial_totem_conf(true)
     ///     .build()?;
     /// # Ok::<(), corosync::Error>(())

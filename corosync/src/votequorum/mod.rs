@@ -40,12 +40,12 @@
 //!
 //! ```no_run
 //! use corosync::votequorum::Votequorum;
-//! use corosync::{DispatchMode, TrackFlags};
+//! use corosync::{DispatchMode, NodeId, TrackFlags};
 //!
 //! # fn main() -> corosync::Result<()> {
 //! let vq = Votequorum::builder()
 //!     .on_quorum(|_vq, n| println!("quorate: {}, {} nodes", n.is_quorate(), n.nodes().len()))
-//!     .on_nodelist(|_vq, n| println!("ring {}: members {:?}", n.ring_id(), n.members()))
+//!     .on_nodelist(|_vq, n| println!("{}: {}", n.ring_id(), NodeId::display_list(n.members())))
 //!     .build()?;
 //! let info = vq.info(None)?;
 //! println!("node {} has {} of {} votes needed", info.node_id, info.total_votes, info.quorum);
@@ -267,9 +267,12 @@ callbacks_builder! {
         /// Sets the closure for node-list notifications (`votequorum_nodelist_notify_fn`).
         ///
         /// ```no_run
+        /// use corosync::NodeId;
         /// # fn main() -> corosync::Result<()> {
         /// let vq = corosync::votequorum::Votequorum::builder()
-        ///     .on_nodelist(|_, n| println!("members of {}: {:?}", n.ring_id(), n.members()))
+        ///     .on_nodelist(|_, n| {
+        ///         println!("members of {}: {}", n.ring_id(), NodeId::display_list(n.members()))
+        ///     })
         ///     .build()?;
         /// # Ok(()) }
         /// ```
