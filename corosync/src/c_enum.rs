@@ -1,4 +1,5 @@
-//! One macro for the enums of C values that the daemon or library hands back.
+//! One macro for the enums of C values: those the daemon or library hands back, and those
+//! that are only passed to C.
 
 /// Declares an enum of C values: one variant per known value (each with its Display text), a
 /// catch-all `Unknown(raw)` that keeps any other value, `raw()`, `From<raw>` (both ways) and

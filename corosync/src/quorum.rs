@@ -901,6 +901,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn builder_shows_which_closures_are_set() {
+        assert_eq!(
+            format!("{:?}", Quorum::builder()),
+            "Builder { on_quorum: false, on_nodelist: false }"
+        );
+        assert_eq!(
+            format!("{:?}", Quorum::builder().on_nodelist(|_, _| {})),
+            "Builder { on_quorum: false, on_nodelist: true }"
+        );
+    }
+
+    #[test]
     fn notifications_become_owned() {
         let ring_id = RingId {
             node_id: NodeId::from(1),

@@ -617,6 +617,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn builder_shows_which_closures_are_set() {
+        assert_eq!(
+            format!("{:?}", Votequorum::builder().on_expected_votes(|_, _| {})),
+            "Builder { on_quorum: false, on_nodelist: false, on_expected_votes: true }"
+        );
+    }
+
+    #[test]
     fn qdevice_names_are_checked() {
         let ok = |name: &[u8]| with_qdevice_name("n", name, |_| ());
         assert_eq!(ok(&[b'a'; QDEVICE_NAME_MAX]), Ok(()));
