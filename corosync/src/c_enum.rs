@@ -1,4 +1,5 @@
-//! One macro for the enums of C values that the daemon or library hands back.
+//! One macro for the enums of C values: those the daemon or library hands back, and those
+//! that are only passed to C.
 
 /// Declares an enum of C values: one variant per known value (each with its Display text), a
 /// catch-all `Unknown(raw)` that keeps any other value, `raw()`, `From<raw>` (both ways) and
@@ -6,7 +7,85 @@
 ///
 /// The enum's own attributes come first (docs, `#[non_exhaustive]` where the C side can grow),
 /// then `path:` the public path used in the generated doctests.
+///
+/// An enum whose values only ever go *to* C (a choice the caller makes) has no sensible
+/// `Unknown`: write `no_unknown;` after the path. It then gets `raw()`, `From<enum>` for the C
+/// type, `Display`, and `TryFrom<raw>` (an unknown value is [`Error::UnexpectedValue`]) instead
+/// of `From<raw>`.
+///
+/// [`Error::UnexpectedValue`]: crate::Error::UnexpectedValue
 macro_rules! c_enum {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident: $raw:ty;
+        path: $path:literal;
+        no_unknown;
+        $(#[$fmeta:meta])*
+        $first:ident = $fvalue:expr => $ftext:literal,
+        $(
+            $(#[$vmeta:meta])*
+            $variant:ident = $value:expr => $text:literal,
+        )*
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        $vis enum $name {
+            $(#[$fmeta])*
+            $first,
+            $(
+                $(#[$vmeta])*
+                $variant,
+            )*
+        }
+
+        impl $name {
+            /// The C value.
+            ///
+            /// ```
+            #[doc = concat!("use ", $path, ";")]
+            #[doc = concat!("let value = ", stringify!($name), "::", stringify!($first), ";")]
+            #[doc = concat!("assert_eq!(", stringify!($name), "::try_from(value.raw()), Ok(value));")]
+            /// ```
+            pub const fn raw(self) -> $raw {
+                match self {
+                    $name::$first => $fvalue,
+                    $( $name::$variant => $value, )*
+                }
+            }
+        }
+
+        impl TryFrom<$raw> for $name {
+            type Error = $crate::Error;
+
+            /// The variant of a C value; a value this build does not know is
+            /// [`Error::UnexpectedValue`](crate::Error::UnexpectedValue).
+            fn try_from(raw: $raw) -> ::std::result::Result<Self, $crate::Error> {
+                match raw {
+                    raw if raw == $fvalue => Ok($name::$first),
+                    $( raw if raw == $value => Ok($name::$variant), )*
+                    other => Err($crate::Error::UnexpectedValue {
+                        what: stringify!($name),
+                        value: i64::from(other),
+                    }),
+                }
+            }
+        }
+
+        impl From<$name> for $raw {
+            fn from(value: $name) -> $raw {
+                value.raw()
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                match self {
+                    $name::$first => f.write_str($ftext),
+                    $( $name::$variant => f.write_str($text), )*
+                }
+            }
+        }
+    };
     (
         $(#[$meta:meta])*
         $vis:vis enum $name:ident: $raw:ty;
@@ -82,6 +161,34 @@ mod tests {
         One = 1 => "one",
         /// Two.
         Two = 2 => "two",
+    }
+
+    c_enum! {
+        /// A test enum that only goes to C.
+        pub enum ToC: i32;
+        path: "corosync::ToC";
+        no_unknown;
+        /// Minus one.
+        MinusOne = -1 => "minus one",
+        /// Three.
+        Three = 3 => "three",
+    }
+
+    #[test]
+    fn values_without_unknown_round_trip_and_display() {
+        for value in [ToC::MinusOne, ToC::Three] {
+            assert_eq!(ToC::try_from(value.raw()), Ok(value));
+            assert_eq!(i32::from(value), value.raw());
+        }
+        assert_eq!(ToC::MinusOne.raw(), -1);
+        assert_eq!(ToC::Three.to_string(), "three");
+        assert_eq!(
+            ToC::try_from(0),
+            Err(crate::Error::UnexpectedValue {
+                what: "ToC",
+                value: 0
+            })
+        );
     }
 
     #[test]

@@ -50,7 +50,7 @@ impl Reconnected {
 /// let cpg = corosync::cpg::Cpg::new()?;
 /// let ready = corosync::poll_readable(&[cmap.as_fd(), cpg.as_fd()], Some(Duration::from_secs(1)))?;
 /// if ready.is_ready(1) {
-///     cpg.dispatch(corosync::DispatchFlags::All)?;
+///     cpg.dispatch(corosync::DispatchMode::All)?;
 /// }
 /// # Ok(()) }
 /// ```
@@ -112,7 +112,7 @@ pub const POLL_MAX_FDS: usize = 64;
 /// let stdin = std::io::stdin();
 /// let ready = corosync::poll_readable(&[cmap.as_fd(), stdin.as_fd()], None)?;
 /// if ready.is_ready(0) {
-///     cmap.dispatch(corosync::DispatchFlags::All)?;
+///     cmap.dispatch(corosync::DispatchMode::All)?;
 /// }
 /// # Ok(()) }
 /// ```

@@ -35,7 +35,7 @@ use corosync_sys as sys;
 
 use crate::error::cs_result;
 use crate::event_loop::{poll_readable, Stopper};
-use crate::{DispatchFlags, Dispatched, Error, Reconnected, Result, Stopped};
+use crate::{DispatchMode, Dispatched, Error, Reconnected, Result, Stopped};
 
 /// What the shared handle needs to know about one C library.
 ///
@@ -328,17 +328,16 @@ impl<L: Library> Handle<L> {
         true
     }
 
-    /// Runs the C dispatch; see [`DispatchFlags`] for what each value does.
-    pub(crate) fn dispatch(&self, flags: DispatchFlags) -> Result<Dispatched> {
+    /// Runs the C dispatch; see [`DispatchMode`] for what each value does.
+    pub(crate) fn dispatch(&self, mode: DispatchMode) -> Result<Dispatched> {
         let state = self.state();
         if state.dispatching.replace(true) {
             return Err(Error::ReentrantDispatch);
         }
         let context = self.state.as_ptr().cast::<c_void>();
-        let call = |flags: DispatchFlags| {
+        let call = |mode: DispatchMode| {
             // SAFETY: the handle is live and its context is `context`.
-            let code =
-                unsafe { L::dispatch(state.raw, context, flags as sys::cs_dispatch_flags_t) };
+            let code = unsafe { L::dispatch(state.raw, context, mode.raw()) };
             match cs_result(code) {
                 // libcmap answers CS_ERR_BAD_HANDLE to a one-event dispatch whose event was for
                 // a track deleted meanwhile (it drops the event, as it should, but leaks the
@@ -350,23 +349,23 @@ impl<L: Library> Handle<L> {
         // `All` takes one event per C call, so that after a panic no C call reads (and
         // discards) the events behind the one whose callback panicked: they stay queued for
         // the next dispatch. A C `CS_DISPATCH_ALL` would read them all at once.
-        let result = match flags {
-            DispatchFlags::All => loop {
-                match call(DispatchFlags::OneNonBlocking) {
+        let result = match mode {
+            DispatchMode::All => loop {
+                match call(DispatchMode::OneNonBlocking) {
                     // Nothing (more) pending.
                     Err(Error::TryAgain) => break Ok(()),
                     Ok(()) if !state.has_panic() => continue,
                     result => break result,
                 }
             },
-            _ => call(flags),
+            _ => call(mode),
         };
         state.dispatching.set(false);
         if let Some(payload) = state.panic.take() {
             resume_unwind(payload);
         }
-        match (flags, result) {
-            (DispatchFlags::OneNonBlocking, Err(Error::TryAgain)) => Ok(Dispatched::NothingPending),
+        match (mode, result) {
+            (DispatchMode::OneNonBlocking, Err(Error::TryAgain)) => Ok(Dispatched::NothingPending),
             (_, result) => result.map(|()| Dispatched::Processed),
         }
     }
@@ -404,7 +403,7 @@ impl<L: Library> Handle<L> {
             // One event at a time, so that a stop requested by a callback ends the loop
             // before the next event.
             while !stopper.is_requested() {
-                if self.dispatch(DispatchFlags::OneNonBlocking)? == Dispatched::NothingPending {
+                if self.dispatch(DispatchMode::OneNonBlocking)? == Dispatched::NothingPending {
                     break;
                 }
             }
@@ -441,7 +440,7 @@ impl<L: Library> Handle<L> {
             if !self.wait_readable(remaining)? {
                 return Ok(None);
             }
-            let dispatched = self.dispatch(DispatchFlags::OneNonBlocking)?;
+            let dispatched = self.dispatch(DispatchMode::OneNonBlocking)?;
             let out_of_time = remaining == Some(Duration::ZERO);
             if out_of_time && dispatched == Dispatched::NothingPending {
                 return Ok(queue.borrow_mut().pop_front());
@@ -457,7 +456,7 @@ impl<L: Library> Handle<L> {
             if let Some(event) = queue.borrow_mut().pop_front() {
                 return Ok(Some(event));
             }
-            if self.dispatch(DispatchFlags::OneNonBlocking)? == Dispatched::NothingPending {
+            if self.dispatch(DispatchMode::OneNonBlocking)? == Dispatched::NothingPending {
                 return Ok(None);
             }
         }
@@ -583,7 +582,7 @@ macro_rules! handle_type {
 
         impl $name {
             /// Processes events from the daemon, running this handle's callbacks on the
-            /// calling thread; see [`DispatchFlags`](crate::DispatchFlags) for how many.
+            /// calling thread; see [`DispatchMode`](crate::DispatchMode) for how many.
             ///
             /// A panic in a callback stops the dispatch and is resumed here once the C
             /// library has returned. No event is lost: the event whose callback panicked is
@@ -603,14 +602,14 @@ macro_rules! handle_type {
             /// # fn main() -> corosync::Result<()> {
             #[doc = concat!("let handle = ", $open, ";")]
             /// // Process whatever has arrived, without waiting.
-            /// handle.dispatch(corosync::DispatchFlags::All)?;
+            /// handle.dispatch(corosync::DispatchMode::All)?;
             /// # Ok(()) }
             /// ```
             pub fn dispatch(
                 &self,
-                flags: $crate::DispatchFlags,
+                mode: $crate::DispatchMode,
             ) -> $crate::Result<$crate::Dispatched> {
-                self.handle.dispatch(flags)
+                self.handle.dispatch(mode)
             }
 
             /// Closes the connection now and reports the library's answer; dropping the
@@ -636,7 +635,7 @@ macro_rules! handle_type {
             /// # fn main() -> corosync::Result<()> {
             #[doc = concat!("let handle = ", $open, ";")]
             /// while handle.wait_readable(Some(Duration::from_millis(500)))? {
-            ///     handle.dispatch(corosync::DispatchFlags::All)?;
+            ///     handle.dispatch(corosync::DispatchMode::All)?;
             /// }
             /// # Ok(()) }
             /// ```
@@ -764,7 +763,7 @@ macro_rules! handle_type {
             /// ```no_run
             /// # fn main() -> corosync::Result<()> {
             #[doc = concat!("let mut handle = ", $open, ";")]
-            /// if let Err(err) = handle.dispatch(corosync::DispatchFlags::All) {
+            /// if let Err(err) = handle.dispatch(corosync::DispatchMode::All) {
             ///     if err.is_disconnected() {
             ///         let _gap = handle.reconnect()?;
             ///     }
@@ -799,7 +798,7 @@ macro_rules! handle_type {
         /// poll.registry().register(&mut handle, Token(0), Interest::READABLE)?;
         /// let mut events = Events::with_capacity(8);
         /// poll.poll(&mut events, None)?;
-        /// handle.dispatch(corosync::DispatchFlags::All)?;
+        /// handle.dispatch(corosync::DispatchMode::All)?;
         /// # Ok(()) }
         /// ```
         #[cfg(feature = "mio")]
@@ -915,3 +914,72 @@ macro_rules! library {
     };
 }
 pub(crate) use library;
+
+/// Declares what the builders of closure-based handles share (quorum and votequorum): the
+/// crate's `Callbacks` (one optional boxed closure per notification, plus any `more` fields
+/// the module fills itself) and the public `Builder` with its `on_*` setters, a `Debug` that
+/// shows which closures are set, and `build_pull`, which sets every closure to queue the
+/// notification as an owned event. The module writes `build` (the C initialization differs).
+macro_rules! callbacks_builder {
+    (
+        handle: $handle:ident;
+        $(#[$builder_meta:meta])*
+        pub struct Builder;
+        callbacks {
+            $(
+                $(#[$setter_meta:meta])*
+                $field:ident: $setter:ident($arg:ty), pull: |$n:ident| $event:expr;
+            )*
+        }
+        more {
+            $( $(#[$more_meta:meta])* $more:ident: $more_ty:ty, )*
+        }
+        $(#[$pull_meta:meta])*
+        fn build_pull;
+    ) => {
+        /// The closures of one handle; only those set are registered with the library.
+        #[derive(Default)]
+        pub(crate) struct Callbacks {
+            $( $field: Option<Box<dyn FnMut(&$handle, $arg) + Send>>, )*
+            $( $(#[$more_meta])* $more: $more_ty, )*
+        }
+
+        $(#[$builder_meta])*
+        #[must_use = "a builder does nothing until `build` is called"]
+        #[derive(Default)]
+        pub struct Builder {
+            callbacks: Callbacks,
+        }
+
+        impl std::fmt::Debug for Builder {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct("Builder")
+                    $( .field(stringify!($setter), &self.callbacks.$field.is_some()) )*
+                    .finish()
+            }
+        }
+
+        impl Builder {
+            $(
+                $(#[$setter_meta])*
+                pub fn $setter<F>(mut self, f: F) -> Self
+                where
+                    F: FnMut(&$handle, $arg) + Send + 'static,
+                {
+                    self.callbacks.$field = Some(Box::new(f));
+                    self
+                }
+            )*
+
+            $(#[$pull_meta])*
+            pub fn build_pull(self) -> $crate::Result<$handle> {
+                let mut opened = self
+                    $( .$setter(|handle, $n| handle.handle.push_event($event)) )*
+                    .build()?;
+                opened.handle.enable_pull();
+                Ok(opened)
+            }
+        }
+    };
+}
+pub(crate) use callbacks_builder;

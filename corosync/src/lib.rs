@@ -61,7 +61,7 @@
 //! [`Error::ReentrantDispatch`].
 //!
 //! Integrate with an event loop through the handle's fd ([`std::os::fd::AsFd`]): when it is
-//! readable, call `dispatch(DispatchFlags::All)`. See the next section for the ways to run
+//! readable, call `dispatch(DispatchMode::All)`. See the next section for the ways to run
 //! a loop.
 //!
 //! A panic in a callback never unwinds through C: it is caught in the trampoline, the
@@ -102,7 +102,7 @@
 //! ```
 //!
 //! or your own loop: `wait_readable(timeout)` (or [`poll_readable`] over several fds) and
-//! `dispatch(DispatchFlags::All)`.
+//! `dispatch(DispatchMode::All)`.
 //!
 //! **Pull** (`Cpg::pull()`, `Cmap::pull()`, `Quorum::pull()`, `Votequorum::pull()`,
 //! `Cfg::pull()`): the handle's own closures copy each event into an owned value (each
@@ -159,7 +159,7 @@
 //! the handle is dropped (or reconnected). Register it with mio (cargo feature `mio`: every
 //! handle is a `mio::event::Source`) or with tokio's `AsyncFd` through [`AsFd`](std::os::fd::AsFd),
 //! and on readiness call `try_next_event` until it returns `None` (pull) or
-//! `dispatch(DispatchFlags::All)` (closures). One handle serves one task at a time: see
+//! `dispatch(DispatchMode::All)` (closures). One handle serves one task at a time: see
 //! below.
 //!
 //! ## Reconnecting
@@ -281,7 +281,7 @@ mod types;
 
 pub use error::{Error, Result};
 pub use event_loop::{poll_readable, Readable, Reconnected, Stopped, Stopper, POLL_MAX_FDS};
-pub use types::{DispatchFlags, Dispatched, NodeId, RingId, TrackFlags};
+pub use types::{DispatchMode, Dispatched, NodeId, RingId, TrackFlags};
 
 /// The corosync release whose headers this build was generated from, e.g. `"3.1.7"`.
 ///

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use corosync_sys as sys;
 
 use crate::handle::{handle_type, run_callback, Library};
-use crate::{DispatchFlags, Dispatched, Error};
+use crate::{DispatchMode, Dispatched, Error};
 
 /// The fake library's handle table: raw handle -> (context, pending events, finalize count).
 static FAKE: Mutex<Option<HashMap<u64, Fake>>> = Mutex::new(None);
@@ -177,16 +177,16 @@ fn events_reach_the_closure_in_order() {
     let handle = FakeHandle::open(move |_, event| sink.lock().unwrap().push(event));
     handle.push(&[1, 2, 3]);
     assert_eq!(
-        handle.dispatch(DispatchFlags::One),
+        handle.dispatch(DispatchMode::One),
         Ok(Dispatched::Processed)
     );
     assert_eq!(
-        handle.dispatch(DispatchFlags::All),
+        handle.dispatch(DispatchMode::All),
         Ok(Dispatched::Processed)
     );
     assert_eq!(*seen.lock().unwrap(), vec![1, 2, 3]);
     assert_eq!(
-        handle.dispatch(DispatchFlags::OneNonBlocking),
+        handle.dispatch(DispatchMode::OneNonBlocking),
         Ok(Dispatched::NothingPending)
     );
 }
@@ -202,7 +202,7 @@ fn a_panic_is_resumed_after_the_c_call_and_later_events_wait() {
         sink.lock().unwrap().push(event);
     });
     handle.push(&[1, 2, 3]);
-    let payload = catch_unwind(AssertUnwindSafe(|| handle.dispatch(DispatchFlags::All)))
+    let payload = catch_unwind(AssertUnwindSafe(|| handle.dispatch(DispatchMode::All)))
         .expect_err("the panic reaches the caller of dispatch");
     assert_eq!(
         payload.downcast_ref::<String>().map(String::as_str),
@@ -213,7 +213,7 @@ fn a_panic_is_resumed_after_the_c_call_and_later_events_wait() {
     // The handle is usable afterwards, and nothing was lost.
     handle.push(&[4]);
     assert_eq!(
-        handle.dispatch(DispatchFlags::All),
+        handle.dispatch(DispatchMode::All),
         Ok(Dispatched::Processed)
     );
     assert_eq!(*seen.lock().unwrap(), vec![1, 3, 4]);
@@ -310,12 +310,12 @@ fn dispatch_from_a_callback_is_refused_and_requests_are_allowed() {
     let handle = FakeHandle::open(move |handle, _| {
         sink.lock()
             .unwrap()
-            .push(handle.dispatch(DispatchFlags::All));
+            .push(handle.dispatch(DispatchMode::All));
         // Requests (anything taking &self) work from inside a callback.
         let _ = handle.raw();
     });
     handle.push(&[1]);
-    handle.dispatch(DispatchFlags::All).unwrap();
+    handle.dispatch(DispatchMode::All).unwrap();
     assert_eq!(
         *answers.lock().unwrap(),
         vec![Err(Error::ReentrantDispatch)]

@@ -38,23 +38,28 @@
 //!
 //! ```no_run
 //! use corosync::quorum::Quorum;
-//! use corosync::{DispatchFlags, TrackFlags};
+//! use corosync::{DispatchMode, NodeId, TrackFlags};
 //!
 //! # fn main() -> corosync::Result<()> {
 //! let quorum = Quorum::builder()
-//!     .on_quorum(|_, n| println!("ring {}: quorate {} with {:?}", n.ring_id(), n.is_quorate(), n.members()))
-//!     .on_nodelist(|_, n| println!("joined {:?}, left {:?}", n.joined(), n.left()))
+//!     .on_quorum(|_, n| {
+//!         let members = NodeId::display_list(n.members());
+//!         println!("ring {}: quorate {} with {members}", n.ring_id(), n.is_quorate());
+//!     })
+//!     .on_nodelist(|_, n| {
+//!         let (joined, left) = (NodeId::display_list(n.joined()), NodeId::display_list(n.left()));
+//!         println!("joined {joined}, left {left}");
+//!     })
 //!     .build()?;
 //! println!("quorate now: {}", quorum.is_quorate()?);
 //! quorum.track_start(TrackFlags::CHANGES)?;
 //! loop {
-//!     quorum.dispatch(DispatchFlags::One)?;
+//!     quorum.dispatch(DispatchMode::One)?;
 //! }
 //! # }
 //! ```
 
 use std::ffi::c_int;
-use std::fmt;
 
 use corosync_sys as sys;
 
@@ -62,7 +67,7 @@ use crate::c_enum::c_enum;
 
 use crate::clist::with_node_ids;
 use crate::error::cs_result;
-use crate::handle::{handle_type, library, run_callback, Handle};
+use crate::handle::{callbacks_builder, handle_type, library, run_callback, Handle};
 use crate::{NodeId, Result, RingId, TrackFlags};
 
 c_enum! {
@@ -108,9 +113,13 @@ pub struct QuorumNotification<'a> {
 /// has empty `joined` and `left` lists.
 ///
 /// ```no_run
+/// use corosync::NodeId;
 /// # fn main() -> corosync::Result<()> {
 /// let quorum = corosync::quorum::Quorum::builder()
-///     .on_nodelist(|_, n| println!("{}: +{:?} -{:?}", n.ring_id(), n.joined(), n.left()))
+///     .on_nodelist(|_, n| {
+///         let (joined, left) = (NodeId::display_list(n.joined()), NodeId::display_list(n.left()));
+///         println!("{}: +{joined} -{left}", n.ring_id());
+///     })
 ///     .build()?;
 /// # Ok(()) }
 /// ```
@@ -127,9 +136,11 @@ pub struct NodeListNotification<'a> {
 /// [`QuorumNotification`], with only the ring's sequence number.
 ///
 /// ```no_run
+/// use corosync::NodeId;
 /// # fn main() -> corosync::Result<()> {
 /// let quorum = corosync::quorum::Quorum::new_v0(|_, n| {
-///     println!("ring seq {:x}: quorate {} with {:?}", n.ring_seq(), n.is_quorate(), n.members())
+///     let members = NodeId::display_list(n.members());
+///     println!("ring seq {:x}: quorate {} with {members}", n.ring_seq(), n.is_quorate());
 /// })?;
 /// # Ok(()) }
 /// ```
@@ -165,8 +176,9 @@ impl<'a> QuorumNotification<'a> {
     /// The member node ids.
     ///
     /// ```no_run
+    /// use corosync::NodeId;
     /// # let n: corosync::quorum::QuorumNotification<'_> = unimplemented!();
-    /// println!("{:?}", n.members());
+    /// println!("{}", NodeId::display_list(n.members()));
     /// ```
     pub fn members(&self) -> &'a [NodeId] {
         self.members
@@ -231,8 +243,9 @@ impl OwnedQuorumNotification {
     /// The member node ids.
     ///
     /// ```no_run
+    /// use corosync::NodeId;
     /// # let n: corosync::quorum::OwnedQuorumNotification = unimplemented!();
-    /// println!("{:?}", n.members());
+    /// println!("{}", NodeId::display_list(n.members()));
     /// ```
     pub fn members(&self) -> &[NodeId] {
         &self.members
@@ -259,8 +272,9 @@ impl<'a> NodeListNotification<'a> {
     /// The member node ids.
     ///
     /// ```no_run
+    /// use corosync::NodeId;
     /// # let n: corosync::quorum::NodeListNotification<'_> = unimplemented!();
-    /// println!("{:?}", n.members());
+    /// println!("{}", NodeId::display_list(n.members()));
     /// ```
     pub fn members(&self) -> &'a [NodeId] {
         self.members
@@ -269,8 +283,9 @@ impl<'a> NodeListNotification<'a> {
     /// The nodes that joined with this membership.
     ///
     /// ```no_run
+    /// use corosync::NodeId;
     /// # let n: corosync::quorum::NodeListNotification<'_> = unimplemented!();
-    /// println!("{:?}", n.joined());
+    /// println!("{}", NodeId::display_list(n.joined()));
     /// ```
     pub fn joined(&self) -> &'a [NodeId] {
         self.joined
@@ -279,8 +294,9 @@ impl<'a> NodeListNotification<'a> {
     /// The nodes that left with this membership.
     ///
     /// ```no_run
+    /// use corosync::NodeId;
     /// # let n: corosync::quorum::NodeListNotification<'_> = unimplemented!();
-    /// println!("{:?}", n.left());
+    /// println!("{}", NodeId::display_list(n.left()));
     /// ```
     pub fn left(&self) -> &'a [NodeId] {
         self.left
@@ -337,8 +353,9 @@ impl OwnedNodeListNotification {
     /// The member node ids.
     ///
     /// ```no_run
+    /// use corosync::NodeId;
     /// # let n: corosync::quorum::OwnedNodeListNotification = unimplemented!();
-    /// println!("{:?}", n.members());
+    /// println!("{}", NodeId::display_list(n.members()));
     /// ```
     pub fn members(&self) -> &[NodeId] {
         &self.members
@@ -347,8 +364,9 @@ impl OwnedNodeListNotification {
     /// The nodes that joined with this membership.
     ///
     /// ```no_run
+    /// use corosync::NodeId;
     /// # let n: corosync::quorum::OwnedNodeListNotification = unimplemented!();
-    /// println!("{:?}", n.joined());
+    /// println!("{}", NodeId::display_list(n.joined()));
     /// ```
     pub fn joined(&self) -> &[NodeId] {
         &self.joined
@@ -357,8 +375,9 @@ impl OwnedNodeListNotification {
     /// The nodes that left with this membership.
     ///
     /// ```no_run
+    /// use corosync::NodeId;
     /// # let n: corosync::quorum::OwnedNodeListNotification = unimplemented!();
-    /// println!("{:?}", n.left());
+    /// println!("{}", NodeId::display_list(n.left()));
     /// ```
     pub fn left(&self) -> &[NodeId] {
         &self.left
@@ -395,8 +414,9 @@ impl<'a> QuorumNotificationV0<'a> {
     /// The member node ids.
     ///
     /// ```no_run
+    /// use corosync::NodeId;
     /// # let n: corosync::quorum::QuorumNotificationV0<'_> = unimplemented!();
-    /// println!("{:?}", n.members());
+    /// println!("{}", NodeId::display_list(n.members()));
     /// ```
     pub fn members(&self) -> &'a [NodeId] {
         self.members
@@ -461,8 +481,9 @@ impl OwnedQuorumNotificationV0 {
     /// The member node ids.
     ///
     /// ```no_run
+    /// use corosync::NodeId;
     /// # let n: corosync::quorum::OwnedQuorumNotificationV0 = unimplemented!();
-    /// println!("{:?}", n.members());
+    /// println!("{}", NodeId::display_list(n.members()));
     /// ```
     pub fn members(&self) -> &[NodeId] {
         &self.members
@@ -479,12 +500,16 @@ impl From<QuorumNotificationV0<'_>> for OwnedQuorumNotificationV0 {
 ///
 /// ```no_run
 /// use corosync::quorum::{Event, Quorum};
+/// use corosync::NodeId;
 /// let quorum = Quorum::pull()?;
 /// quorum.track_start(corosync::TrackFlags::CHANGES)?;
 /// while let Some(event) = quorum.next_event(None)? {
 ///     match event {
 ///         Event::Quorum(n) => println!("quorate: {}", n.is_quorate()),
-///         Event::NodeList(n) => println!("joined {:?}, left {:?}", n.joined(), n.left()),
+///         Event::NodeList(n) => {
+///             let (joined, left) = (NodeId::display_list(n.joined()), NodeId::display_list(n.left()));
+///             println!("joined {joined}, left {left}");
+///         }
 ///         Event::Reconnected(_) => println!("reconnected: call track_start again"),
 ///         _ => {}
 ///     }
@@ -503,30 +528,13 @@ pub enum Event {
     Reconnected(crate::Reconnected),
 }
 
-type QuorumFn = Box<dyn FnMut(&Quorum, QuorumNotification<'_>) + Send>;
-type NodeListFn = Box<dyn FnMut(&Quorum, NodeListNotification<'_>) + Send>;
 type QuorumV0Fn = Box<dyn FnMut(&Quorum, QuorumNotificationV0<'_>) + Send>;
-
-/// The closures of one handle; only those of its model are registered with the library.
-#[derive(Default)]
-pub(crate) struct Callbacks {
-    quorum: Option<QuorumFn>,
-    nodelist: Option<NodeListFn>,
-    quorum_v0: Option<QuorumV0Fn>,
-}
 
 library! {
     /// The marker for libquorum in the shared handle plumbing.
     QuorumLib for Quorum, callbacks: Callbacks, event: Event,
     finalize: sys::quorum_finalize, fd_get: sys::quorum_fd_get, dispatch: sys::quorum_dispatch,
     context_set: sys::quorum_context_set, context_get: sys::quorum_context_get,
-}
-
-fn ring_id_from_c(ring_id: sys::quorum_ring_id) -> RingId {
-    RingId {
-        node_id: NodeId::from(ring_id.nodeid),
-        seq: ring_id.seq,
-    }
 }
 
 extern "C" fn quorum_v1_trampoline(
@@ -549,7 +557,7 @@ extern "C" fn quorum_v1_trampoline(
                     quorum,
                     QuorumNotification {
                         quorate: quorate != 0,
-                        ring_id: ring_id_from_c(ring_id),
+                        ring_id: RingId::from(ring_id),
                         members,
                     },
                 )
@@ -583,7 +591,7 @@ extern "C" fn nodelist_v1_trampoline(
                         on_nodelist(
                             quorum,
                             NodeListNotification {
-                                ring_id: ring_id_from_c(ring_id),
+                                ring_id: RingId::from(ring_id),
                                 members,
                                 joined,
                                 left,
@@ -643,67 +651,64 @@ handle_type! {
     event: Event;
 }
 
-/// Collects the closures of a model v1 [`Quorum`] handle, then connects with
-/// [`build`](Builder::build). Notifications without a closure are not registered with the
-/// library.
-///
-/// ```no_run
-/// # fn main() -> corosync::Result<()> {
-/// let quorum = corosync::quorum::Quorum::builder()
-///     .on_quorum(|_, n| println!("quorate: {}", n.is_quorate()))
-///     .build()?;
-/// # Ok(()) }
-/// ```
-#[must_use = "a builder does nothing until `build` is called"]
-#[derive(Default)]
-pub struct Builder {
-    callbacks: Callbacks,
-}
+callbacks_builder! {
+    handle: Quorum;
+    /// Collects the closures of a model v1 [`Quorum`] handle, then connects with
+    /// [`build`](Builder::build). Notifications without a closure are not registered with the
+    /// library.
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// let quorum = corosync::quorum::Quorum::builder()
+    ///     .on_quorum(|_, n| println!("quorate: {}", n.is_quorate()))
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub struct Builder;
+    callbacks {
+        /// Sets the closure for quorum notifications (`quorum_notify_fn` of model v1).
+        ///
+        /// ```no_run
+        /// use corosync::NodeId;
+        /// # fn main() -> corosync::Result<()> {
+        /// let quorum = corosync::quorum::Quorum::builder()
+        ///     .on_quorum(|_, n| println!("{}: {}", n.ring_id(), NodeId::display_list(n.members())))
+        ///     .build()?;
+        /// # Ok(()) }
+        /// ```
+        quorum: on_quorum(QuorumNotification<'_>),
+            pull: |n| Event::Quorum(n.into_owned());
 
-impl fmt::Debug for Builder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Builder")
-            .field("on_quorum", &self.callbacks.quorum.is_some())
-            .field("on_nodelist", &self.callbacks.nodelist.is_some())
-            .finish()
+        /// Sets the closure for node-list notifications (`nodelist_notify_fn` of model v1).
+        ///
+        /// ```no_run
+        /// use corosync::NodeId;
+        /// # fn main() -> corosync::Result<()> {
+        /// let quorum = corosync::quorum::Quorum::builder()
+        ///     .on_nodelist(|_, n| println!("left: {}", NodeId::display_list(n.left())))
+        ///     .build()?;
+        /// # Ok(()) }
+        /// ```
+        nodelist: on_nodelist(NodeListNotification<'_>),
+            pull: |n| Event::NodeList(n.into_owned());
     }
+    more {
+        quorum_v0: Option<QuorumV0Fn>,
+    }
+
+    /// Connects with model v1 in pull mode: quorum and node-list notifications are queued
+    /// as owned [`Event`]s, which [`Quorum::next_event`] and [`Quorum::try_next_event`] hand
+    /// out. Closures set on this builder are replaced.
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// let quorum = corosync::quorum::Quorum::builder().build_pull()?;
+    /// # Ok(()) }
+    /// ```
+    fn build_pull;
 }
 
 impl Builder {
-    /// Sets the closure for quorum notifications (`quorum_notify_fn` of model v1).
-    ///
-    /// ```no_run
-    /// # fn main() -> corosync::Result<()> {
-    /// let quorum = corosync::quorum::Quorum::builder()
-    ///     .on_quorum(|_, n| println!("{}: {:?}", n.ring_id(), n.members()))
-    ///     .build()?;
-    /// # Ok(()) }
-    /// ```
-    pub fn on_quorum<F>(mut self, f: F) -> Self
-    where
-        F: FnMut(&Quorum, QuorumNotification<'_>) + Send + 'static,
-    {
-        self.callbacks.quorum = Some(Box::new(f));
-        self
-    }
-
-    /// Sets the closure for node-list notifications (`nodelist_notify_fn` of model v1).
-    ///
-    /// ```no_run
-    /// # fn main() -> corosync::Result<()> {
-    /// let quorum = corosync::quorum::Quorum::builder()
-    ///     .on_nodelist(|_, n| println!("left: {:?}", n.left()))
-    ///     .build()?;
-    /// # Ok(()) }
-    /// ```
-    pub fn on_nodelist<F>(mut self, f: F) -> Self
-    where
-        F: FnMut(&Quorum, NodeListNotification<'_>) + Send + 'static,
-    {
-        self.callbacks.nodelist = Some(Box::new(f));
-        self
-    }
-
     /// Connects to the local daemon with model v1 (`quorum_model_initialize`).
     ///
     /// ```no_run
@@ -738,33 +743,16 @@ impl Builder {
         })?;
         Ok(Quorum { handle })
     }
-
-    /// Connects with model v1 in pull mode: quorum and node-list notifications are queued
-    /// as owned [`Event`]s, which [`Quorum::next_event`] and [`Quorum::try_next_event`] hand
-    /// out. Closures set on this builder are replaced.
-    ///
-    /// ```no_run
-    /// # fn main() -> corosync::Result<()> {
-    /// let quorum = corosync::quorum::Quorum::builder().build_pull()?;
-    /// # Ok(()) }
-    /// ```
-    pub fn build_pull(self) -> Result<Quorum> {
-        let mut quorum = self
-            .on_quorum(|q, n| q.handle.push_event(Event::Quorum(n.into_owned())))
-            .on_nodelist(|q, n| q.handle.push_event(Event::NodeList(n.into_owned())))
-            .build()?;
-        quorum.handle.enable_pull();
-        Ok(quorum)
-    }
 }
 
 impl Quorum {
     /// A builder for a model v1 connection.
     ///
     /// ```no_run
+    /// use corosync::NodeId;
     /// # fn main() -> corosync::Result<()> {
     /// let quorum = corosync::quorum::Quorum::builder()
-    ///     .on_nodelist(|_, n| println!("joined: {:?}", n.joined()))
+    ///     .on_nodelist(|_, n| println!("joined: {}", NodeId::display_list(n.joined())))
     ///     .build()?;
     /// # Ok(()) }
     /// ```
@@ -911,6 +899,18 @@ impl Quorum {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn builder_shows_which_closures_are_set() {
+        assert_eq!(
+            format!("{:?}", Quorum::builder()),
+            "Builder { on_quorum: false, on_nodelist: false }"
+        );
+        assert_eq!(
+            format!("{:?}", Quorum::builder().on_nodelist(|_, _| {})),
+            "Builder { on_quorum: false, on_nodelist: true }"
+        );
+    }
 
     #[test]
     fn notifications_become_owned() {

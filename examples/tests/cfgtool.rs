@@ -14,7 +14,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use corosync::cfg::{Cfg, ShutdownReply};
-use corosync::{DispatchFlags, TrackFlags};
+use corosync::{DispatchMode, TrackFlags};
 use corosync_testcluster::{Cluster, Node};
 
 #[path = "../src/corosync_release.rs"]
@@ -212,7 +212,7 @@ impl Vetoer {
         let stop = Arc::new(AtomicBool::new(false));
         let stop2 = stop.clone();
         let thread = std::thread::spawn(move || {
-            while !stop2.load(Ordering::SeqCst) && cfg.dispatch(DispatchFlags::All).is_ok() {
+            while !stop2.load(Ordering::SeqCst) && cfg.dispatch(DispatchMode::All).is_ok() {
                 std::thread::sleep(Duration::from_millis(10));
             }
             let _ = cfg.track_stop();

@@ -292,7 +292,7 @@ fn output_equals_corosync_quorumtool() {
         .unwrap();
     let (vq, ring) = vq;
     vq.track_start(0, TrackFlags::CURRENT).unwrap();
-    vq.dispatch(corosync::DispatchFlags::All).unwrap();
+    vq.dispatch(corosync::DispatchMode::All).unwrap();
     let ring = ring.lock().unwrap().expect("a node-list notification");
     vq.qdevice_register("parity-qdevice").unwrap();
     vq.qdevice_poll("parity-qdevice", true, ring).unwrap();

@@ -52,7 +52,7 @@ pub fn wait_readable(fds: &[BorrowedFd<'_>], timeout: Duration) -> bool {
 /// the events so far; otherwise it waits up to 200 ms for the handle's fd to become readable
 /// ([`wait_readable`]) and calls `dispatch(handle)`, panicking if that fails.
 ///
-/// `dispatch` is typically `|h| h.dispatch(DispatchFlags::All)`.
+/// `dispatch` is typically `|h| h.dispatch(DispatchMode::All)`.
 pub fn pump<H: AsFd, T, Er: Debug, E: Clone + Debug>(
     handle: &H,
     mut dispatch: impl FnMut(&H) -> Result<T, Er>,

@@ -14,8 +14,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use corosync::cfg::{Cfg, InterfaceStatus, ShutdownFlags, ShutdownReply};
-use corosync::{DispatchFlags, Dispatched, Error, NodeId, TrackFlags};
+use corosync::cfg::{Cfg, InterfaceStatus, ShutdownMode, ShutdownReply};
+use corosync::{DispatchMode, Dispatched, Error, NodeId, TrackFlags};
 use corosync_testcluster::{Cluster, Node};
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -154,9 +154,9 @@ fn queries_reload_and_isolation() {
 
     // Dispatch with nothing pending, and the fd.
     assert!(cfg1.as_fd().as_raw_fd() >= 0);
-    assert_eq!(cfg1.dispatch(DispatchFlags::All), Ok(Dispatched::Processed));
+    assert_eq!(cfg1.dispatch(DispatchMode::All), Ok(Dispatched::Processed));
     assert_eq!(
-        cfg1.dispatch(DispatchFlags::OneNonBlocking),
+        cfg1.dispatch(DispatchMode::OneNonBlocking),
         Ok(Dispatched::NothingPending)
     );
 
@@ -250,7 +250,7 @@ fn queries_reload_and_isolation() {
 /// Asks `node`'s daemon to shut down from another thread and returns the answer.
 fn request_shutdown(node: &Node) -> std::thread::JoinHandle<corosync::Result<()>> {
     let requester = open(node);
-    std::thread::spawn(move || requester.try_shutdown(ShutdownFlags::Request))
+    std::thread::spawn(move || requester.try_shutdown(ShutdownMode::Request))
 }
 
 /// Shutdown callbacks delivered by a real libcfg, with every blocking dispatch flag: the
@@ -267,7 +267,7 @@ fn shutdown_callbacks_on_a_real_daemon(node: &Node) {
         .in_namespace(move || {
             Cfg::builder()
                 .on_shutdown(move |cfg, flags| {
-                    assert_eq!(flags, ShutdownFlags::Request);
+                    assert_eq!(flags, ShutdownMode::Request);
                     assert_eq!(cfg.local_node_id(), Ok(NodeId::from(2)), "a request inside");
                     calls_a2.fetch_add(1, Ordering::SeqCst);
                     cfg.reply_to_shutdown(ShutdownReply::No).expect("reply");
@@ -276,7 +276,7 @@ fn shutdown_callbacks_on_a_real_daemon(node: &Node) {
                         3 => {
                             let b = b_slot2.lock().unwrap();
                             let b = b.as_ref().expect("handle b");
-                            assert_eq!(b.dispatch(DispatchFlags::One), Ok(Dispatched::Processed));
+                            assert_eq!(b.dispatch(DispatchMode::One), Ok(Dispatched::Processed));
                         }
                         _ => {}
                     }
@@ -287,9 +287,9 @@ fn shutdown_callbacks_on_a_real_daemon(node: &Node) {
         .expect("open tracker a");
     a.track_start(TrackFlags::CHANGES).unwrap();
 
-    // Round 1: DispatchFlags::One waits for the request and runs the callback once.
+    // Round 1: DispatchMode::One waits for the request and runs the callback once.
     let requester = request_shutdown(node);
-    assert_eq!(a.dispatch(DispatchFlags::One), Ok(Dispatched::Processed));
+    assert_eq!(a.dispatch(DispatchMode::One), Ok(Dispatched::Processed));
     assert_eq!(requester.join().unwrap(), Err(Error::Busy));
     assert_eq!(calls_a.load(Ordering::SeqCst), 1);
 
@@ -322,7 +322,7 @@ fn shutdown_callbacks_on_a_real_daemon(node: &Node) {
     b.track_start(TrackFlags::CHANGES).unwrap();
     *b_slot.lock().unwrap() = Some(b);
     let requester = request_shutdown(node);
-    assert_eq!(a.dispatch(DispatchFlags::One), Ok(Dispatched::Processed));
+    assert_eq!(a.dispatch(DispatchMode::One), Ok(Dispatched::Processed));
     assert_eq!(requester.join().unwrap(), Err(Error::Busy));
     assert_eq!(calls_a.load(Ordering::SeqCst), 3);
     assert_eq!(calls_b.load(Ordering::SeqCst), 1);
@@ -337,7 +337,7 @@ fn shutdown_callbacks_on_a_real_daemon(node: &Node) {
 /// A tracker on `node`: a handle with a shutdown callback that records the flags it is asked
 /// about and answers what `reply` says (Yes when true), dispatched on a thread of its own.
 struct Tracker {
-    seen: Arc<Mutex<Vec<ShutdownFlags>>>,
+    seen: Arc<Mutex<Vec<ShutdownMode>>>,
     reply: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<Cfg>>,
@@ -370,7 +370,7 @@ impl Tracker {
         let thread = std::thread::spawn(move || {
             while !stop2.load(Ordering::SeqCst) {
                 // Once the daemon has gone, dispatch fails or finds nothing: both are fine.
-                if cfg.dispatch(DispatchFlags::All).is_err() {
+                if cfg.dispatch(DispatchMode::All).is_err() {
                     break;
                 }
                 std::thread::sleep(Duration::from_millis(10));
@@ -385,7 +385,7 @@ impl Tracker {
         }
     }
 
-    fn seen(&self) -> Vec<ShutdownFlags> {
+    fn seen(&self) -> Vec<ShutdownMode> {
         self.seen.lock().unwrap().clone()
     }
 }
@@ -439,15 +439,15 @@ fn kill_node_and_shutdown_negotiation() {
     // daemon shuts down, and node 1 sees it leave.
     let tracker = Tracker::start(cluster.node(2), false);
     let cfg2 = open(cluster.node(2));
-    assert_eq!(cfg2.try_shutdown(ShutdownFlags::Request), Err(Error::Busy));
-    assert_eq!(tracker.seen(), vec![ShutdownFlags::Request]);
+    assert_eq!(cfg2.try_shutdown(ShutdownMode::Request), Err(Error::Busy));
+    assert_eq!(tracker.seen(), vec![ShutdownMode::Request]);
     assert!(cluster.node(2).is_running());
     assert_eq!(cfg2.local_node_id(), Ok(NodeId::from(2)), "still serving");
     tracker.reply.store(true, Ordering::SeqCst);
-    assert_eq!(cfg2.try_shutdown(ShutdownFlags::Request), Ok(()));
+    assert_eq!(cfg2.try_shutdown(ShutdownMode::Request), Ok(()));
     assert_eq!(
         tracker.seen(),
-        vec![ShutdownFlags::Request, ShutdownFlags::Request]
+        vec![ShutdownMode::Request, ShutdownMode::Request]
     );
     wait_exit(&cluster, 2);
     drop(tracker);
@@ -459,12 +459,12 @@ fn kill_node_and_shutdown_negotiation() {
     cluster.start_node(2).expect("restart node 2");
     let vetoing = Tracker::start(cluster.node(2), false);
     let cfg2 = open(cluster.node(2));
-    assert_eq!(cfg2.try_shutdown(ShutdownFlags::Request), Err(Error::Busy));
-    assert_eq!(vetoing.seen(), vec![ShutdownFlags::Request]);
+    assert_eq!(cfg2.try_shutdown(ShutdownMode::Request), Err(Error::Busy));
+    assert_eq!(vetoing.seen(), vec![ShutdownMode::Request]);
     drop(vetoing);
     let tracker = Tracker::start(cluster.node(2), true);
-    assert_eq!(cfg2.try_shutdown(ShutdownFlags::Request), Ok(()));
-    assert_eq!(tracker.seen(), vec![ShutdownFlags::Request]);
+    assert_eq!(cfg2.try_shutdown(ShutdownMode::Request), Ok(()));
+    assert_eq!(tracker.seen(), vec![ShutdownMode::Request]);
     wait_exit(&cluster, 2);
     cluster.wait_members(1, &[1], WAIT).unwrap();
     drop(tracker);
@@ -472,8 +472,8 @@ fn kill_node_and_shutdown_negotiation() {
 
     // Node 1, "regardless": the tracker is asked, its veto is overridden.
     let tracker = Tracker::start(cluster.node(1), false);
-    assert_eq!(cfg1.try_shutdown(ShutdownFlags::Regardless), Ok(()));
-    assert_eq!(tracker.seen(), vec![ShutdownFlags::Regardless]);
+    assert_eq!(cfg1.try_shutdown(ShutdownMode::Regardless), Ok(()));
+    assert_eq!(tracker.seen(), vec![ShutdownMode::Regardless]);
     wait_exit(&cluster, 1);
     // The handle outlives its daemon: calls fail, nothing crashes.
     assert!(cfg1.local_node_id().is_err());
@@ -484,7 +484,7 @@ fn kill_node_and_shutdown_negotiation() {
     cluster.start_node(3).expect("restart node 3");
     let tracker = Tracker::start(cluster.node(3), false);
     let cfg3 = open(cluster.node(3));
-    assert_eq!(cfg3.try_shutdown(ShutdownFlags::Immediate), Ok(()));
+    assert_eq!(cfg3.try_shutdown(ShutdownMode::Immediate), Ok(()));
     wait_exit(&cluster, 3);
     assert_eq!(tracker.seen(), Vec::new());
 }

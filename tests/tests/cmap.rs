@@ -7,7 +7,7 @@
 //! - On one 1-node cluster shared by the tests (`common::shared`), each with its own handles
 //!   and keys: set/get round trips of every type at its limits, inc/dec, delete, wrong types,
 //!   input refused before C, errors from the daemon, an unprivileged connection; track events
-//!   made by a second connection, prefix tracking, guards, every `DispatchFlags` value,
+//!   made by a second connection, prefix tracking, guards, every `DispatchMode` value,
 //!   callbacks calling into the handle, a guard dropped by its own closure, and a panicking
 //!   callback.
 //! - `stats_map_lists_this_process_connections` and
@@ -25,9 +25,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use corosync::cmap::{
-    Cmap, EventKind, KeyName, KeyValue, Map, TrackEvent, TrackType, Value, ValueRef, ValueType,
+    Cmap, EventKind, KeyName, KeyValue, Map, TrackEvent, TrackOptions, Value, ValueRef, ValueType,
 };
-use corosync::{DispatchFlags, Dispatched, Error};
+use corosync::{DispatchMode, Dispatched, Error};
 use corosync_testcluster::{Cluster, Node};
 
 mod common;
@@ -557,7 +557,7 @@ fn killed_daemon_fails_requests_and_refuses_connections() {
     let node = cluster.node(1);
     let cmap = open(node);
     let track = cmap
-        .track("test.", TrackType::all(), |_, _| {
+        .track("test.", TrackOptions::all(), |_, _| {
             panic!("no event expected")
         })
         .expect("track");
@@ -572,7 +572,7 @@ fn killed_daemon_fails_requests_and_refuses_connections() {
     );
     assert_eq!(cmap.iter("").err(), Some(Error::Library { errno: 0 }));
     assert_eq!(
-        cmap.dispatch(DispatchFlags::All),
+        cmap.dispatch(DispatchMode::All),
         Err(Error::Library { errno: 0 })
     );
     assert_eq!(
@@ -604,10 +604,10 @@ fn dispatch_with_nothing_pending() {
     let cluster = CLUSTER.get();
     let cmap = open(cluster.node(1));
     assert_eq!(
-        cmap.dispatch(DispatchFlags::OneNonBlocking),
+        cmap.dispatch(DispatchMode::OneNonBlocking),
         Ok(Dispatched::NothingPending)
     );
-    assert_eq!(cmap.dispatch(DispatchFlags::All), Ok(Dispatched::Processed));
+    assert_eq!(cmap.dispatch(DispatchMode::All), Ok(Dispatched::Processed));
 }
 
 /// One key, every change, made by a second connection; One and OneNonBlocking dispatch one
@@ -622,12 +622,12 @@ fn key_tracking_reports_every_change_one_event_per_dispatch() {
     let _track = cmap
         .track(
             "test.one",
-            TrackType::ADD | TrackType::MODIFY | TrackType::DELETE,
+            TrackOptions::ADD | TrackOptions::MODIFY | TrackOptions::DELETE,
             record,
         )
         .expect("track a key");
     other.set("test.one", 1u32).unwrap();
-    assert_eq!(cmap.dispatch(DispatchFlags::One), Ok(Dispatched::Processed));
+    assert_eq!(cmap.dispatch(DispatchMode::One), Ok(Dispatched::Processed));
     assert_eq!(
         take(&seen),
         [Seen::new(
@@ -644,16 +644,16 @@ fn key_tracking_reports_every_change_one_event_per_dispatch() {
 
     // One event at a time, then nothing.
     assert_eq!(
-        cmap.dispatch(DispatchFlags::OneNonBlocking),
+        cmap.dispatch(DispatchMode::OneNonBlocking),
         Ok(Dispatched::Processed)
     );
     assert_eq!(seen.lock().unwrap().len(), 1);
     assert_eq!(
-        cmap.dispatch(DispatchFlags::OneNonBlocking),
+        cmap.dispatch(DispatchMode::OneNonBlocking),
         Ok(Dispatched::Processed)
     );
     assert_eq!(
-        cmap.dispatch(DispatchFlags::OneNonBlocking),
+        cmap.dispatch(DispatchMode::OneNonBlocking),
         Ok(Dispatched::NothingPending)
     );
     assert_eq!(
@@ -683,11 +683,13 @@ fn key_tracking_reports_only_the_kinds_asked_for() {
     let cmap = open(node);
     let other = open(node);
     let (seen, record) = recorder();
-    let _track = cmap.track("test.kinds", TrackType::DELETE, record).unwrap();
+    let _track = cmap
+        .track("test.kinds", TrackOptions::DELETE, record)
+        .unwrap();
     other.set("test.kinds", 5i64).unwrap();
     other.set("test.kinds", 6i64).unwrap();
     other.delete("test.kinds").unwrap();
-    assert_eq!(cmap.dispatch(DispatchFlags::All), Ok(Dispatched::Processed));
+    assert_eq!(cmap.dispatch(DispatchMode::All), Ok(Dispatched::Processed));
     assert_eq!(
         take(&seen),
         [Seen::new(
@@ -709,7 +711,7 @@ fn prefix_tracking_sees_every_key_under_the_prefix_and_only_those() {
     let other = open(node);
     let (seen, record) = recorder();
     let _track = cmap
-        .track("test.prefix.", TrackType::all(), record)
+        .track("test.prefix.", TrackOptions::all(), record)
         .expect("track a prefix");
     other.set("test.prefix.a", b"\x00\x01\xff").unwrap();
     other.set("test.prefix.b.c", "").unwrap();
@@ -717,7 +719,7 @@ fn prefix_tracking_sees_every_key_under_the_prefix_and_only_those() {
     other.set("test.prefi", 1u8).unwrap();
     other.set("test.prefix", 1u8).unwrap();
     other.set("test.prefix.a", 2.5f64).unwrap();
-    assert_eq!(cmap.dispatch(DispatchFlags::All), Ok(Dispatched::Processed));
+    assert_eq!(cmap.dispatch(DispatchMode::All), Ok(Dispatched::Processed));
     assert_eq!(
         take(&seen),
         [
@@ -749,7 +751,7 @@ fn prefix_tracking_sees_every_key_under_the_prefix_and_only_those() {
     );
     // A change this handle makes itself is reported too.
     cmap.delete("test.prefix.d").unwrap();
-    assert_eq!(cmap.dispatch(DispatchFlags::All), Ok(Dispatched::Processed));
+    assert_eq!(cmap.dispatch(DispatchMode::All), Ok(Dispatched::Processed));
     assert_eq!(
         take(&seen),
         [Seen::new(
@@ -770,10 +772,10 @@ fn no_events_arrive_after_the_track_guard_is_dropped() {
     let other = open(node);
     let (seen, record) = recorder();
     let track = cmap
-        .track("test.dropped.", TrackType::all(), record)
+        .track("test.dropped.", TrackOptions::all(), record)
         .expect("track a prefix");
     other.set("test.dropped.a", 2u8).unwrap();
-    assert_eq!(cmap.dispatch(DispatchFlags::All), Ok(Dispatched::Processed));
+    assert_eq!(cmap.dispatch(DispatchMode::All), Ok(Dispatched::Processed));
     assert_eq!(
         take(&seen),
         [Seen::new(
@@ -786,10 +788,10 @@ fn no_events_arrive_after_the_track_guard_is_dropped() {
     drop(track);
     other.set("test.dropped.a", 3u8).unwrap();
     assert_eq!(
-        cmap.dispatch(DispatchFlags::OneNonBlocking),
+        cmap.dispatch(DispatchMode::OneNonBlocking),
         Ok(Dispatched::NothingPending)
     );
-    assert_eq!(cmap.dispatch(DispatchFlags::All), Ok(Dispatched::Processed));
+    assert_eq!(cmap.dispatch(DispatchMode::All), Ok(Dispatched::Processed));
     assert!(take(&seen).is_empty());
 }
 
@@ -803,17 +805,25 @@ fn two_tracks_on_one_prefix_both_get_the_event() {
     let (seen_a, record_a) = recorder();
     let (seen_b, record_b) = recorder();
     let _track_a = cmap
-        .track("test.two.", TrackType::ADD | TrackType::PREFIX, record_a)
+        .track(
+            "test.two.",
+            TrackOptions::ADD | TrackOptions::PREFIX,
+            record_a,
+        )
         .unwrap();
     let _track_b = cmap
-        .track("test.two.", TrackType::ADD | TrackType::PREFIX, record_b)
+        .track(
+            "test.two.",
+            TrackOptions::ADD | TrackOptions::PREFIX,
+            record_b,
+        )
         .unwrap();
     other.set("test.two.x", 1u8).unwrap();
     assert!(
         corosync_testcluster::wait_readable(&[cmap.as_fd()], Duration::from_secs(10)),
         "the cmap fd becomes readable"
     );
-    assert_eq!(cmap.dispatch(DispatchFlags::All), Ok(Dispatched::Processed));
+    assert_eq!(cmap.dispatch(DispatchMode::All), Ok(Dispatched::Processed));
     assert_eq!(seen_a.lock().unwrap().len(), 1);
     assert_eq!(seen_b.lock().unwrap().len(), 1);
 }
@@ -830,19 +840,19 @@ fn callback_may_read_and_write_through_its_handle() {
     let _track = cmap
         .track(
             "test.ask",
-            TrackType::ADD | TrackType::MODIFY,
+            TrackOptions::ADD | TrackOptions::MODIFY,
             move |cmap, event| {
                 let answer: u32 = cmap.get("test.answer").expect("get inside a callback");
                 cmap.set("test.reply", answer + 1)
                     .expect("set inside a callback");
-                let nested = cmap.dispatch(DispatchFlags::All);
+                let nested = cmap.dispatch(DispatchMode::All);
                 tx.send((event.key().to_owned(), nested)).unwrap();
             },
         )
         .unwrap();
     other.set("test.answer", 41u32).unwrap();
     other.set("test.ask", 1u8).unwrap();
-    assert_eq!(cmap.dispatch(DispatchFlags::One), Ok(Dispatched::Processed));
+    assert_eq!(cmap.dispatch(DispatchMode::One), Ok(Dispatched::Processed));
     assert_eq!(
         rx.try_recv(),
         Ok(("test.ask".to_owned(), Err(Error::ReentrantDispatch)))
@@ -863,7 +873,7 @@ fn panicking_callback_resumes_in_dispatch_and_the_handle_stays_usable() {
     let _track = cmap
         .track(
             "test.panic.",
-            TrackType::ADD | TrackType::PREFIX,
+            TrackOptions::ADD | TrackOptions::PREFIX,
             move |_, event| {
                 counter.lock().unwrap().push(event.key().to_owned());
                 if event.key().ends_with("boom") {
@@ -874,21 +884,21 @@ fn panicking_callback_resumes_in_dispatch_and_the_handle_stays_usable() {
         .unwrap();
     other.set("test.panic.boom", 1u8).unwrap();
     other.set("test.panic.after", 1u8).unwrap();
-    let payload = catch_unwind(AssertUnwindSafe(|| cmap.dispatch(DispatchFlags::One)))
+    let payload = catch_unwind(AssertUnwindSafe(|| cmap.dispatch(DispatchMode::One)))
         .expect_err("the callback's panic reaches the caller");
     assert_eq!(
         payload.downcast_ref::<String>().map(String::as_str),
         Some("boom from test.panic.boom")
     );
     assert_eq!(cmap.get::<u8>("test.panic.boom"), Ok(1));
-    assert_eq!(cmap.dispatch(DispatchFlags::One), Ok(Dispatched::Processed));
+    assert_eq!(cmap.dispatch(DispatchMode::One), Ok(Dispatched::Processed));
     assert_eq!(
         *calls.lock().unwrap(),
         ["test.panic.boom", "test.panic.after"]
     );
     other.set("test.panic.second.boom", 1u8).unwrap();
     other.set("test.panic.lost", 1u8).unwrap();
-    let payload = catch_unwind(AssertUnwindSafe(|| cmap.dispatch(DispatchFlags::All)))
+    let payload = catch_unwind(AssertUnwindSafe(|| cmap.dispatch(DispatchMode::All)))
         .expect_err("the callback's panic reaches the caller");
     assert_eq!(
         payload.downcast_ref::<String>().map(String::as_str),
@@ -897,7 +907,7 @@ fn panicking_callback_resumes_in_dispatch_and_the_handle_stays_usable() {
     assert_eq!(calls.lock().unwrap().len(), 3);
     assert_eq!(cmap.get::<u8>("test.panic.lost"), Ok(1));
     assert_eq!(
-        cmap.dispatch(DispatchFlags::OneNonBlocking),
+        cmap.dispatch(DispatchMode::OneNonBlocking),
         Ok(Dispatched::Processed)
     );
     assert_eq!(
@@ -905,7 +915,7 @@ fn panicking_callback_resumes_in_dispatch_and_the_handle_stays_usable() {
         ["test.panic.second.boom", "test.panic.lost"]
     );
     assert_eq!(
-        cmap.dispatch(DispatchFlags::OneNonBlocking),
+        cmap.dispatch(DispatchMode::OneNonBlocking),
         Ok(Dispatched::NothingPending)
     );
 }
@@ -933,7 +943,7 @@ fn track_guard_dropped_by_its_own_closure() {
     let track = leaked
         .track(
             "test.self.",
-            TrackType::ADD | TrackType::PREFIX,
+            TrackOptions::ADD | TrackOptions::PREFIX,
             move |cmap, event| {
                 record(cmap, event);
                 let guard = GUARD.with(|slot| slot.borrow_mut().take());
@@ -948,7 +958,7 @@ fn track_guard_dropped_by_its_own_closure() {
     other.set("test.self.first", 1u8).unwrap();
     other.set("test.self.second", 1u8).unwrap();
     assert_eq!(
-        leaked.dispatch(DispatchFlags::All),
+        leaked.dispatch(DispatchMode::All),
         Ok(Dispatched::Processed)
     );
     assert_eq!(*dropped_by.lock().unwrap(), "test.self.first");
@@ -956,7 +966,7 @@ fn track_guard_dropped_by_its_own_closure() {
     assert_eq!(Arc::strong_count(&dropped_by), 1, "the closure was freed");
     other.set("test.self.third", 1u8).unwrap();
     assert_eq!(
-        leaked.dispatch(DispatchFlags::All),
+        leaked.dispatch(DispatchMode::All),
         Ok(Dispatched::Processed)
     );
     assert!(take(&seen).is_empty());
@@ -972,7 +982,7 @@ fn track_guard_dropped_by_its_own_closure() {
 fn track_refuses_a_short_key_but_takes_a_short_or_empty_prefix() {
     let cluster = CLUSTER.get();
     let cmap = open(cluster.node(1));
-    let too_short = cmap.track("ab", TrackType::MODIFY, |_, _| {}).err();
+    let too_short = cmap.track("ab", TrackOptions::MODIFY, |_, _| {}).err();
     assert_eq!(
         too_short,
         Some(Error::TooShort {
@@ -981,7 +991,7 @@ fn track_refuses_a_short_key_but_takes_a_short_or_empty_prefix() {
             min: 3,
         })
     );
-    let everything = cmap.track("", TrackType::ADD | TrackType::PREFIX, |_, _| {});
+    let everything = cmap.track("", TrackOptions::ADD | TrackOptions::PREFIX, |_, _| {});
     assert!(everything.is_ok());
     everything.unwrap().delete().expect("delete the track");
 }
@@ -1000,7 +1010,7 @@ fn blocking_dispatch_on_another_thread() {
     let thread = std::thread::spawn(move || {
         let outcome = {
             let _track = cmap
-                .track("test.block.", TrackType::all(), move |_, event| {
+                .track("test.block.", TrackOptions::all(), move |_, event| {
                     if event.key() == "test.block.stop" {
                         panic!("stop requested");
                     }

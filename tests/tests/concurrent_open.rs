@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 
 use corosync::cfg::Cfg;
-use corosync::cmap::{Cmap, TrackType};
+use corosync::cmap::{Cmap, TrackOptions};
 use corosync::cpg::Cpg;
 use corosync::quorum::Quorum;
 use corosync::votequorum::Votequorum;
@@ -32,7 +32,7 @@ fn cycle() -> Result<(), String> {
     let vq = Votequorum::new().map_err(fail("votequorum open"))?;
     let cfg = Cfg::new().map_err(fail("cfg open"))?;
     let track = cmap
-        .track("concurrent.", TrackType::all(), |_, _| {})
+        .track("concurrent.", TrackOptions::all(), |_, _| {})
         .map_err(fail("cmap track"))?;
     cmap.get::<u32>("totem.token").map_err(fail("cmap get"))?;
     cpg.local_node_id().map_err(fail("cpg local"))?;

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use corosync::cpg::{Address, Cpg, FlowControl, GroupName, Guarantee, Reason};
-use corosync::{DispatchFlags, Dispatched, Error, NodeId};
+use corosync::{DispatchMode, Dispatched, Error, NodeId};
 use corosync_testcluster::{Cluster, Node};
 
 mod common;
@@ -80,7 +80,7 @@ impl Peer {
                             data: msg.data().to_vec(),
                         });
                         if msg.data() == b"ping" && cpg.local_node_id().map(|n| n.get()) == Ok(2) {
-                            let reentrant_dispatch = cpg.dispatch(DispatchFlags::All);
+                            let reentrant_dispatch = cpg.dispatch(DispatchMode::All);
                             let deadline = Instant::now() + Duration::from_secs(10);
                             let reply =
                                 cpg.mcast_retrying(Guarantee::Agreed, b"pong", Some(deadline));
@@ -192,7 +192,7 @@ fn pump(handles: &[&Cpg], timeout: Duration, what: &str, mut done: impl FnMut() 
     let deadline = Instant::now() + timeout;
     loop {
         for cpg in handles {
-            cpg.dispatch(DispatchFlags::All)
+            cpg.dispatch(DispatchMode::All)
                 .unwrap_or_else(|e| panic!("dispatch while waiting for {what}: {e}"));
         }
         if done() {
@@ -266,7 +266,7 @@ fn queries_and_sends_before_a_join() {
         assert_eq!(p.cpg.flow_control_state().unwrap(), FlowControl::Disabled);
         // Nothing is pending before a join.
         assert_eq!(
-            p.cpg.dispatch(DispatchFlags::OneNonBlocking).unwrap(),
+            p.cpg.dispatch(DispatchMode::OneNonBlocking).unwrap(),
             Dispatched::NothingPending
         );
         // Sending without a group: libcpg 3.1.7 does not wait for the daemon's answer, so
@@ -378,7 +378,7 @@ fn agreed_messages_arrive_in_one_total_order_everywhere() {
         }
         if seq % 50 == 0 {
             for p in &peers {
-                p.cpg.dispatch(DispatchFlags::All).unwrap();
+                p.cpg.dispatch(DispatchMode::All).unwrap();
             }
         }
     }
@@ -783,13 +783,13 @@ fn dispatch_flags_one_one_nonblocking_and_all() {
     }
     let node1 = &peers[0].cpg;
     assert_eq!(
-        node1.dispatch(DispatchFlags::OneNonBlocking).unwrap(),
+        node1.dispatch(DispatchMode::OneNonBlocking).unwrap(),
         Dispatched::NothingPending
     );
     node1.mcast(Guarantee::Agreed, b"one").unwrap();
     // One waits for the message and processes just it.
     assert_eq!(
-        node1.dispatch(DispatchFlags::One).unwrap(),
+        node1.dispatch(DispatchMode::One).unwrap(),
         Dispatched::Processed
     );
     assert_eq!(peers[0].messages(), vec![(1, b"one".to_vec())]);
@@ -800,11 +800,11 @@ fn dispatch_flags_one_one_nonblocking_and_all() {
         "no event within 10 s"
     );
     assert_eq!(
-        node1.dispatch(DispatchFlags::OneNonBlocking).unwrap(),
+        node1.dispatch(DispatchMode::OneNonBlocking).unwrap(),
         Dispatched::Processed
     );
     assert_eq!(
-        node1.dispatch(DispatchFlags::All).unwrap(),
+        node1.dispatch(DispatchMode::All).unwrap(),
         Dispatched::Processed
     );
     assert_eq!(peers[0].messages().len(), 2);

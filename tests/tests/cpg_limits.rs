@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use corosync::cpg::{Cpg, GroupName, Guarantee};
-use corosync::{DispatchFlags, Error};
+use corosync::{DispatchMode, Error};
 use corosync_testcluster::{wait_readable, Cluster};
 
 /// What one node's deliver callback saw: (first 8 bytes as a sequence number, length,
@@ -58,7 +58,7 @@ fn wait_delivered(peers: &[(Cpg, Seen)], seq: u64, len: usize, what: &str) {
         );
         for (cpg, _) in peers {
             wait_readable(&[std::os::fd::AsFd::as_fd(cpg)], Duration::from_millis(20));
-            cpg.dispatch(DispatchFlags::All).expect("dispatch");
+            cpg.dispatch(DispatchMode::All).expect("dispatch");
         }
     }
 }

@@ -19,8 +19,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use corosync::cfg::{self, Cfg, ShutdownFlags, ShutdownReply};
-use corosync::cmap::{self, Cmap, EventKind, TrackType, ValueRef};
+use corosync::cfg::{self, Cfg, ShutdownMode, ShutdownReply};
+use corosync::cmap::{self, Cmap, EventKind, TrackOptions, ValueRef};
 use corosync::cpg::{self, Cpg, GroupName, Guarantee};
 use corosync::quorum::{self, Quorum};
 use corosync::votequorum::{self, Votequorum};
@@ -72,9 +72,9 @@ fn pull_mode_on_one_node() {
     let cmap = open(node, Cmap::pull);
     let writer = open(node, Cmap::new);
     let a = cmap
-        .track_events("test.a.", TrackType::all() | TrackType::PREFIX)
+        .track_events("test.a.", TrackOptions::all() | TrackOptions::PREFIX)
         .unwrap();
-    let b = cmap.track_events("test.b", TrackType::all()).unwrap();
+    let b = cmap.track_events("test.b", TrackOptions::all()).unwrap();
     assert_ne!(a.id(), b.id());
     assert_eq!(cmap.try_next_event(), Ok(None));
 
@@ -128,7 +128,7 @@ fn pull_mode_on_one_node() {
         Err(Error::NotPullMode)
     );
     assert_eq!(
-        writer.track_events("test.", TrackType::all()).err(),
+        writer.track_events("test.", TrackOptions::all()).err(),
         Some(Error::NotPullMode)
     );
 
@@ -136,7 +136,7 @@ fn pull_mode_on_one_node() {
     let tracker = open(node, Cfg::pull);
     tracker.track_start(TrackFlags::CHANGES).unwrap();
     let requester = open(node, Cfg::new);
-    let request = std::thread::spawn(move || requester.try_shutdown(ShutdownFlags::Request));
+    let request = std::thread::spawn(move || requester.try_shutdown(ShutdownMode::Request));
     let flags = pull_until(
         |t| tracker.next_event(t),
         "the shutdown request",
@@ -145,7 +145,7 @@ fn pull_mode_on_one_node() {
             _ => None,
         },
     );
-    assert_eq!(flags, ShutdownFlags::Request);
+    assert_eq!(flags, ShutdownMode::Request);
     tracker.reply_to_shutdown(ShutdownReply::No).unwrap();
     assert_eq!(request.join().unwrap(), Err(Error::Busy));
     assert!(node.is_running());
@@ -171,7 +171,7 @@ fn stop_ends_a_blocking_dispatch() {
     let seen2 = seen.clone();
     // The track lives as long as the handle: leak the guard so the handle can move.
     let track = cmap
-        .track("test.stop", TrackType::all(), move |cmap, event| {
+        .track("test.stop", TrackOptions::all(), move |cmap, event| {
             seen2.fetch_add(1, Ordering::SeqCst);
             if event.new_value() == Some(ValueRef::U8(1)) {
                 cmap.stopper().expect("stopper").stop();
@@ -383,7 +383,7 @@ fn daemon_killed_then_reconnect() {
     cpg.mcast(Guarantee::Agreed, b"before").unwrap();
     while delivered.lock().unwrap().is_empty() {
         assert!(cpg.wait_readable(Some(WAIT)).unwrap());
-        cpg.dispatch(corosync::DispatchFlags::All).unwrap();
+        cpg.dispatch(corosync::DispatchMode::All).unwrap();
     }
     let mut pcpg = open(node, Cpg::pull);
     pcpg.join(&pull_group).unwrap();
@@ -402,7 +402,7 @@ fn daemon_killed_then_reconnect() {
         ("cpg request", cpg.local_node_id().map(|_| ())),
         (
             "cpg dispatch",
-            cpg.dispatch(corosync::DispatchFlags::All).map(|_| ()),
+            cpg.dispatch(corosync::DispatchMode::All).map(|_| ()),
         ),
         ("cpg next_event", pcpg.next_event(Some(WAIT)).map(|_| ())),
         ("cmap request", cmap.get::<u32>("totem.token").map(|_| ())),
@@ -477,7 +477,9 @@ fn daemon_killed_then_reconnect() {
     assert_eq!(cfg.local_node_id(), Ok(NodeId::from(1)));
     assert!(q.is_quorate().is_ok());
     assert!(vq.info(None).is_ok());
-    let track = cmap.track_events("test.again", TrackType::all()).unwrap();
+    let track = cmap
+        .track_events("test.again", TrackOptions::all())
+        .unwrap();
     open(node, Cmap::new).set("test.again", 1u8).unwrap();
     let event = pull_until(
         |t| cmap.next_event(t),
@@ -495,7 +497,7 @@ fn daemon_killed_then_reconnect() {
     pcpg.mcast(Guarantee::Agreed, b"after").unwrap();
     while delivered.lock().unwrap().len() < 2 {
         assert!(cpg.wait_readable(Some(WAIT)).unwrap());
-        cpg.dispatch(corosync::DispatchFlags::All).unwrap();
+        cpg.dispatch(corosync::DispatchMode::All).unwrap();
     }
     assert_eq!(
         *delivered.lock().unwrap(),
@@ -555,7 +557,7 @@ fn mio_registration() {
     assert!(ready(&mut poll, Duration::from_millis(100)).is_empty());
 
     // One event per library wakes its token (cfg: a shutdown request, vetoed below).
-    let _track = cmap.track_events("test.mio", TrackType::all()).unwrap();
+    let _track = cmap.track_events("test.mio", TrackOptions::all()).unwrap();
     open(node, Cmap::new).set("test.mio", 1u8).unwrap();
     let mut woken = Vec::new();
     while !woken.contains(&0) {
@@ -571,7 +573,7 @@ fn mio_registration() {
     vq.track_start(1, TrackFlags::CURRENT).unwrap();
     cfg.track_start(TrackFlags::CHANGES).unwrap();
     let requester = open(node, Cfg::new);
-    let request = std::thread::spawn(move || requester.try_shutdown(ShutdownFlags::Request));
+    let request = std::thread::spawn(move || requester.try_shutdown(ShutdownMode::Request));
     let mut woken = Vec::new();
     while ![1, 2, 3, 4].iter().all(|t| woken.contains(t)) {
         woken.extend(ready(&mut poll, WAIT));
@@ -617,7 +619,7 @@ fn mio_registration() {
         cmap.try_next_event(),
         Ok(Some(cmap::Event::Reconnected(_)))
     ));
-    let _track = cmap.track_events("test.mio", TrackType::all()).unwrap();
+    let _track = cmap.track_events("test.mio", TrackOptions::all()).unwrap();
     open(node, Cmap::new).set("test.mio", 2u8).unwrap();
     let mut woken = Vec::new();
     while !woken.contains(&10) {

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use corosync::cpg::{Cpg, GroupName, Guarantee};
-use corosync::{DispatchFlags, Error};
+use corosync::{DispatchMode, Error};
 use corosync_testcluster::{wait_readable, Cluster, Node};
 
 type Seen = Arc<Mutex<Vec<Vec<u8>>>>;
@@ -64,13 +64,13 @@ fn a_member_that_catches_a_callback_panic_misses_no_message() {
     while sender_seen.lock().unwrap().len() < sent.len() {
         assert!(Instant::now() < deadline, "the sender's own messages");
         wait_readable(&[sender.as_fd()], Duration::from_millis(100));
-        sender.dispatch(DispatchFlags::All).expect("dispatch");
+        sender.dispatch(DispatchMode::All).expect("dispatch");
     }
     std::thread::sleep(Duration::from_millis(200));
 
     // Node 2 dispatches everything: the callback panics on message 2; the member catches it
     // and carries on dispatching.
-    let payload = catch_unwind(AssertUnwindSafe(|| panicky.dispatch(DispatchFlags::All)))
+    let payload = catch_unwind(AssertUnwindSafe(|| panicky.dispatch(DispatchMode::All)))
         .expect_err("the callback's panic comes out of dispatch");
     assert_eq!(
         payload.downcast_ref::<String>().map(String::as_str),
@@ -89,7 +89,7 @@ fn a_member_that_catches_a_callback_panic_misses_no_message() {
         );
         wait_readable(&[panicky.as_fd()], Duration::from_millis(100));
         panicky
-            .dispatch(DispatchFlags::All)
+            .dispatch(DispatchMode::All)
             .expect("dispatch after the panic");
     }
     assert_eq!(*panicky_seen.lock().unwrap(), sent, "node 2's view");
@@ -127,7 +127,7 @@ fn dispatch_runs_on_a_thread_with_a_two_mib_stack() {
                     .expect("send");
                 while got.lock().unwrap().is_none() {
                     assert!(Instant::now() < deadline, "the message never arrived");
-                    cpg.dispatch(DispatchFlags::One).expect("dispatch");
+                    cpg.dispatch(DispatchMode::One).expect("dispatch");
                 }
                 let result = got.lock().unwrap().take();
                 (max, result)

@@ -1,6 +1,6 @@
 //! Integration tests of `corosync::quorum` against real clusters.
 //!
-//! One 2-node cluster: model v1 and model v0 handles side by side; every `DispatchFlags`
+//! One 2-node cluster: model v1 and model v0 handles side by side; every `DispatchMode`
 //! value; a node killed (joined / left lists, quorum lost, a blocking dispatch ending with
 //! its daemon) and restarted. The agreement of this library with votequorum during quorum
 //! loss and regain on 3 nodes is checked in `votequorum.rs`.
@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use common::{ids, open_quorum_v1, pump_quorum, QuorumEvent, WAIT};
 use corosync::quorum::{Quorum, QuorumType};
-use corosync::{DispatchFlags, Dispatched, Error, NodeId, RingId, TrackFlags};
+use corosync::{DispatchMode, Dispatched, Error, NodeId, RingId, TrackFlags};
 use corosync_testcluster::{log_len, Cluster, EventLog, Node};
 
 /// A model v0 handle on `node` recording every notification.
@@ -49,23 +49,23 @@ fn models_membership_and_dispatch_flags() {
 
     // Nothing pending yet.
     assert_eq!(
-        v1.dispatch(DispatchFlags::OneNonBlocking),
+        v1.dispatch(DispatchMode::OneNonBlocking),
         Ok(Dispatched::NothingPending)
     );
-    assert_eq!(v1.dispatch(DispatchFlags::All), Ok(Dispatched::Processed));
+    assert_eq!(v1.dispatch(DispatchMode::All), Ok(Dispatched::Processed));
     assert_eq!(log_len(&log1), 0);
 
     // trackstart(CURRENT) queues model v1's node-list then quorum notification before it
     // returns: One processes one, OneNonBlocking the other, then finds nothing.
     v1.track_start(TrackFlags::CURRENT).unwrap();
-    assert_eq!(v1.dispatch(DispatchFlags::One), Ok(Dispatched::Processed));
+    assert_eq!(v1.dispatch(DispatchMode::One), Ok(Dispatched::Processed));
     assert_eq!(log_len(&log1), 1);
     assert_eq!(
-        v1.dispatch(DispatchFlags::OneNonBlocking),
+        v1.dispatch(DispatchMode::OneNonBlocking),
         Ok(Dispatched::Processed)
     );
     assert_eq!(
-        v1.dispatch(DispatchFlags::OneNonBlocking),
+        v1.dispatch(DispatchMode::OneNonBlocking),
         Ok(Dispatched::NothingPending)
     );
     let first = log1.lock().unwrap().clone();
@@ -90,7 +90,7 @@ fn models_membership_and_dispatch_flags() {
     );
     // All processes everything pending.
     v1.track_start(TrackFlags::CURRENT).unwrap();
-    assert_eq!(v1.dispatch(DispatchFlags::All), Ok(Dispatched::Processed));
+    assert_eq!(v1.dispatch(DispatchMode::All), Ok(Dispatched::Processed));
     assert_eq!(log_len(&log1), 4);
 
     // Model v0: one notification with the ring's sequence number only.
@@ -117,12 +117,12 @@ fn models_membership_and_dispatch_flags() {
 
     // One waits for an event: it returns once node 2 is gone.
     v1.track_start(TrackFlags::CHANGES_ONLY).unwrap();
-    assert_eq!(v1.dispatch(DispatchFlags::All), Ok(Dispatched::Processed));
+    assert_eq!(v1.dispatch(DispatchMode::All), Ok(Dispatched::Processed));
     assert_eq!(log_len(&log1), 4, "CHANGES_ONLY sends no current state");
     let mark0 = log_len(&log0);
     let (tx1, rx1) = std::sync::mpsc::channel();
     let waiter = std::thread::spawn(move || {
-        let result = v1.dispatch(DispatchFlags::One);
+        let result = v1.dispatch(DispatchMode::One);
         tx1.send(result).unwrap();
         v1
     });
@@ -215,14 +215,14 @@ fn free_without_quorum_provider() {
     assert_eq!(v1.is_quorate(), Ok(true));
     assert_eq!(v0.is_quorate(), Ok(true));
     assert_eq!(
-        v1.dispatch(DispatchFlags::OneNonBlocking),
+        v1.dispatch(DispatchMode::OneNonBlocking),
         Ok(Dispatched::NothingPending)
     );
 
     // Model v1, CURRENT: the node list (real ring), then the quorum notification (quorate,
     // zero ring id, no members), then nothing.
     v1.track_start(TrackFlags::CURRENT).unwrap();
-    assert_eq!(v1.dispatch(DispatchFlags::All), Ok(Dispatched::Processed));
+    assert_eq!(v1.dispatch(DispatchMode::All), Ok(Dispatched::Processed));
     let first = log1.lock().unwrap().clone();
     let QuorumEvent::NodeList { ring_id: ring, .. } = first[0].clone() else {
         panic!("node list first: {first:?}")
@@ -315,8 +315,8 @@ fn free_without_quorum_provider() {
     // Let anything else node 1 might send arrive, then check that neither handle got a
     // quorum notification for these membership changes.
     std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(v1.dispatch(DispatchFlags::All), Ok(Dispatched::Processed));
-    assert_eq!(v0.dispatch(DispatchFlags::All), Ok(Dispatched::Processed));
+    assert_eq!(v1.dispatch(DispatchMode::All), Ok(Dispatched::Processed));
+    assert_eq!(v0.dispatch(DispatchMode::All), Ok(Dispatched::Processed));
     assert!(
         log1.lock().unwrap()[2..]
             .iter()

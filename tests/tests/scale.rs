@@ -26,11 +26,11 @@ use std::os::fd::AsFd;
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
 
-use corosync::cmap::{Cmap, TrackType};
+use corosync::cmap::{Cmap, TrackOptions};
 use corosync::cpg::{Cpg, GroupName, Guarantee, Reason};
 use corosync::quorum::Quorum;
 use corosync::votequorum::{NodeState, Votequorum};
-use corosync::{DispatchFlags, TrackFlags};
+use corosync::{DispatchMode, TrackFlags};
 use corosync_testcluster::{wait_readable, Cluster, Node};
 
 // ------------------------------------------------------------------ allocation counting
@@ -251,7 +251,7 @@ fn order_node(node: &Node, group: &GroupName, all_joined: &Barrier) -> OrderResu
     let mut dispatch_allocations = 0;
     let mut dispatch = |cpg: &Cpg| {
         let before = thread_allocations();
-        cpg.dispatch(DispatchFlags::All).expect("dispatch");
+        cpg.dispatch(DispatchMode::All).expect("dispatch");
         dispatch_allocations += thread_allocations() - before;
     };
     let deadline = Instant::now() + STEP_TIMEOUT;
@@ -515,12 +515,12 @@ impl Watch {
                 Duration::from_millis(200),
             );
             let before = thread_allocations();
-            self.cpg.dispatch(DispatchFlags::All).expect("cpg dispatch");
+            self.cpg.dispatch(DispatchMode::All).expect("cpg dispatch");
             self.quorum
-                .dispatch(DispatchFlags::All)
+                .dispatch(DispatchMode::All)
                 .expect("quorum dispatch");
             self.votequorum
-                .dispatch(DispatchFlags::All)
+                .dispatch(DispatchMode::All)
                 .expect("votequorum dispatch");
             self.dispatch_allocations += thread_allocations() - before;
         }
@@ -938,7 +938,7 @@ fn thousand_cpg_groups_each_with_a_remote_member() {
         let fds: Vec<_> = pending.iter().map(|&i| local[i].0.as_fd()).collect();
         wait_readable(&fds, Duration::from_millis(200));
         for &i in &pending {
-            local[i].0.dispatch(DispatchFlags::All).expect("dispatch");
+            local[i].0.dispatch(DispatchMode::All).expect("dispatch");
         }
     };
     pump_local(&|i| *local[i].2.lock().unwrap() == 2);
@@ -953,7 +953,7 @@ fn thousand_cpg_groups_each_with_a_remote_member() {
     pump_local(&|i| !local[i].1.lock().unwrap().is_empty());
     std::thread::sleep(Duration::from_millis(500));
     for (i, (cpg, seen, _)) in local.iter().enumerate() {
-        cpg.dispatch(DispatchFlags::All).expect("dispatch");
+        cpg.dispatch(DispatchMode::All).expect("dispatch");
         assert_eq!(
             *seen.lock().unwrap(),
             vec![(2, format!("to group {i}").into_bytes())],
@@ -995,7 +995,7 @@ fn ten_thousand_cmap_tracks_on_one_handle() {
     let tracks: Vec<_> = (0..MANY_TRACKS)
         .map(|i| {
             let seen = seen.clone();
-            cmap.track(&key(i), TrackType::MODIFY, move |_, event| {
+            cmap.track(&key(i), TrackOptions::MODIFY, move |_, event| {
                 let value = match event.new_value() {
                     Some(corosync::cmap::ValueRef::U32(v)) => Some(v),
                     _ => None,
@@ -1018,10 +1018,10 @@ fn ten_thousand_cmap_tracks_on_one_handle() {
     while seen.lock().unwrap().iter().any(|s| s.0 == 0) {
         assert!(Instant::now() < deadline, "not every track got its change");
         wait_readable(&[cmap.as_fd()], Duration::from_millis(200));
-        cmap.dispatch(DispatchFlags::All).expect("dispatch");
+        cmap.dispatch(DispatchMode::All).expect("dispatch");
     }
     std::thread::sleep(Duration::from_millis(300));
-    cmap.dispatch(DispatchFlags::All).expect("dispatch");
+    cmap.dispatch(DispatchMode::All).expect("dispatch");
     for (i, s) in seen.lock().unwrap().iter().enumerate() {
         assert_eq!(
             *s,
@@ -1037,7 +1037,7 @@ fn ten_thousand_cmap_tracks_on_one_handle() {
         cmap.set(&key(i), 0u32).expect("modify key");
     }
     std::thread::sleep(Duration::from_millis(300));
-    cmap.dispatch(DispatchFlags::All).expect("dispatch");
+    cmap.dispatch(DispatchMode::All).expect("dispatch");
     assert!(
         seen.lock().unwrap().iter().all(|s| s.0 == 1),
         "a dropped track fired"

@@ -10,8 +10,8 @@
 
 use std::time::{Duration, Instant};
 
-use corosync::cmap::{Cmap, KeyValue, Map, TrackType, Value, ValueRef, ValueType};
-use corosync::{DispatchFlags, Error};
+use corosync::cmap::{Cmap, KeyValue, Map, TrackOptions, Value, ValueRef, ValueType};
+use corosync::{DispatchMode, Error};
 use corosync_testcluster::{Cluster, Node};
 
 /// Fails the test if the daemon is gone or no longer answers on `stats`.
@@ -130,10 +130,10 @@ fn every_read_path_on_schedmiss_keys_leaves_the_daemon_running() {
 
         // A track on the key (the daemon reads its value when registering it).
         let track = stats
-            .track(key, TrackType::MODIFY, |_, _| {})
+            .track(key, TrackOptions::MODIFY, |_, _| {})
             .expect("track a schedmiss key");
         stats
-            .dispatch(DispatchFlags::All)
+            .dispatch(DispatchMode::All)
             .expect("dispatch the stats handle");
         track.delete().expect("delete the track");
         assert_alive(node, &stats, &format!("tracking {key}"));
@@ -209,7 +209,7 @@ fn tracking_a_string_stats_key_cannot_overflow_the_daemon() {
     assert!(stats.get::<String>(&key).expect("read it").len() > 8);
     // corosync 3.1.7 reads a tracked stats key into a u64 every 1.5 s: a string longer than
     // 7 bytes overflows it. The crate refuses such a track.
-    let track = stats.track(&key, TrackType::MODIFY, |_, _| {});
+    let track = stats.track(&key, TrackOptions::MODIFY, |_, _| {});
     assert_eq!(track.err(), Some(Error::NotSupported), "{key}");
     std::thread::sleep(Duration::from_secs(4));
     assert_alive(node, &stats, "4 s after tracking a procname key");

@@ -23,8 +23,8 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
-use corosync::cfg::{self, ShutdownFlags, ShutdownReply};
-use corosync::cmap::{self, EventKind, TrackType, ValueRef};
+use corosync::cfg::{self, ShutdownMode, ShutdownReply};
+use corosync::cmap::{self, EventKind, TrackOptions, ValueRef};
 use corosync::cpg::{self, GroupName, Guarantee};
 use corosync::tokio::{Cfg, Cmap, Cpg, EventStream, Quorum, Votequorum};
 use corosync::{quorum, votequorum, Error, NodeId, TrackFlags};
@@ -352,7 +352,7 @@ fn idle_receiver_costs_no_cpu() {
         .unwrap();
     rt.block_on(async {
         cpg.join(&GroupName::new("tokio-idle").unwrap()).unwrap();
-        cmap.track("test.idle", TrackType::all()).unwrap();
+        cmap.track("test.idle", TrackOptions::all()).unwrap();
         quorum.track_start(TrackFlags::CHANGES).unwrap();
         vq.track_start(0, TrackFlags::CHANGES).unwrap();
         cfg.track_start(TrackFlags::CHANGES).unwrap();
@@ -420,7 +420,7 @@ fn daemon_killed_then_reconnect() {
     let rt = runtime(4);
     rt.block_on(async {
         cpg.join(&group).unwrap();
-        cmap.track("test.reconnect", TrackType::all()).unwrap();
+        cmap.track("test.reconnect", TrackOptions::all()).unwrap();
         quorum.track_start(TrackFlags::CHANGES).unwrap();
         vq.track_start(0, TrackFlags::CHANGES).unwrap();
         cfg.track_start(TrackFlags::CHANGES).unwrap();
@@ -630,7 +630,7 @@ fn every_library_through_streams() {
     rt.block_on(async {
         // cmap: a track's changes, saying which track.
         let track = cmap
-            .track("test.async.", TrackType::all() | TrackType::PREFIX)
+            .track("test.async.", TrackOptions::all() | TrackOptions::PREFIX)
             .unwrap();
         let mut cmap_events = cmap.events();
         writer.set("test.async.x", 1u8).unwrap();
@@ -651,13 +651,13 @@ fn every_library_through_streams() {
         // cfg: the shutdown request, vetoed.
         cfg.track_start(TrackFlags::CHANGES).unwrap();
         let mut cfg_events = cfg.events();
-        let request = std::thread::spawn(move || requester.try_shutdown(ShutdownFlags::Request));
+        let request = std::thread::spawn(move || requester.try_shutdown(ShutdownMode::Request));
         let flags = until(&mut cfg_events, "the shutdown request", |e| match e {
             cfg::Event::ShutdownRequest(flags) => Some(flags),
             _ => None,
         })
         .await;
-        assert_eq!(flags, ShutdownFlags::Request);
+        assert_eq!(flags, ShutdownMode::Request);
         cfg.reply_to_shutdown(ShutdownReply::No).unwrap();
         assert_eq!(request.join().unwrap(), Err(Error::Busy));
 

@@ -10,7 +10,7 @@
 //!   and the expected-votes notification on every node; the whole quorum device life cycle,
 //!   with the ring id of the latest node-list notification, a stale one, and name checks.
 //! - `two_node_flag_and_dispatch_flags` (2 nodes, `two_node: 1`): the TWO_NODE flag, and
-//!   every `DispatchFlags` value of a votequorum handle.
+//!   every `DispatchMode` value of a votequorum handle.
 
 mod common;
 
@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use common::{ids, open_quorum_v1, pump_quorum, QuorumEvent, WAIT};
 use corosync::quorum::Quorum;
 use corosync::votequorum::{InfoFlags, NodeState, Votequorum, QDEVICE_NAME_MAX, QDEVICE_NODE_ID};
-use corosync::{DispatchFlags, Dispatched, Error, NodeId, RingId, TrackFlags};
+use corosync::{DispatchMode, Dispatched, Error, NodeId, RingId, TrackFlags};
 use corosync_testcluster::{log_len, pump, Cluster, EventLog, Node, QuorumStatus};
 
 /// An owned copy of one votequorum notification.
@@ -92,7 +92,7 @@ fn pump_vq(
 ) -> Vec<VqEvent> {
     pump(
         vq,
-        |h| h.dispatch(DispatchFlags::All),
+        |h| h.dispatch(DispatchMode::All),
         log,
         from,
         what,
@@ -541,7 +541,7 @@ fn votes_expected_votes_and_qdevice() {
         |e| {
             e.iter().any(|x| {
                 matches!(x, VqEvent::Quorum { nodes, context: 8, .. }
-            if nodes.iter().any(|(id, _)| *id == QDEVICE_NODE_ID))
+            if nodes.iter().any(|(id, _)| *id == QDEVICE_NODE_ID.get()))
             })
         },
     );
@@ -659,23 +659,23 @@ fn two_node_flag_and_dispatch_flags() {
 
     // OneNonBlocking and All with nothing pending.
     assert_eq!(
-        vq1.dispatch(DispatchFlags::OneNonBlocking),
+        vq1.dispatch(DispatchMode::OneNonBlocking),
         Ok(Dispatched::NothingPending)
     );
-    assert_eq!(vq1.dispatch(DispatchFlags::All), Ok(Dispatched::Processed));
+    assert_eq!(vq1.dispatch(DispatchMode::All), Ok(Dispatched::Processed));
     assert_eq!(log_len(&log), 0);
 
     // trackstart(CURRENT) queues a node-list and a quorum notification before it returns.
     // One processes exactly one; OneNonBlocking the other, then finds nothing.
     vq1.track_start(1, TrackFlags::CURRENT).unwrap();
-    assert_eq!(vq1.dispatch(DispatchFlags::One), Ok(Dispatched::Processed));
+    assert_eq!(vq1.dispatch(DispatchMode::One), Ok(Dispatched::Processed));
     assert_eq!(log_len(&log), 1);
     assert!(matches!(
         log.lock().unwrap()[0],
         VqEvent::NodeList { context: 1, .. }
     ));
     assert_eq!(
-        vq1.dispatch(DispatchFlags::OneNonBlocking),
+        vq1.dispatch(DispatchMode::OneNonBlocking),
         Ok(Dispatched::Processed)
     );
     assert_eq!(log_len(&log), 2);
@@ -688,22 +688,22 @@ fn two_node_flag_and_dispatch_flags() {
         }
     ));
     assert_eq!(
-        vq1.dispatch(DispatchFlags::OneNonBlocking),
+        vq1.dispatch(DispatchMode::OneNonBlocking),
         Ok(Dispatched::NothingPending)
     );
 
     // All processes everything pending.
     vq1.track_start(2, TrackFlags::CURRENT).unwrap();
-    assert_eq!(vq1.dispatch(DispatchFlags::All), Ok(Dispatched::Processed));
+    assert_eq!(vq1.dispatch(DispatchMode::All), Ok(Dispatched::Processed));
     assert_eq!(log_len(&log), 4);
 
     // One waits for an event: it returns only once node 2 changes the expected votes.
     vq1.track_start(3, TrackFlags::CHANGES_ONLY).unwrap();
-    assert_eq!(vq1.dispatch(DispatchFlags::All), Ok(Dispatched::Processed));
+    assert_eq!(vq1.dispatch(DispatchMode::All), Ok(Dispatched::Processed));
     assert_eq!(log_len(&log), 4, "CHANGES_ONLY sends no current state");
     let (tx, rx) = std::sync::mpsc::channel();
     let waiter = std::thread::spawn(move || {
-        let result = vq1.dispatch(DispatchFlags::One);
+        let result = vq1.dispatch(DispatchMode::One);
         tx.send(result).unwrap();
         vq1
     });

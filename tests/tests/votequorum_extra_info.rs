@@ -16,7 +16,7 @@ use common::WAIT;
 use corosync::votequorum::{
     InfoFlags, OwnedQdeviceExtraInfoNotification, Votequorum, QDEVICE_EXTRA_INFO_MAX,
 };
-use corosync::{DispatchFlags, Error, NodeId, TrackFlags};
+use corosync::{DispatchMode, Error, NodeId, TrackFlags};
 use corosync_testcluster::{log_len, pump, Cluster, EventLog, Node};
 
 /// A handle on `node` that records every extra-info notification, tracking changes.
@@ -46,7 +46,7 @@ fn wait_for(
 ) -> Vec<OwnedQdeviceExtraInfoNotification> {
     pump(
         vq,
-        |h| h.dispatch(DispatchFlags::All),
+        |h| h.dispatch(DispatchMode::All),
         log,
         from,
         &format!("extra info {info:?} of node {about}"),

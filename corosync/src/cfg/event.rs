@@ -1,10 +1,10 @@
 //! The owned events of a [`Cfg`](super::Cfg) handle in pull mode.
 
-use super::ShutdownFlags;
+use super::ShutdownMode;
 
 /// One event of a [`Cfg`](super::Cfg) handle, owned: what
 /// [`Cfg::next_event`](super::Cfg::next_event) returns. The shutdown request's only data,
-/// its [`ShutdownFlags`], is already owned.
+/// its [`ShutdownMode`], is already owned.
 ///
 /// ```no_run
 /// use corosync::cfg::{Cfg, Event, ShutdownReply};
@@ -21,7 +21,7 @@ use super::ShutdownFlags;
 pub enum Event {
     /// Someone asked the daemon to shut down; answer with
     /// [`Cfg::reply_to_shutdown`](super::Cfg::reply_to_shutdown).
-    ShutdownRequest(ShutdownFlags),
+    ShutdownRequest(ShutdownMode),
     /// The handle was reconnected ([`Cfg::reconnect`](super::Cfg::reconnect)): events may
     /// have been missed, and [`Cfg::track_start`](super::Cfg::track_start) must be called
     /// again.

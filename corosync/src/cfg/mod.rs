@@ -28,14 +28,14 @@
 //! manager that first wants to move its services away) take part as *trackers*: they open a
 //! handle with a shutdown callback ([`Builder::on_shutdown`]), call
 //! [`Cfg::track_start`], and dispatch their handle. When a shutdown is requested, every
-//! tracker's callback runs with the request's [`ShutdownFlags`] and answers with
+//! tracker's callback runs with the request's [`ShutdownMode`] and answers with
 //! [`Cfg::reply_to_shutdown`]:
 //!
-//! - [`ShutdownFlags::Request`]: one [`ShutdownReply::No`] vetoes the shutdown, and
+//! - [`ShutdownMode::Request`]: one [`ShutdownReply::No`] vetoes the shutdown, and
 //!   `try_shutdown` fails with [`Error::Busy`].
-//! - [`ShutdownFlags::Regardless`]: the trackers are asked, but the daemon stops whatever they
+//! - [`ShutdownMode::Regardless`]: the trackers are asked, but the daemon stops whatever they
 //!   answer.
-//! - [`ShutdownFlags::Immediate`]: the trackers are not asked.
+//! - [`ShutdownMode::Immediate`]: the trackers are not asked.
 //!
 //! A tracker that does not answer within `cfg.shutdown_timeout` milliseconds (a cmap key,
 //! 5000 by default) counts as a "no". [`Cfg::try_shutdown`] blocks until the decision is made
@@ -100,7 +100,7 @@ use crate::handle::{handle_type, run_callback, Handle, Library};
 use crate::{Error, NodeId, Result, TrackFlags};
 
 pub use event::Event;
-pub use shutdown::{ShutdownFlags, ShutdownReply};
+pub use shutdown::{ShutdownMode, ShutdownReply};
 pub use status::InterfaceStatus;
 use status::{decode_node_address, RingStatusArrays};
 #[cfg(corosync_cfg_node_status)]
@@ -133,7 +133,7 @@ thread_local! {
 pub(crate) enum CfgLib {}
 
 /// A boxed shutdown callback.
-type ShutdownCallback = Box<dyn FnMut(&Cfg, ShutdownFlags) + Send>;
+type ShutdownCallback = Box<dyn FnMut(&Cfg, ShutdownMode) + Send>;
 
 /// The Rust state of a [`Cfg`] handle that its trampoline reaches.
 pub(crate) struct CfgCallbacks {
@@ -206,7 +206,7 @@ extern "C" fn shutdown_trampoline(raw: u64, flags: sys::corosync_cfg_shutdown_fl
     unsafe {
         run_callback::<CfgLib>(raw, |cfg, callbacks| {
             if let Some(callback) = callbacks.shutdown.as_mut() {
-                callback(cfg, ShutdownFlags::from(flags));
+                callback(cfg, ShutdownMode::from(flags));
             }
         });
     }
@@ -248,15 +248,15 @@ impl Builder {
     /// timeout (see the [module docs](self)).
     ///
     /// ```no_run
-    /// use corosync::cfg::{Cfg, ShutdownFlags, ShutdownReply};
-    /// use corosync::{DispatchFlags, TrackFlags};
+    /// use corosync::cfg::{Cfg, ShutdownMode, ShutdownReply};
+    /// use corosync::{DispatchMode, TrackFlags};
     ///
     /// # fn main() -> corosync::Result<()> {
     /// let cfg = Cfg::builder()
     ///     .on_shutdown(|cfg, flags| {
     ///         // Veto polite requests; the other kinds happen anyway.
     ///         let reply = match flags {
-    ///             ShutdownFlags::Request => ShutdownReply::No,
+    ///             ShutdownMode::Request => ShutdownReply::No,
     ///             _ => ShutdownReply::Yes,
     ///         };
     ///         if let Err(err) = cfg.reply_to_shutdown(reply) {
@@ -266,7 +266,7 @@ impl Builder {
     ///     .build()?;
     /// cfg.track_start(TrackFlags::CHANGES)?;
     /// loop {
-    ///     cfg.dispatch(DispatchFlags::One)?;
+    ///     cfg.dispatch(DispatchMode::One)?;
     /// }
     /// # }
     /// ```
@@ -280,7 +280,7 @@ impl Builder {
     /// ```
     pub fn on_shutdown<F>(mut self, callback: F) -> Self
     where
-        F: FnMut(&Cfg, ShutdownFlags) + Send + 'static,
+        F: FnMut(&Cfg, ShutdownMode) + Send + 'static,
     {
         self.shutdown = Some(Box::new(callback));
         self
@@ -374,7 +374,7 @@ impl Cfg {
     #[doc(alias = "corosync_cfg_initialize")]
     pub fn with_shutdown_callback<F>(callback: F) -> Result<Cfg>
     where
-        F: FnMut(&Cfg, ShutdownFlags) + Send + 'static,
+        F: FnMut(&Cfg, ShutdownMode) + Send + 'static,
     {
         Cfg::builder().on_shutdown(callback).build()
     }
@@ -401,9 +401,7 @@ impl Cfg {
 
     fn open(shutdown: Option<ShutdownCallback>) -> Result<Cfg> {
         let c_callbacks = sys::corosync_cfg_callbacks_t {
-            corosync_cfg_shutdown_callback: shutdown
-                .is_some()
-                .then_some(shutdown_trampoline as unsafe extern "C" fn(u64, u32)),
+            corosync_cfg_shutdown_callback: shutdown.is_some().then_some(shutdown_trampoline as _),
         };
         let callbacks = CfgCallbacks { shutdown };
         let handle = Handle::open(callbacks, move |_context, _| {
@@ -629,11 +627,11 @@ impl Cfg {
     /// thread cannot answer while it blocks, so dispatch them elsewhere.
     ///
     /// ```no_run
-    /// use corosync::cfg::{Cfg, ShutdownFlags};
+    /// use corosync::cfg::{Cfg, ShutdownMode};
     ///
     /// # fn main() -> corosync::Result<()> {
     /// let cfg = Cfg::new()?;
-    /// match cfg.try_shutdown(ShutdownFlags::Request) {
+    /// match cfg.try_shutdown(ShutdownMode::Request) {
     ///     Ok(()) => println!("corosync is shutting down"),
     ///     Err(corosync::Error::Busy) => println!("a tracker vetoed the shutdown"),
     ///     Err(err) => return Err(err),
@@ -641,9 +639,9 @@ impl Cfg {
     /// # Ok(()) }
     /// ```
     #[doc(alias = "corosync_cfg_try_shutdown")]
-    pub fn try_shutdown(&self, flags: ShutdownFlags) -> Result<()> {
+    pub fn try_shutdown(&self, mode: ShutdownMode) -> Result<()> {
         // SAFETY: the handle is live.
-        cs_result(unsafe { sys::corosync_cfg_try_shutdown(self.handle.raw(), flags.raw()) })
+        cs_result(unsafe { sys::corosync_cfg_try_shutdown(self.handle.raw(), mode.raw()) })
     }
 
     /// Answers a shutdown request this handle's callback was asked about.
@@ -667,7 +665,7 @@ impl Cfg {
     #[doc(alias = "replyto_shutdown")]
     pub fn reply_to_shutdown(&self, reply: ShutdownReply) -> Result<()> {
         // SAFETY: the handle is live.
-        cs_result(unsafe { sys::corosync_cfg_replyto_shutdown(self.handle.raw(), reply.to_raw()) })
+        cs_result(unsafe { sys::corosync_cfg_replyto_shutdown(self.handle.raw(), reply.raw()) })
     }
 
     /// Registers this handle as a shutdown tracker: from now on its shutdown callback is asked

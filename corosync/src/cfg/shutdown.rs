@@ -8,22 +8,23 @@ use crate::c_enum::c_enum;
 use super::Cfg;
 
 c_enum! {
-    /// What a shutdown request asks for: the flags of [`Cfg::try_shutdown`], which trackers'
+    /// What a shutdown request asks for: the mode of [`Cfg::try_shutdown`], which trackers'
     /// callbacks receive too (C: `corosync_cfg_shutdown_flags_t`).
     ///
     /// A callback may receive a value this build does not know from a client that sent a raw
-    /// number ([`ShutdownFlags::Unknown`]); the daemon treats such a request like
-    /// [`ShutdownFlags::Request`].
+    /// number ([`ShutdownMode::Unknown`]); the daemon treats such a request like
+    /// [`ShutdownMode::Request`].
     ///
     /// ```
-    /// use corosync::cfg::ShutdownFlags;
-    /// let flags = ShutdownFlags::Regardless;
-    /// assert_ne!(flags, ShutdownFlags::Request);
-    /// assert_eq!(flags.to_string(), "regardless");
+    /// use corosync::cfg::ShutdownMode;
+    /// let mode = ShutdownMode::Regardless;
+    /// assert_ne!(mode, ShutdownMode::Request);
+    /// assert_eq!(mode.to_string(), "regardless");
     /// ```
     #[non_exhaustive]
-    pub enum ShutdownFlags: u32;
-    path: "corosync::cfg::ShutdownFlags";
+    #[doc(alias = "corosync_cfg_shutdown_flags_t", alias = "ShutdownFlags")]
+    pub enum ShutdownMode: u32;
+    path: "corosync::cfg::ShutdownMode";
     /// Shut down only if every tracker agrees (`COROSYNC_CFG_SHUTDOWN_FLAG_REQUEST`).
     Request = sys::COROSYNC_CFG_SHUTDOWN_FLAG_REQUEST => "request",
     /// Ask the trackers, but shut down whatever they answer
@@ -34,27 +35,21 @@ c_enum! {
     Immediate = sys::COROSYNC_CFG_SHUTDOWN_FLAG_IMMEDIATE => "immediate",
 }
 
-/// A tracker's answer to a shutdown request (C: `corosync_cfg_shutdown_reply_flags_t`).
-///
-/// ```
-/// use corosync::cfg::ShutdownReply;
-/// assert_ne!(ShutdownReply::Yes, ShutdownReply::No);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ShutdownReply {
+c_enum! {
+    /// A tracker's answer to a shutdown request (C: `corosync_cfg_shutdown_reply_flags_t`).
+    ///
+    /// ```
+    /// use corosync::cfg::ShutdownReply;
+    /// assert_ne!(ShutdownReply::Yes, ShutdownReply::No);
+    /// assert_eq!(ShutdownReply::Yes.to_string(), "yes");
+    /// ```
+    pub enum ShutdownReply: sys::corosync_cfg_shutdown_reply_flags_t;
+    path: "corosync::cfg::ShutdownReply";
+    no_unknown;
     /// Veto the shutdown (`COROSYNC_CFG_SHUTDOWN_FLAG_NO`).
-    No,
+    No = sys::COROSYNC_CFG_SHUTDOWN_FLAG_NO => "no",
     /// Agree to the shutdown (`COROSYNC_CFG_SHUTDOWN_FLAG_YES`).
-    Yes,
-}
-
-impl ShutdownReply {
-    pub(super) fn to_raw(self) -> sys::corosync_cfg_shutdown_reply_flags_t {
-        match self {
-            ShutdownReply::No => sys::COROSYNC_CFG_SHUTDOWN_FLAG_NO,
-            ShutdownReply::Yes => sys::COROSYNC_CFG_SHUTDOWN_FLAG_YES,
-        }
-    }
+    Yes = sys::COROSYNC_CFG_SHUTDOWN_FLAG_YES => "yes",
 }
 
 #[cfg(test)]
@@ -64,15 +59,15 @@ mod tests {
     #[test]
     fn shutdown_flags_round_trip() {
         for flags in [
-            ShutdownFlags::Request,
-            ShutdownFlags::Regardless,
-            ShutdownFlags::Immediate,
-            ShutdownFlags::Unknown(77),
+            ShutdownMode::Request,
+            ShutdownMode::Regardless,
+            ShutdownMode::Immediate,
+            ShutdownMode::Unknown(77),
         ] {
-            assert_eq!(ShutdownFlags::from(flags.raw()), flags);
+            assert_eq!(ShutdownMode::from(flags.raw()), flags);
         }
-        assert_eq!(ShutdownFlags::from(1), ShutdownFlags::Regardless);
-        assert_eq!(ShutdownReply::Yes.to_raw(), 1);
-        assert_eq!(ShutdownReply::No.to_raw(), 0);
+        assert_eq!(ShutdownMode::from(1), ShutdownMode::Regardless);
+        assert_eq!(ShutdownReply::Yes.raw(), 1);
+        assert_eq!(ShutdownReply::No.raw(), 0);
     }
 }

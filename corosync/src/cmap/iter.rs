@@ -322,7 +322,7 @@ impl Iter<'_> {
         let result = match cs_result(code) {
             Ok(()) => {
                 let name_len = cstr::from_c_array(&self.name).len();
-                ValueType::from_raw(raw_type).map(|value_type| (name_len, value_type, len))
+                Ok((name_len, ValueType::from(raw_type), len))
             }
             // The daemon's "no more keys".
             Err(Error::NoSections) => {

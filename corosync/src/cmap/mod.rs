@@ -38,7 +38,7 @@
 //! stops early.
 //!
 //! # Tracking changes
-//! [`Cmap::track`] registers a closure for a key or, with [`TrackType::PREFIX`], for every
+//! [`Cmap::track`] registers a closure for a key or, with [`TrackOptions::PREFIX`], for every
 //! key under a prefix, and returns a [`Track`] guard that unregisters it on `Drop`. Events are
 //! delivered by [`Cmap::dispatch`] on the calling thread: the closure gets the handle (it may
 //! make requests on it, e.g. read another key) and a [`TrackEvent`] with the kind of change,
@@ -56,32 +56,33 @@
 //!
 //! # Example
 //! ```no_run
-//! use corosync::cmap::{Cmap, TrackType, EventKind};
-//! use corosync::DispatchFlags;
+//! use corosync::cmap::{Cmap, TrackOptions, EventKind};
+//! use corosync::DispatchMode;
 //!
 //! # fn main() -> corosync::Result<()> {
 //! let cmap = Cmap::new()?;
 //! let node_id: u32 = cmap.get("runtime.votequorum.this_node_id")?;
 //! cmap.set("example.greeting", "hello")?;
 //!
-//! let _track = cmap.track("example.", TrackType::ADD | TrackType::MODIFY | TrackType::PREFIX,
+//! let _track = cmap.track("example.", TrackOptions::ADD | TrackOptions::MODIFY | TrackOptions::PREFIX,
 //!     |_cmap, event| {
 //!         if event.kind() == EventKind::Modify {
 //!             println!("{} changed: {:?} -> {:?}", event.key(), event.old_value(), event.new_value());
 //!         }
 //!     })?;
 //! cmap.set("example.greeting", "hi")?;
-//! cmap.dispatch(DispatchFlags::One)?; // runs the closure
+//! cmap.dispatch(DispatchMode::One)?; // runs the closure
 //! # let _ = node_id;
 //! # Ok(()) }
 //! ```
 
 use corosync_sys as sys;
 
+use crate::c_enum::c_enum;
 use crate::error::cs_result;
 use crate::handle::{handle_type, library, Handle};
 #[cfg(doc)]
-use crate::DispatchFlags;
+use crate::DispatchMode;
 use crate::{Error, Result};
 
 mod iter;
@@ -93,33 +94,29 @@ pub use iter::{Iter, IterValues, KeyInfo, KeyValue, KeyValueRef};
 pub use key::{KeyName, KEY_NAME_MAX_LEN, KEY_NAME_MIN_LEN};
 #[cfg(feature = "tokio")]
 pub(crate) use track::DetachedTrack;
-pub use track::{Event, EventKind, OwnedTrackEvent, Track, TrackEvent, TrackId, TrackType};
+pub use track::{Event, EventKind, OwnedTrackEvent, Track, TrackEvent, TrackId, TrackOptions};
 pub use value::{FromCmap, ToCmap, Value, ValueRef, ValueType};
 
 use key::KeyBuf;
 
-/// Which of the daemon's maps a handle reads and writes (`cmap_map_t`).
-///
-/// ```
-/// assert_eq!(corosync::cmap::Map::default(), corosync::cmap::Map::Icmap);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Map {
+c_enum! {
+    /// Which of the daemon's maps a handle reads and writes (`cmap_map_t`).
+    ///
+    /// ```
+    /// use corosync::cmap::Map;
+    /// assert_eq!(Map::default(), Map::Icmap);
+    /// assert_eq!(Map::Stats.to_string(), "stats");
+    /// ```
+    #[derive(Default)]
+    pub enum Map: sys::cmap_map_t;
+    path: "corosync::cmap::Map";
+    no_unknown;
     /// The configuration and runtime map (`CMAP_MAP_ICMAP`, also `CMAP_MAP_DEFAULT`).
     #[default]
-    Icmap,
+    Icmap = sys::CMAP_MAP_ICMAP => "icmap",
     /// Statistics of totem, knet links and IPC connections (`CMAP_MAP_STATS`). Read-only,
     /// except the `stats.clear.*` keys that reset counters.
-    Stats,
-}
-
-impl Map {
-    fn to_raw(self) -> sys::cmap_map_t {
-        match self {
-            Map::Icmap => sys::CMAP_MAP_ICMAP,
-            Map::Stats => sys::CMAP_MAP_STATS,
-        }
-    }
+    Stats = sys::CMAP_MAP_STATS => "stats",
 }
 
 library! {
@@ -265,10 +262,10 @@ impl Cmap {
     /// [`Cmap::try_next_event`] hand out. Everything else works as on any handle.
     ///
     /// ```no_run
-    /// use corosync::cmap::{Cmap, Event, TrackType};
+    /// use corosync::cmap::{Cmap, Event, TrackOptions};
     /// # fn main() -> corosync::Result<()> {
     /// let cmap = Cmap::pull()?;
-    /// let _track = cmap.track_events("totem.", TrackType::all())?;
+    /// let _track = cmap.track_events("totem.", TrackOptions::all())?;
     /// while let Some(Event::Track(change)) = cmap.next_event(None)? {
     ///     println!("{} -> {:?}", change.key(), change.new_value());
     /// }
@@ -286,20 +283,20 @@ impl Cmap {
     /// [`Cmap::track`].
     ///
     /// ```no_run
-    /// use corosync::cmap::{Cmap, Event, TrackType};
+    /// use corosync::cmap::{Cmap, Event, TrackOptions};
     /// # fn main() -> corosync::Result<()> {
     /// let cmap = Cmap::pull()?;
-    /// let members = cmap.track_events("runtime.members.", TrackType::all())?;
+    /// let members = cmap.track_events("runtime.members.", TrackOptions::all())?;
     /// if let Some(Event::Track(change)) = cmap.next_event(None)? {
     ///     assert_eq!(change.track(), members.id());
     /// }
     /// # Ok(()) }
     /// ```
-    pub fn track_events(&self, key: &str, track_type: TrackType) -> Result<Track<'_>> {
+    pub fn track_events(&self, key: &str, options: TrackOptions) -> Result<Track<'_>> {
         if !self.handle.is_pull() {
             return Err(Error::NotPullMode);
         }
-        self.track(key, track_type, |cmap, event| {
+        self.track(key, options, |cmap, event| {
             cmap.handle.push_event(Event::Track(event.into_owned()));
         })
     }
@@ -317,7 +314,7 @@ impl Cmap {
             // libcmap with a handle value that may be stale (and, in another thread, reused),
             // so that rare case leaks the dead connection instead.
             // SAFETY: `raw` is writable.
-            cs_result(unsafe { sys::cmap_initialize_map(&mut raw, map.to_raw()) }).map(|()| raw)
+            cs_result(unsafe { sys::cmap_initialize_map(&mut raw, map.raw()) }).map(|()| raw)
         })?;
         Ok(Cmap { handle })
     }

@@ -22,12 +22,12 @@ bitflags::bitflags! {
     /// What a [`Cmap::track`] call reports (`CMAP_TRACK_*`).
     ///
     /// ```
-    /// use corosync::cmap::TrackType;
-    /// let all_changes = TrackType::ADD | TrackType::DELETE | TrackType::MODIFY;
-    /// assert_eq!((all_changes | TrackType::PREFIX).bits(), 15);
+    /// use corosync::cmap::TrackOptions;
+    /// let all_changes = TrackOptions::ADD | TrackOptions::DELETE | TrackOptions::MODIFY;
+    /// assert_eq!((all_changes | TrackOptions::PREFIX).bits(), 15);
     /// ```
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-    pub struct TrackType: i32 {
+    pub struct TrackOptions: i32 {
         /// A key was created (`CMAP_TRACK_ADD`).
         const ADD = sys::CMAP_TRACK_ADD as i32;
         /// A key was deleted (`CMAP_TRACK_DELETE`).
@@ -66,10 +66,10 @@ c_enum! {
 /// the call. The key and values borrow libcmap's dispatch buffer: nothing is copied.
 ///
 /// ```no_run
-/// use corosync::cmap::{EventKind, TrackType, ValueRef};
+/// use corosync::cmap::{EventKind, TrackOptions, ValueRef};
 /// # fn main() -> corosync::Result<()> {
 /// let cmap = corosync::cmap::Cmap::new()?;
-/// let _track = cmap.track("example.count", TrackType::MODIFY, |_, event| {
+/// let _track = cmap.track("example.count", TrackOptions::MODIFY, |_, event| {
 ///     if let (Some(ValueRef::U32(old)), Some(ValueRef::U32(new))) =
 ///         (event.old_value(), event.new_value())
 ///     {
@@ -94,10 +94,10 @@ impl<'a> TrackEvent<'a> {
     /// [`Cmap::track`] returned.
     ///
     /// ```no_run
-    /// # use corosync::cmap::TrackType;
+    /// # use corosync::cmap::TrackOptions;
     /// # fn main() -> corosync::Result<()> {
     /// # let cmap = corosync::cmap::Cmap::new()?;
-    /// let t = cmap.track("example.", TrackType::ADD | TrackType::PREFIX, |_, event| {
+    /// let t = cmap.track("example.", TrackOptions::ADD | TrackOptions::PREFIX, |_, event| {
     ///     println!("track {:?}: {}", event.track(), event.key());
     /// })?;
     /// println!("this is track {:?}", t.id());
@@ -110,10 +110,10 @@ impl<'a> TrackEvent<'a> {
     /// What happened to the key.
     ///
     /// ```no_run
-    /// # use corosync::cmap::{EventKind, TrackType};
+    /// # use corosync::cmap::{EventKind, TrackOptions};
     /// # fn main() -> corosync::Result<()> {
     /// # let cmap = corosync::cmap::Cmap::new()?;
-    /// let _t = cmap.track("example.", TrackType::ADD | TrackType::PREFIX, |_, event| {
+    /// let _t = cmap.track("example.", TrackOptions::ADD | TrackOptions::PREFIX, |_, event| {
     ///     assert_eq!(event.kind(), EventKind::Add);
     /// })?;
     /// # Ok(()) }
@@ -129,10 +129,10 @@ impl<'a> TrackEvent<'a> {
     /// [`TrackEvent::key_bytes`] has all of it.
     ///
     /// ```no_run
-    /// # use corosync::cmap::TrackType;
+    /// # use corosync::cmap::TrackOptions;
     /// # fn main() -> corosync::Result<()> {
     /// # let cmap = corosync::cmap::Cmap::new()?;
-    /// let _t = cmap.track("example.", TrackType::ADD | TrackType::PREFIX, |_, event| {
+    /// let _t = cmap.track("example.", TrackOptions::ADD | TrackOptions::PREFIX, |_, event| {
     ///     println!("new key {}", event.key());
     /// })?;
     /// # Ok(()) }
@@ -144,10 +144,10 @@ impl<'a> TrackEvent<'a> {
     /// The key's bytes as the daemon sent them.
     ///
     /// ```no_run
-    /// # use corosync::cmap::TrackType;
+    /// # use corosync::cmap::TrackOptions;
     /// # fn main() -> corosync::Result<()> {
     /// # let cmap = corosync::cmap::Cmap::new()?;
-    /// let _t = cmap.track("example.", TrackType::ADD | TrackType::PREFIX, |_, event| {
+    /// let _t = cmap.track("example.", TrackOptions::ADD | TrackOptions::PREFIX, |_, event| {
     ///     assert_eq!(event.key_bytes(), event.key().as_bytes());
     /// })?;
     /// # Ok(()) }
@@ -160,10 +160,10 @@ impl<'a> TrackEvent<'a> {
     /// build cannot read, e.g. of an unknown type).
     ///
     /// ```no_run
-    /// # use corosync::cmap::TrackType;
+    /// # use corosync::cmap::TrackOptions;
     /// # fn main() -> corosync::Result<()> {
     /// # let cmap = corosync::cmap::Cmap::new()?;
-    /// let _t = cmap.track("example.x", TrackType::MODIFY, |_, event| {
+    /// let _t = cmap.track("example.x", TrackOptions::MODIFY, |_, event| {
     ///     println!("now {:?}", event.new_value());
     /// })?;
     /// # Ok(()) }
@@ -175,10 +175,10 @@ impl<'a> TrackEvent<'a> {
     /// The value before the change: `None` for [`EventKind::Add`].
     ///
     /// ```no_run
-    /// # use corosync::cmap::TrackType;
+    /// # use corosync::cmap::TrackOptions;
     /// # fn main() -> corosync::Result<()> {
     /// # let cmap = corosync::cmap::Cmap::new()?;
-    /// let _t = cmap.track("example.x", TrackType::DELETE, |_, event| {
+    /// let _t = cmap.track("example.x", TrackOptions::DELETE, |_, event| {
     ///     println!("was {:?}", event.old_value());
     /// })?;
     /// # Ok(()) }
@@ -298,7 +298,7 @@ extern "C" fn notify<F>(
 }
 
 impl Cmap {
-    /// Calls `callback` for every change of `key` (with [`TrackType::PREFIX`]: of every key
+    /// Calls `callback` for every change of `key` (with [`TrackOptions::PREFIX`]: of every key
     /// starting with `key`, which may then be empty or shorter than 3 bytes) of the kinds in
     /// `track_type` (`cmap_track_add`). The closure runs inside [`Cmap::dispatch`] on the
     /// dispatching thread and gets this handle, so it may read or write keys; it may not
@@ -317,15 +317,15 @@ impl Cmap {
     ///
     /// ```no_run
     /// use std::sync::mpsc;
-    /// use corosync::cmap::{Cmap, TrackType};
-    /// use corosync::DispatchFlags;
+    /// use corosync::cmap::{Cmap, TrackOptions};
+    /// use corosync::DispatchMode;
     /// # fn main() -> corosync::Result<()> {
     /// let cmap = Cmap::new()?;
     /// let (tx, rx) = mpsc::channel();
-    /// let track = cmap.track("runtime.members.", TrackType::all(), move |_, event| {
+    /// let track = cmap.track("runtime.members.", TrackOptions::all(), move |_, event| {
     ///     let _ = tx.send((event.kind(), event.key().to_owned()));
     /// })?;
-    /// cmap.dispatch(DispatchFlags::One)?;
+    /// cmap.dispatch(DispatchMode::One)?;
     /// println!("{:?}", rx.try_recv());
     /// drop(track);
     /// # Ok(()) }
@@ -335,51 +335,51 @@ impl Cmap {
     /// guard that outlives its handle, and sending a guard to another thread:
     ///
     /// ```compile_fail,E0597
-    /// # use corosync::cmap::{Cmap, TrackType};
+    /// # use corosync::cmap::{Cmap, TrackOptions};
     /// # fn main() -> corosync::Result<()> {
     /// let cmap = Cmap::new()?;
     /// let name = String::from("local");
     /// let borrowed = &name;
-    /// let _track = cmap.track("example.key", TrackType::MODIFY, move |_, _| {
+    /// let _track = cmap.track("example.key", TrackOptions::MODIFY, move |_, _| {
     ///     println!("{borrowed}");
     /// })?;
     /// # Ok(()) }
     /// ```
     ///
     /// ```compile_fail,E0277
-    /// # use corosync::cmap::{Cmap, TrackType};
+    /// # use corosync::cmap::{Cmap, TrackOptions};
     /// # fn main() -> corosync::Result<()> {
     /// let cmap = Cmap::new()?;
     /// let shared = std::rc::Rc::new(0);
-    /// let _track = cmap.track("example.key", TrackType::MODIFY, move |_, _| {
+    /// let _track = cmap.track("example.key", TrackOptions::MODIFY, move |_, _| {
     ///     let _ = &shared;
     /// })?;
     /// # Ok(()) }
     /// ```
     ///
     /// ```compile_fail,E0597
-    /// # use corosync::cmap::{Cmap, TrackType};
+    /// # use corosync::cmap::{Cmap, TrackOptions};
     /// # fn main() -> corosync::Result<()> {
     /// let track = {
     ///     let cmap = Cmap::new()?;
-    ///     cmap.track("example.key", TrackType::MODIFY, |_, _| {})?
+    ///     cmap.track("example.key", TrackOptions::MODIFY, |_, _| {})?
     /// };
     /// # Ok(()) }
     /// ```
     ///
     /// ```compile_fail,E0277
-    /// # use corosync::cmap::{Cmap, TrackType};
+    /// # use corosync::cmap::{Cmap, TrackOptions};
     /// # fn main() -> corosync::Result<()> {
     /// let cmap = Cmap::new()?;
-    /// let track = cmap.track("example.key", TrackType::MODIFY, |_, _| {})?;
+    /// let track = cmap.track("example.key", TrackOptions::MODIFY, |_, _| {})?;
     /// std::thread::spawn(move || drop(track));
     /// # Ok(()) }
     /// ```
-    pub fn track<F>(&self, key: &str, track_type: TrackType, callback: F) -> Result<Track<'_>>
+    pub fn track<F>(&self, key: &str, track_type: TrackOptions, callback: F) -> Result<Track<'_>>
     where
         F: FnMut(&Cmap, &TrackEvent<'_>) + Send + 'static,
     {
-        let key = if track_type.contains(TrackType::PREFIX) {
+        let key = if track_type.contains(TrackOptions::PREFIX) {
             KeyBuf::prefix(key)?
         } else {
             let name = key;
@@ -457,10 +457,10 @@ impl Cmap {
 /// for a guard passed to [`std::mem::forget`].
 ///
 /// ```no_run
-/// use corosync::cmap::TrackType;
+/// use corosync::cmap::TrackOptions;
 /// # fn main() -> corosync::Result<()> {
 /// let cmap = corosync::cmap::Cmap::new()?;
-/// let track = cmap.track("totem.token", TrackType::MODIFY, |_, event| {
+/// let track = cmap.track("totem.token", TrackOptions::MODIFY, |_, event| {
 ///     println!("{:?}", event.new_value());
 /// })?;
 /// track.delete()?;
@@ -477,10 +477,10 @@ impl Track<'_> {
     /// carries (C: its `cmap_track_handle_t`).
     ///
     /// ```no_run
-    /// use corosync::cmap::{Cmap, Event, TrackType};
+    /// use corosync::cmap::{Cmap, Event, TrackOptions};
     /// # fn main() -> corosync::Result<()> {
     /// let cmap = Cmap::pull()?;
-    /// let token = cmap.track_events("totem.token", TrackType::MODIFY)?;
+    /// let token = cmap.track_events("totem.token", TrackOptions::MODIFY)?;
     /// if let Some(Event::Track(event)) = cmap.next_event(None)? {
     ///     assert_eq!(event.track(), token.id());
     /// }
@@ -493,10 +493,10 @@ impl Track<'_> {
     /// Stops tracking now and reports the library's answer.
     ///
     /// ```no_run
-    /// use corosync::cmap::TrackType;
+    /// use corosync::cmap::TrackOptions;
     /// # fn main() -> corosync::Result<()> {
     /// let cmap = corosync::cmap::Cmap::new()?;
-    /// cmap.track("example.", TrackType::all(), |_, _| {})?.delete()?;
+    /// cmap.track("example.", TrackOptions::all(), |_, _| {})?.delete()?;
     /// # Ok(()) }
     /// ```
     pub fn delete(self) -> Result<()> {
@@ -581,11 +581,11 @@ impl fmt::Debug for Track<'_> {
 /// tracks of one handle.
 ///
 /// ```no_run
-/// use corosync::cmap::{Cmap, TrackType};
+/// use corosync::cmap::{Cmap, TrackOptions};
 /// # fn main() -> corosync::Result<()> {
 /// let cmap = Cmap::pull()?;
-/// let a = cmap.track_events("a.", TrackType::all())?;
-/// let b = cmap.track_events("b.", TrackType::all())?;
+/// let a = cmap.track_events("a.", TrackOptions::all())?;
+/// let b = cmap.track_events("b.", TrackOptions::all())?;
 /// assert_ne!(a.id(), b.id());
 /// # Ok(()) }
 /// ```
@@ -644,11 +644,11 @@ impl TrackEvent<'_> {
     /// Copies the event out of libcmap's buffer.
     ///
     /// ```no_run
-    /// # use corosync::cmap::TrackType;
+    /// # use corosync::cmap::TrackOptions;
     /// # fn main() -> corosync::Result<()> {
     /// # let cmap = corosync::cmap::Cmap::new()?;
     /// let (tx, rx) = std::sync::mpsc::channel();
-    /// let _t = cmap.track("example.", TrackType::all(), move |_, event| {
+    /// let _t = cmap.track("example.", TrackOptions::all(), move |_, event| {
     ///     let _ = tx.send(event.into_owned());
     /// })?;
     /// # Ok(()) }
@@ -671,10 +671,10 @@ impl TrackEvent<'_> {
 /// reported it.
 ///
 /// ```no_run
-/// use corosync::cmap::{Cmap, Event, TrackType};
+/// use corosync::cmap::{Cmap, Event, TrackOptions};
 /// # fn main() -> corosync::Result<()> {
 /// let cmap = Cmap::pull()?;
-/// let _t = cmap.track_events("example.", TrackType::all())?;
+/// let _t = cmap.track_events("example.", TrackOptions::all())?;
 /// cmap.set("example.x", 1u32)?;
 /// if let Some(Event::Track(event)) = cmap.next_event(None)? {
 ///     println!("{:?} {} = {:?}", event.kind(), event.key(), event.new_value());
@@ -765,10 +765,10 @@ impl From<TrackEvent<'_>> for OwnedTrackEvent {
 /// One event of a [`Cmap`] handle, owned: what [`Cmap::next_event`] returns.
 ///
 /// ```no_run
-/// use corosync::cmap::{Cmap, Event, TrackType};
+/// use corosync::cmap::{Cmap, Event, TrackOptions};
 /// # fn main() -> corosync::Result<()> {
 /// let cmap = Cmap::pull()?;
-/// let _t = cmap.track_events("totem.", TrackType::all() )?;
+/// let _t = cmap.track_events("totem.", TrackOptions::all() )?;
 /// match cmap.next_event(None)? {
 ///     Some(Event::Track(change)) => println!("{} changed", change.key()),
 ///     Some(Event::Reconnected(_)) => println!("reconnected: track again"),

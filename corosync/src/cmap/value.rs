@@ -1,54 +1,57 @@
 //! Value types and values: the owned [`Value`], the borrowed [`ValueRef`], and the sealed
 //! traits behind the generic [`Cmap::get`] and [`Cmap::set`].
 
-use std::fmt;
-
 use corosync_sys as sys;
 
 use super::key::KeyBuf;
 use super::Cmap;
+use crate::c_enum::c_enum;
 use crate::error::cs_result;
 use crate::{cstr, Error, Result};
 
-/// The type of a stored value: the values of C's `cmap_value_types_t`.
-///
-/// Its [`Display`](fmt::Display) is the short name corosync-cmapctl uses (`u32`, `str`,
-/// `bin`, ...), and [`ValueType::from_name`] parses it.
-///
-/// ```
-/// use corosync::cmap::ValueType;
-/// assert_eq!(ValueType::U32.to_string(), "u32");
-/// assert_eq!(ValueType::from_name("dbl"), Some(ValueType::Double));
-/// assert_eq!(ValueType::I16.fixed_len(), Some(2));
-/// assert_eq!(ValueType::String.fixed_len(), None);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ValueType {
+c_enum! {
+    /// The type of a stored value: the values of C's `cmap_value_types_t`.
+    ///
+    /// Its [`Display`](std::fmt::Display) is the short name corosync-cmapctl uses (`u32`, `str`,
+    /// `bin`, ...), and [`ValueType::from_name`] parses it. A type a newer corosync adds is
+    /// [`ValueType::Unknown`]: its keys are still listed, but their values cannot be read.
+    ///
+    /// ```
+    /// use corosync::cmap::ValueType;
+    /// assert_eq!(ValueType::U32.to_string(), "u32");
+    /// assert_eq!(ValueType::from_name("dbl"), Some(ValueType::Double));
+    /// assert_eq!(ValueType::I16.fixed_len(), Some(2));
+    /// assert_eq!(ValueType::String.fixed_len(), None);
+    /// assert_eq!(ValueType::from(6), ValueType::U32);
+    /// ```
+    #[non_exhaustive]
+    pub enum ValueType: sys::cmap_value_types_t;
+    path: "corosync::cmap::ValueType";
     /// `i8` (`CMAP_VALUETYPE_INT8`).
-    I8,
+    I8 = sys::CMAP_VALUETYPE_INT8 => "i8",
     /// `u8` (`CMAP_VALUETYPE_UINT8`).
-    U8,
+    U8 = sys::CMAP_VALUETYPE_UINT8 => "u8",
     /// `i16` (`CMAP_VALUETYPE_INT16`).
-    I16,
+    I16 = sys::CMAP_VALUETYPE_INT16 => "i16",
     /// `u16` (`CMAP_VALUETYPE_UINT16`).
-    U16,
+    U16 = sys::CMAP_VALUETYPE_UINT16 => "u16",
     /// `i32` (`CMAP_VALUETYPE_INT32`).
-    I32,
+    I32 = sys::CMAP_VALUETYPE_INT32 => "i32",
     /// `u32` (`CMAP_VALUETYPE_UINT32`).
-    U32,
+    U32 = sys::CMAP_VALUETYPE_UINT32 => "u32",
     /// `i64` (`CMAP_VALUETYPE_INT64`).
-    I64,
+    I64 = sys::CMAP_VALUETYPE_INT64 => "i64",
     /// `u64` (`CMAP_VALUETYPE_UINT64`).
-    U64,
+    U64 = sys::CMAP_VALUETYPE_UINT64 => "u64",
     /// `f32` (`CMAP_VALUETYPE_FLOAT`).
-    Float,
+    Float = sys::CMAP_VALUETYPE_FLOAT => "flt",
     /// `f64` (`CMAP_VALUETYPE_DOUBLE`).
-    Double,
+    Double = sys::CMAP_VALUETYPE_DOUBLE => "dbl",
     /// A string without NUL bytes (`CMAP_VALUETYPE_STRING`); corosync stores it with a
     /// terminating NUL, which counts in its length.
-    String,
+    String = sys::CMAP_VALUETYPE_STRING => "str",
     /// Raw bytes (`CMAP_VALUETYPE_BINARY`).
-    Binary,
+    Binary = sys::CMAP_VALUETYPE_BINARY => "bin",
 }
 
 impl ValueType {
@@ -75,10 +78,13 @@ impl ValueType {
     ];
 
     /// The short name corosync-cmapctl uses: `i8`, `u8`, `i16`, `u16`, `i32`, `u32`, `i64`,
-    /// `u64`, `flt`, `dbl`, `str`, `bin`.
+    /// `u64`, `flt`, `dbl`, `str`, `bin`; `unknown` for [`ValueType::Unknown`] (whose
+    /// [`Display`](std::fmt::Display) adds the number).
     ///
     /// ```
-    /// assert_eq!(corosync::cmap::ValueType::Float.name(), "flt");
+    /// use corosync::cmap::ValueType;
+    /// assert_eq!(ValueType::Float.name(), "flt");
+    /// assert_eq!(ValueType::Unknown(99).name(), "unknown");
     /// ```
     pub const fn name(self) -> &'static str {
         match self {
@@ -94,6 +100,7 @@ impl ValueType {
             ValueType::Double => "dbl",
             ValueType::String => "str",
             ValueType::Binary => "bin",
+            ValueType::Unknown(_) => "unknown",
         }
     }
 
@@ -119,43 +126,8 @@ impl ValueType {
             ValueType::I16 | ValueType::U16 => Some(2),
             ValueType::I32 | ValueType::U32 | ValueType::Float => Some(4),
             ValueType::I64 | ValueType::U64 | ValueType::Double => Some(8),
-            ValueType::String | ValueType::Binary => None,
+            ValueType::String | ValueType::Binary | ValueType::Unknown(_) => None,
         }
-    }
-
-    /// The C value.
-    pub(crate) const fn to_raw(self) -> sys::cmap_value_types_t {
-        match self {
-            ValueType::I8 => sys::CMAP_VALUETYPE_INT8,
-            ValueType::U8 => sys::CMAP_VALUETYPE_UINT8,
-            ValueType::I16 => sys::CMAP_VALUETYPE_INT16,
-            ValueType::U16 => sys::CMAP_VALUETYPE_UINT16,
-            ValueType::I32 => sys::CMAP_VALUETYPE_INT32,
-            ValueType::U32 => sys::CMAP_VALUETYPE_UINT32,
-            ValueType::I64 => sys::CMAP_VALUETYPE_INT64,
-            ValueType::U64 => sys::CMAP_VALUETYPE_UINT64,
-            ValueType::Float => sys::CMAP_VALUETYPE_FLOAT,
-            ValueType::Double => sys::CMAP_VALUETYPE_DOUBLE,
-            ValueType::String => sys::CMAP_VALUETYPE_STRING,
-            ValueType::Binary => sys::CMAP_VALUETYPE_BINARY,
-        }
-    }
-
-    /// Converts a C value; an unknown one is [`Error::UnexpectedValue`].
-    pub(crate) fn from_raw(raw: sys::cmap_value_types_t) -> Result<ValueType> {
-        ValueType::ALL
-            .into_iter()
-            .find(|t| t.to_raw() == raw)
-            .ok_or(Error::UnexpectedValue {
-                what: "cmap value type",
-                value: i64::from(raw),
-            })
-    }
-}
-
-impl fmt::Display for ValueType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
     }
 }
 
@@ -364,7 +336,7 @@ impl<'a> ValueRef<'a> {
     /// whose length does not match its type, or an unknown type, is
     /// [`Error::UnexpectedValue`]; a string ends at its first NUL.
     pub(crate) fn from_raw(raw_type: sys::cmap_value_types_t, bytes: &'a [u8]) -> Result<Self> {
-        let value_type = ValueType::from_raw(raw_type)?;
+        let value_type = ValueType::from(raw_type);
         if let Some(len) = value_type.fixed_len() {
             if bytes.len() != len {
                 return Err(Error::UnexpectedValue {
@@ -394,6 +366,12 @@ impl<'a> ValueRef<'a> {
                 ValueRef::String(&bytes[..end])
             }
             ValueType::Binary => ValueRef::Binary(bytes),
+            ValueType::Unknown(raw) => {
+                return Err(Error::UnexpectedValue {
+                    what: "cmap value type",
+                    value: i64::from(raw),
+                })
+            }
         })
     }
 }
@@ -645,18 +623,21 @@ mod tests {
     #[test]
     fn value_types_round_trip_through_c_values() {
         for (i, t) in ValueType::ALL.into_iter().enumerate() {
-            assert_eq!(t.to_raw(), i as u32 + 1);
-            assert_eq!(ValueType::from_raw(t.to_raw()), Ok(t));
+            assert_eq!(t.raw(), i as u32 + 1);
+            assert_eq!(ValueType::from(t.raw()), t);
             assert_eq!(ValueType::from_name(t.name()), Some(t));
+            assert_eq!(t.to_string(), t.name());
         }
+        assert_eq!(ValueType::from(0), ValueType::Unknown(0));
+        assert_eq!(ValueType::from(13), ValueType::Unknown(13));
+        assert_eq!(ValueType::Unknown(13).fixed_len(), None);
         assert_eq!(
-            ValueType::from_raw(0),
+            ValueRef::from_raw(13, &[]),
             Err(Error::UnexpectedValue {
                 what: "cmap value type",
-                value: 0
+                value: 13
             })
         );
-        assert!(ValueType::from_raw(13).is_err());
     }
 
     #[test]

@@ -296,9 +296,10 @@ impl<'a> ConfigChange<'a> {
 ///
 /// ```no_run
 /// use corosync::cpg::Cpg;
+/// use corosync::NodeId;
 /// let cpg = Cpg::builder()
 ///     .on_totem_confchg(|_cpg, ring| {
-///         println!("ring {}: nodes {:?}", ring.ring_id(), ring.members());
+///         println!("ring {}: nodes {}", ring.ring_id(), NodeId::display_list(ring.members()));
 ///     })
 ///     .build()?;
 /// # Ok::<(), corosync::Error>(())
@@ -327,7 +328,7 @@ impl<'a> TotemConfigChange<'a> {
     ///
     /// ```no_run
     /// # let cpg = corosync::cpg::Cpg::builder().on_totem_confchg(|_, ring| {
-    /// println!("{:?}", ring.members());
+    /// println!("{}", corosync::NodeId::display_list(ring.members()));
     /// # }).build()?;
     /// # Ok::<(), corosync::Error>(())
     /// ```
@@ -550,9 +551,10 @@ impl TotemConfigChange<'_> {
 ///
 /// ```no_run
 /// use corosync::cpg::{Cpg, Event};
+/// use corosync::NodeId;
 /// let cpg = Cpg::pull()?;
 /// if let Some(Event::TotemConfigChange(ring)) = cpg.next_event(None)? {
-///     println!("ring {}: {:?}", ring.ring_id(), ring.members());
+///     println!("ring {}: {}", ring.ring_id(), NodeId::display_list(ring.members()));
 /// }
 /// # Ok::<(), corosync::Error>(())
 /// ```
@@ -578,7 +580,7 @@ impl OwnedTotemConfigChange {
     ///
     /// ```no_run
     /// # let ring: corosync::cpg::OwnedTotemConfigChange = unimplemented!();
-    /// println!("{:?}", ring.members());
+    /// println!("{}", corosync::NodeId::display_list(ring.members()));
     /// ```
     pub fn members(&self) -> &[NodeId] {
         &self.members

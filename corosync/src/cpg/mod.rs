@@ -27,7 +27,7 @@
 //! library is told there is none (except for messages, see below).
 //!
 //! The handle's fd ([`AsFd`](std::os::fd::AsFd)) becomes readable when events wait; call
-//! `dispatch(DispatchFlags::All)` then. libcpg's dispatch keeps a 1 MiB receive buffer on
+//! `dispatch(DispatchMode::All)` then. libcpg's dispatch keeps a 1 MiB receive buffer on
 //! the stack: call it from a thread with at least 2 MiB of stack (Rust's default).
 //!
 //! libcpg 3.1.7 calls the deliver callback of a handle without checking that it is set when a
@@ -78,7 +78,7 @@
 //! # Example
 //! ```no_run
 //! use corosync::cpg::{Cpg, GroupName, Guarantee};
-//! use corosync::DispatchFlags;
+//! use corosync::DispatchMode;
 //!
 //! let cpg = Cpg::builder()
 //!     .on_deliver(|cpg, msg| {
@@ -96,7 +96,7 @@
 //! cpg.join(&group)?;
 //! cpg.mcast_retrying(Guarantee::Agreed, b"ping", None)?;
 //! loop {
-//!     cpg.dispatch(DispatchFlags::One)?;
+//!     cpg.dispatch(DispatchMode::One)?;
 //! }
 //! # Ok::<(), corosync::Error>(())
 //! ```
@@ -120,10 +120,11 @@ pub use iter::{GroupMember, Iteration};
 pub use name::GroupName;
 pub use zcb::ZeroCopyBuffer;
 
+use crate::c_enum::c_enum;
 use crate::clist::{c_bytes, with_c_list, with_node_ids};
 use crate::error::cs_result;
 use crate::handle::{handle_type, library, run_callback, Handle};
-use crate::{DispatchFlags, Error, NodeId, Result, RingId};
+use crate::{DispatchMode, Error, NodeId, Result, RingId};
 
 type DeliverFn = Box<dyn FnMut(&Cpg, &Message<'_>) + Send>;
 type ConfchgFn = Box<dyn FnMut(&Cpg, &ConfigChange<'_>) + Send>;
@@ -186,41 +187,46 @@ handle_type! {
     event: Event;
 }
 
-/// How a message is to be ordered (C's `cpg_guarantee_t`).
-///
-/// corosync 3.1.7's daemon ignores the value and delivers every message in agreed (total)
-/// order, which also satisfies the weaker guarantees; `Safe` (delivered only once every node
-/// has it) is not implemented differently.
-///
-/// ```
-/// use corosync::cpg::Guarantee;
-/// assert_eq!(Guarantee::Agreed as u32, 2);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[repr(u32)]
-pub enum Guarantee {
+c_enum! {
+    /// How a message is to be ordered (C's `cpg_guarantee_t`).
+    ///
+    /// corosync 3.1.7's daemon ignores the value and delivers every message in agreed (total)
+    /// order, which also satisfies the weaker guarantees; `Safe` (delivered only once every node
+    /// has it) is not implemented differently.
+    ///
+    /// ```
+    /// use corosync::cpg::Guarantee;
+    /// assert_eq!(Guarantee::Agreed.raw(), 2);
+    /// assert_eq!(Guarantee::Agreed.to_string(), "agreed");
+    /// ```
+    pub enum Guarantee: sys::cpg_guarantee_t;
+    path: "corosync::cpg::Guarantee";
+    no_unknown;
     /// No ordering (`CPG_TYPE_UNORDERED`).
-    Unordered = sys::CPG_TYPE_UNORDERED,
+    Unordered = sys::CPG_TYPE_UNORDERED => "unordered",
     /// Each sender's messages in the order it sent them (`CPG_TYPE_FIFO`).
-    Fifo = sys::CPG_TYPE_FIFO,
+    Fifo = sys::CPG_TYPE_FIFO => "fifo",
     /// The same total order on every member (`CPG_TYPE_AGREED`).
-    Agreed = sys::CPG_TYPE_AGREED,
+    Agreed = sys::CPG_TYPE_AGREED => "agreed",
     /// Total order, delivered once every member has received it (`CPG_TYPE_SAFE`).
-    Safe = sys::CPG_TYPE_SAFE,
+    Safe = sys::CPG_TYPE_SAFE => "safe",
 }
 
-/// Whether the daemon currently holds sends back (C's `cpg_flow_control_state_t`).
-///
-/// ```
-/// use corosync::cpg::FlowControl;
-/// assert_ne!(FlowControl::Enabled, FlowControl::Disabled);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum FlowControl {
+c_enum! {
+    /// Whether the daemon currently holds sends back (C's `cpg_flow_control_state_t`).
+    ///
+    /// ```
+    /// use corosync::cpg::FlowControl;
+    /// assert_ne!(FlowControl::Enabled, FlowControl::Disabled);
+    /// assert_eq!(FlowControl::from(1), FlowControl::Enabled);
+    /// assert_eq!(FlowControl::Disabled.to_string(), "disabled");
+    /// ```
+    pub enum FlowControl: sys::cpg_flow_control_state_t;
+    path: "corosync::cpg::FlowControl";
     /// Sends are accepted (`CPG_FLOW_CONTROL_DISABLED`).
-    Disabled,
+    Disabled = sys::CPG_FLOW_CONTROL_DISABLED => "disabled",
     /// Sends are held back (`CPG_FLOW_CONTROL_ENABLED`).
-    Enabled,
+    Enabled = sys::CPG_FLOW_CONTROL_ENABLED => "enabled",
 }
 
 /// Builds a [`Cpg`] handle with callbacks (`cpg_model_initialize`, model v1).
@@ -284,8 +290,9 @@ impl Builder {
     /// group.
     ///
     /// ```no_run
+    /// use corosync::NodeId;
     /// let cpg = corosync::cpg::Cpg::builder()
-    ///     .on_totem_confchg(|_cpg, ring| println!("{:?}", ring.members()))
+    ///     .on_totem_confchg(|_cpg, ring| println!("{}", NodeId::display_list(ring.members())))
     ///     .build()?;
     /// # Ok::<(), corosync::Error>(())
     /// ```
@@ -301,8 +308,9 @@ impl Builder {
     /// (`CPG_MODEL_V1_DELIVER_INITIAL_TOTEM_CONF`). Off by default.
     ///
     /// ```no_run
+    /// use corosync::NodeId;
     /// let cpg = corosync::cpg::Cpg::builder()
-    ///     .on_totem_confchg(|_cpg, ring| println!("{:?}", ring.members()))
+    ///     .on_totem_confchg(|_cpg, ring| println!("{}", NodeId::display_list(ring.members())))
     ///     .deliver_initial_totem_conf(true)
     ///     .build()?;
     /// # Ok::<(), corosync::Error>(())
@@ -552,7 +560,7 @@ impl Cpg {
         let code = unsafe {
             sys::cpg_mcast_joined(
                 self.raw(),
-                guarantee as sys::cpg_guarantee_t,
+                guarantee.raw(),
                 bufs.as_ptr().cast::<sys::iovec>(),
                 bufs.len() as c_uint,
             )
@@ -659,7 +667,7 @@ impl Cpg {
             }
             // A poll error counts as readable: the dispatch then reports what is wrong.
             if self.wait_readable(Some(remaining)).unwrap_or(true) {
-                match self.dispatch(DispatchFlags::All) {
+                match self.dispatch(DispatchMode::All) {
                     Ok(_) => {}
                     Err(Error::ReentrantDispatch) => can_dispatch = false,
                     Err(err) => return Err(err),
@@ -763,14 +771,7 @@ impl Cpg {
         let mut state: sys::cpg_flow_control_state_t = 0;
         // SAFETY: the handle is live and `state` is writable.
         cs_result(unsafe { sys::cpg_flow_control_state_get(self.raw(), &mut state) })?;
-        match state {
-            sys::CPG_FLOW_CONTROL_DISABLED => Ok(FlowControl::Disabled),
-            sys::CPG_FLOW_CONTROL_ENABLED => Ok(FlowControl::Enabled),
-            other => Err(Error::UnexpectedValue {
-                what: "CPG flow control state",
-                value: i64::from(other),
-            }),
-        }
+        Ok(FlowControl::from(state))
     }
 }
 
@@ -861,10 +862,7 @@ extern "C" fn totem_confchg_trampoline(
         let Some(on_totem_confchg) = callbacks.totem_confchg.as_mut() else {
             return;
         };
-        let ring_id = RingId {
-            node_id: NodeId::from(ring_id.nodeid),
-            seq: ring_id.seq,
-        };
+        let ring_id = RingId::from(ring_id);
         // SAFETY: libcpg passes `member_list_entries` node ids, valid for the callback.
         unsafe {
             with_node_ids(member_list, member_list_entries as usize, |members| {
@@ -882,10 +880,10 @@ mod tests {
 
     #[test]
     fn guarantee_values_match_c() {
-        assert_eq!(Guarantee::Unordered as u32, sys::CPG_TYPE_UNORDERED);
-        assert_eq!(Guarantee::Fifo as u32, sys::CPG_TYPE_FIFO);
-        assert_eq!(Guarantee::Agreed as u32, sys::CPG_TYPE_AGREED);
-        assert_eq!(Guarantee::Safe as u32, sys::CPG_TYPE_SAFE);
+        assert_eq!(Guarantee::Unordered.raw(), sys::CPG_TYPE_UNORDERED);
+        assert_eq!(Guarantee::Fifo.raw(), sys::CPG_TYPE_FIFO);
+        assert_eq!(Guarantee::Agreed.raw(), sys::CPG_TYPE_AGREED);
+        assert_eq!(Guarantee::Safe.raw(), sys::CPG_TYPE_SAFE);
     }
 
     #[test]

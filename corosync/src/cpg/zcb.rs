@@ -137,7 +137,7 @@ impl ZeroCopyBuffer<'_> {
         let code = unsafe {
             sys::cpg_zcb_mcast_joined(
                 self.cpg.raw(),
-                guarantee as sys::cpg_guarantee_t,
+                guarantee.raw(),
                 self.data.as_ptr().cast::<c_void>(),
                 len,
             )

@@ -439,7 +439,7 @@ pub(crate) struct CmapTracks(Vec<CmapTrack>);
 #[cfg(feature = "cmap")]
 struct CmapTrack {
     key: String,
-    track_type: crate::cmap::TrackType,
+    track_type: crate::cmap::TrackOptions,
     /// The track on the current connection (none between a reconnect and the restore).
     current: Option<crate::cmap::DetachedTrack>,
 }
@@ -473,10 +473,10 @@ async_handle! {
     /// tracks as owned [`cmap::Event`](crate::cmap::Event)s. See the [module docs](self).
     ///
     /// ```no_run
-    /// use corosync::cmap::{Event, TrackType};
+    /// use corosync::cmap::{Event, TrackOptions};
     /// # async fn example() -> corosync::Result<()> {
     /// let cmap = corosync::tokio::Cmap::open()?;
-    /// let track = cmap.track("runtime.members.", TrackType::all())?;
+    /// let track = cmap.track("runtime.members.", TrackOptions::all())?;
     /// if let Event::Track(change) = cmap.next_event().await? {
     ///     assert_eq!(change.track(), track);
     ///     println!("{} -> {:?}", change.key(), change.new_value());
@@ -554,16 +554,16 @@ impl Cmap {
     /// As [`cmap::Cmap::track`](crate::cmap::Cmap::track).
     ///
     /// ```no_run
-    /// use corosync::cmap::TrackType;
+    /// use corosync::cmap::TrackOptions;
     /// # fn example(cmap: corosync::tokio::Cmap) -> corosync::Result<()> {
-    /// let id = cmap.track("totem.", TrackType::all() )?;
+    /// let id = cmap.track("totem.", TrackOptions::all() )?;
     /// # Ok(()) }
     /// ```
     #[doc(alias = "cmap_track_add")]
     pub fn track(
         &self,
         key: &str,
-        track_type: crate::cmap::TrackType,
+        track_type: crate::cmap::TrackOptions,
     ) -> Result<crate::cmap::TrackId> {
         self.conn.request(|inner| {
             let track = inner.handle.track_events(key, track_type)?.detach();
@@ -584,9 +584,9 @@ impl Cmap {
     /// error of `cmap_track_delete`.
     ///
     /// ```no_run
-    /// use corosync::cmap::TrackType;
+    /// use corosync::cmap::TrackOptions;
     /// # fn example(cmap: corosync::tokio::Cmap) -> corosync::Result<()> {
-    /// let id = cmap.track("totem.", TrackType::all())?;
+    /// let id = cmap.track("totem.", TrackOptions::all())?;
     /// cmap.untrack(id)?;
     /// # Ok(()) }
     /// ```
@@ -854,10 +854,10 @@ impl Cfg {
     ///
     /// ```no_run
     /// # fn example(cfg: corosync::tokio::Cfg) -> corosync::Result<()> {
-    /// cfg.try_shutdown(corosync::cfg::ShutdownFlags::Request)?;
+    /// cfg.try_shutdown(corosync::cfg::ShutdownMode::Request)?;
     /// # Ok(()) }
     /// ```
-    pub fn try_shutdown(&self, flags: crate::cfg::ShutdownFlags) -> Result<()> {
+    pub fn try_shutdown(&self, flags: crate::cfg::ShutdownMode) -> Result<()> {
         self.conn.request(|inner| inner.handle.try_shutdown(flags))
     }
 

@@ -219,7 +219,7 @@ impl<'a> NodeListNotification<'a> {
     ///
     /// ```no_run
     /// # let n: corosync::votequorum::NodeListNotification<'_> = unimplemented!();
-    /// println!("{:?}", n.members());
+    /// println!("{}", corosync::NodeId::display_list(n.members()));
     /// ```
     pub fn members(&self) -> &'a [NodeId] {
         self.members
@@ -287,7 +287,7 @@ impl OwnedNodeListNotification {
     ///
     /// ```no_run
     /// # let n: corosync::votequorum::OwnedNodeListNotification = unimplemented!();
-    /// println!("{:?}", n.members());
+    /// println!("{}", corosync::NodeId::display_list(n.members()));
     /// ```
     pub fn members(&self) -> &[NodeId] {
         &self.members
@@ -305,12 +305,13 @@ impl From<NodeListNotification<'_>> for OwnedNodeListNotification {
 ///
 /// ```no_run
 /// use corosync::votequorum::{Event, Votequorum};
+/// use corosync::NodeId;
 /// let vq = Votequorum::pull()?;
 /// vq.track_start(0, corosync::TrackFlags::CHANGES)?;
 /// while let Some(event) = vq.next_event(None)? {
 ///     match event {
 ///         Event::Quorum(n) => println!("quorate: {}", n.is_quorate()),
-///         Event::NodeList(n) => println!("members: {:?}", n.members()),
+///         Event::NodeList(n) => println!("members: {}", NodeId::display_list(n.members())),
 ///         Event::ExpectedVotes(n) => println!("expected votes: {}", n.expected_votes()),
 ///         Event::Reconnected(_) => println!("reconnected: call track_start again"),
 ///         _ => {}

@@ -217,11 +217,8 @@ pub(super) unsafe fn model_initialize(
         votequorum_quorum_notify_fn: callbacks.votequorum_quorum_notify_fn,
         votequorum_expectedvotes_notify_fn: callbacks.votequorum_expectedvotes_notify_fn,
         votequorum_nodelist_notify_fn: callbacks.votequorum_nodelist_notify_fn,
-        votequorum_qdevice_extra_info_fn: if with_extra_info {
-            Some(qdevice_extra_info_trampoline)
-        } else {
-            None
-        },
+        votequorum_qdevice_extra_info_fn: with_extra_info
+            .then_some(qdevice_extra_info_trampoline as _),
     };
     // SAFETY: both pointers are valid for the call; the library copies the model struct.
     cs_result(unsafe { sys::votequorum_model_initialize(raw, &model) })

@@ -40,18 +40,18 @@
 //!
 //! ```no_run
 //! use corosync::votequorum::Votequorum;
-//! use corosync::{DispatchFlags, TrackFlags};
+//! use corosync::{DispatchMode, NodeId, TrackFlags};
 //!
 //! # fn main() -> corosync::Result<()> {
 //! let vq = Votequorum::builder()
 //!     .on_quorum(|_vq, n| println!("quorate: {}, {} nodes", n.is_quorate(), n.nodes().len()))
-//!     .on_nodelist(|_vq, n| println!("ring {}: members {:?}", n.ring_id(), n.members()))
+//!     .on_nodelist(|_vq, n| println!("{}: {}", n.ring_id(), NodeId::display_list(n.members())))
 //!     .build()?;
 //! let info = vq.info(None)?;
 //! println!("node {} has {} of {} votes needed", info.node_id, info.total_votes, info.quorum);
 //! vq.track_start(0, TrackFlags::CURRENT | TrackFlags::CHANGES)?;
 //! loop {
-//!     vq.dispatch(DispatchFlags::One)?;
+//!     vq.dispatch(DispatchMode::One)?;
 //! }
 //! # }
 //! ```
@@ -63,14 +63,13 @@ mod info;
 mod node;
 
 use std::ffi::c_char;
-use std::fmt;
 
 use corosync_sys as sys;
 
 use crate::clist::{with_c_list, with_node_ids};
 use crate::cstr;
 use crate::error::cs_result;
-use crate::handle::{handle_type, library, run_callback, Handle};
+use crate::handle::{callbacks_builder, handle_type, library, run_callback, Handle};
 use crate::{Error, NodeId, Result, RingId, TrackFlags};
 
 pub use event::{
@@ -89,9 +88,9 @@ pub use node::{Node, NodeState};
 /// device's votes; [`Votequorum::info`] with it answers for the local node.
 ///
 /// ```
-/// assert_eq!(corosync::votequorum::QDEVICE_NODE_ID, 0);
+/// assert_eq!(corosync::votequorum::QDEVICE_NODE_ID, corosync::NodeId::new(0));
 /// ```
-pub const QDEVICE_NODE_ID: u32 = sys::VOTEQUORUM_QDEVICE_NODEID;
+pub const QDEVICE_NODE_ID: NodeId = NodeId::new(sys::VOTEQUORUM_QDEVICE_NODEID);
 
 /// The longest quorum device name, in bytes, that the library accepts: one less than
 /// `VOTEQUORUM_QDEVICE_MAX_NAME_LEN` (255), which counts the terminating NUL.
@@ -101,39 +100,11 @@ pub const QDEVICE_NODE_ID: u32 = sys::VOTEQUORUM_QDEVICE_NODEID;
 /// ```
 pub const QDEVICE_NAME_MAX: usize = sys::VOTEQUORUM_QDEVICE_MAX_NAME_LEN as usize - 1;
 
-type QuorumFn = Box<dyn FnMut(&Votequorum, QuorumNotification<'_>) + Send>;
-type NodeListFn = Box<dyn FnMut(&Votequorum, NodeListNotification<'_>) + Send>;
-type ExpectedVotesFn = Box<dyn FnMut(&Votequorum, ExpectedVotesNotification) + Send>;
-
-/// The closures of one handle.
-#[derive(Default)]
-pub(crate) struct Callbacks {
-    quorum: Option<QuorumFn>,
-    nodelist: Option<NodeListFn>,
-    expected_votes: Option<ExpectedVotesFn>,
-    #[cfg(corosync_votequorum_model)]
-    qdevice_extra_info: Option<extra_info::QdeviceExtraInfoFn>,
-}
-
 library! {
     /// The marker for libvotequorum in the shared handle plumbing.
     VotequorumLib for Votequorum, callbacks: Callbacks, event: Event,
     finalize: sys::votequorum_finalize, fd_get: sys::votequorum_fd_get, dispatch: sys::votequorum_dispatch,
     context_set: sys::votequorum_context_set, context_get: sys::votequorum_context_get,
-}
-
-fn ring_id_from_c(ring_id: sys::votequorum_ring_id_t) -> RingId {
-    RingId {
-        node_id: NodeId::from(ring_id.nodeid),
-        seq: ring_id.seq,
-    }
-}
-
-fn ring_id_to_c(ring_id: RingId) -> sys::votequorum_ring_id_t {
-    sys::votequorum_ring_id_t {
-        nodeid: ring_id.node_id.get(),
-        seq: ring_id.seq,
-    }
 }
 
 extern "C" fn quorum_trampoline(
@@ -185,7 +156,7 @@ extern "C" fn nodelist_trampoline(
                     vq,
                     NodeListNotification {
                         context,
-                        ring_id: ring_id_from_c(ring_id),
+                        ring_id: RingId::from(ring_id),
                         members,
                     },
                 )
@@ -246,93 +217,11 @@ handle_type! {
     event: Event;
 }
 
-/// Collects the closures of a [`Votequorum`] handle, then connects with
-/// [`build`](Builder::build). Notifications without a closure are not registered with the
-/// library at all.
-///
-/// ```no_run
-/// # fn main() -> corosync::Result<()> {
-/// let vq = corosync::votequorum::Votequorum::builder()
-///     .on_expected_votes(|_, n| println!("expected votes: {}", n.expected_votes()))
-///     .build()?;
-/// # Ok(()) }
-/// ```
-#[must_use = "a builder does nothing until `build` is called"]
-#[derive(Default)]
-pub struct Builder {
-    callbacks: Callbacks,
-}
-
-impl fmt::Debug for Builder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Builder")
-            .field("on_quorum", &self.callbacks.quorum.is_some())
-            .field("on_nodelist", &self.callbacks.nodelist.is_some())
-            .field(
-                "on_expected_votes",
-                &self.callbacks.expected_votes.is_some(),
-            )
-            .finish()
-    }
-}
-
-impl Builder {
-    /// Sets the closure for quorum notifications (`votequorum_quorum_notify_fn`).
-    ///
-    /// ```no_run
-    /// # fn main() -> corosync::Result<()> {
-    /// let vq = corosync::votequorum::Votequorum::builder()
-    ///     .on_quorum(|_, n| println!("quorate: {}", n.is_quorate()))
-    ///     .build()?;
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// The closure is stored in the handle, so it must own what it uses (`'static`); share
-    /// state with `Arc` or channels. Borrowing a local does not compile:
-    ///
-    /// ```compile_fail,E0373
-    /// let seen = Vec::<bool>::new();
-    /// let vq = corosync::votequorum::Votequorum::builder()
-    ///     .on_quorum(|_, n| drop(seen.len() + usize::from(n.is_quorate())))
-    ///     .build();
-    /// ```
-    ///
-    /// Nor does keeping the borrowed node list beyond the call:
-    ///
-    /// ```compile_fail,E0521
-    /// use corosync::votequorum::Node;
-    /// let mut kept: &[Node] = &[];
-    /// let vq = corosync::votequorum::Votequorum::builder()
-    ///     .on_quorum(move |_, n| kept = n.nodes())
-    ///     .build();
-    /// ```
-    pub fn on_quorum<F>(mut self, f: F) -> Self
-    where
-        F: FnMut(&Votequorum, QuorumNotification<'_>) + Send + 'static,
-    {
-        self.callbacks.quorum = Some(Box::new(f));
-        self
-    }
-
-    /// Sets the closure for node-list notifications (`votequorum_nodelist_notify_fn`).
-    ///
-    /// ```no_run
-    /// # fn main() -> corosync::Result<()> {
-    /// let vq = corosync::votequorum::Votequorum::builder()
-    ///     .on_nodelist(|_, n| println!("members of {}: {:?}", n.ring_id(), n.members()))
-    ///     .build()?;
-    /// # Ok(()) }
-    /// ```
-    pub fn on_nodelist<F>(mut self, f: F) -> Self
-    where
-        F: FnMut(&Votequorum, NodeListNotification<'_>) + Send + 'static,
-    {
-        self.callbacks.nodelist = Some(Box::new(f));
-        self
-    }
-
-    /// Sets the closure for expected-votes notifications
-    /// (`votequorum_expectedvotes_notify_fn`).
+callbacks_builder! {
+    handle: Votequorum;
+    /// Collects the closures of a [`Votequorum`] handle, then connects with
+    /// [`build`](Builder::build). Notifications without a closure are not registered with the
+    /// library at all.
     ///
     /// ```no_run
     /// # fn main() -> corosync::Result<()> {
@@ -341,14 +230,86 @@ impl Builder {
     ///     .build()?;
     /// # Ok(()) }
     /// ```
-    pub fn on_expected_votes<F>(mut self, f: F) -> Self
-    where
-        F: FnMut(&Votequorum, ExpectedVotesNotification) + Send + 'static,
-    {
-        self.callbacks.expected_votes = Some(Box::new(f));
-        self
+    pub struct Builder;
+    callbacks {
+        /// Sets the closure for quorum notifications (`votequorum_quorum_notify_fn`).
+        ///
+        /// ```no_run
+        /// # fn main() -> corosync::Result<()> {
+        /// let vq = corosync::votequorum::Votequorum::builder()
+        ///     .on_quorum(|_, n| println!("quorate: {}", n.is_quorate()))
+        ///     .build()?;
+        /// # Ok(()) }
+        /// ```
+        ///
+        /// The closure is stored in the handle, so it must own what it uses (`'static`); share
+        /// state with `Arc` or channels. Borrowing a local does not compile:
+        ///
+        /// ```compile_fail,E0373
+        /// let seen = Vec::<bool>::new();
+        /// let vq = corosync::votequorum::Votequorum::builder()
+        ///     .on_quorum(|_, n| drop(seen.len() + usize::from(n.is_quorate())))
+        ///     .build();
+        /// ```
+        ///
+        /// Nor does keeping the borrowed node list beyond the call:
+        ///
+        /// ```compile_fail,E0521
+        /// use corosync::votequorum::Node;
+        /// let mut kept: &[Node] = &[];
+        /// let vq = corosync::votequorum::Votequorum::builder()
+        ///     .on_quorum(move |_, n| kept = n.nodes())
+        ///     .build();
+        /// ```
+        quorum: on_quorum(QuorumNotification<'_>),
+            pull: |n| Event::Quorum(n.into_owned());
+
+        /// Sets the closure for node-list notifications (`votequorum_nodelist_notify_fn`).
+        ///
+        /// ```no_run
+        /// use corosync::NodeId;
+        /// # fn main() -> corosync::Result<()> {
+        /// let vq = corosync::votequorum::Votequorum::builder()
+        ///     .on_nodelist(|_, n| {
+        ///         println!("members of {}: {}", n.ring_id(), NodeId::display_list(n.members()))
+        ///     })
+        ///     .build()?;
+        /// # Ok(()) }
+        /// ```
+        nodelist: on_nodelist(NodeListNotification<'_>),
+            pull: |n| Event::NodeList(n.into_owned());
+
+        /// Sets the closure for expected-votes notifications
+        /// (`votequorum_expectedvotes_notify_fn`).
+        ///
+        /// ```no_run
+        /// # fn main() -> corosync::Result<()> {
+        /// let vq = corosync::votequorum::Votequorum::builder()
+        ///     .on_expected_votes(|_, n| println!("expected votes: {}", n.expected_votes()))
+        ///     .build()?;
+        /// # Ok(()) }
+        /// ```
+        expected_votes: on_expected_votes(ExpectedVotesNotification),
+            pull: |n| Event::ExpectedVotes(n);
+    }
+    more {
+        #[cfg(corosync_votequorum_model)]
+        qdevice_extra_info: Option<extra_info::QdeviceExtraInfoFn>,
     }
 
+    /// Connects in pull mode: quorum, node-list and expected-votes notifications are queued
+    /// as owned [`Event`]s, which [`Votequorum::next_event`] and
+    /// [`Votequorum::try_next_event`] hand out. Closures set on this builder are replaced.
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// let vq = corosync::votequorum::Votequorum::builder().build_pull()?;
+    /// # Ok(()) }
+    /// ```
+    fn build_pull;
+}
+
+impl Builder {
     /// Connects to the local daemon (`votequorum_initialize`).
     ///
     /// Fails with [`Error::Library`] (or another connection error) if corosync is not
@@ -389,25 +350,6 @@ impl Builder {
             Ok(raw)
         })?;
         Ok(Votequorum { handle })
-    }
-
-    /// Connects in pull mode: quorum, node-list and expected-votes notifications are queued
-    /// as owned [`Event`]s, which [`Votequorum::next_event`] and
-    /// [`Votequorum::try_next_event`] hand out. Closures set on this builder are replaced.
-    ///
-    /// ```no_run
-    /// # fn main() -> corosync::Result<()> {
-    /// let vq = corosync::votequorum::Votequorum::builder().build_pull()?;
-    /// # Ok(()) }
-    /// ```
-    pub fn build_pull(self) -> Result<Votequorum> {
-        let mut vq = self
-            .on_quorum(|vq, n| vq.handle.push_event(Event::Quorum(n.into_owned())))
-            .on_nodelist(|vq, n| vq.handle.push_event(Event::NodeList(n.into_owned())))
-            .on_expected_votes(|vq, n| vq.handle.push_event(Event::ExpectedVotes(n)))
-            .build()?;
-        vq.handle.enable_pull();
-        Ok(vq)
     }
 }
 
@@ -473,7 +415,7 @@ impl Votequorum {
     #[doc(alias = "getinfo")]
     pub fn info(&self, node: Option<NodeId>) -> Result<Info> {
         let mut info = sys::votequorum_info::default();
-        let node_id = node.map_or(QDEVICE_NODE_ID, NodeId::get);
+        let node_id = node.unwrap_or(QDEVICE_NODE_ID).get();
         // SAFETY: the handle is live and `info` is a writable votequorum_info.
         cs_result(unsafe { sys::votequorum_getinfo(self.handle.raw(), node_id, &mut info) })?;
         Ok(Info::from_raw(&info))
@@ -647,7 +589,7 @@ impl Votequorum {
         with_qdevice_name("quorum device name", name.as_ref(), |name| {
             // SAFETY: the handle is live and `name` is NUL-terminated for the call.
             cs_result(unsafe {
-                sys::votequorum_qdevice_poll(raw, name, u32::from(cast_vote), ring_id_to_c(ring_id))
+                sys::votequorum_qdevice_poll(raw, name, u32::from(cast_vote), ring_id.into())
             })
         })?
     }
@@ -673,6 +615,14 @@ impl Votequorum {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn builder_shows_which_closures_are_set() {
+        assert_eq!(
+            format!("{:?}", Votequorum::builder().on_expected_votes(|_, _| {})),
+            "Builder { on_quorum: false, on_nodelist: false, on_expected_votes: true }"
+        );
+    }
 
     #[test]
     fn qdevice_names_are_checked() {

@@ -84,7 +84,7 @@ impl Node {
     /// # }
     /// ```
     pub fn is_qdevice(&self) -> bool {
-        self.0.nodeid == QDEVICE_NODE_ID
+        self.node_id() == QDEVICE_NODE_ID
     }
 
     /// Reinterprets the C list in place.

@@ -30,9 +30,9 @@ use std::time::{Duration, Instant};
 mod alloc_counter;
 
 use alloc_counter::allocations;
-use corosync::cmap::TrackType;
+use corosync::cmap::TrackOptions;
 use corosync::cpg::{Event, GroupName, Guarantee};
-use corosync::{DispatchFlags, Result};
+use corosync::{DispatchMode, Result};
 
 /// One measured run: how many events, how long, how many allocations.
 #[derive(Debug, Clone, Copy)]
@@ -84,11 +84,11 @@ fn cpg_sync(size: usize, count: usize) -> Result<Run> {
     measure(count, || {
         for _ in 0..count {
             cpg.mcast_retrying(Guarantee::Agreed, &data, None)?;
-            cpg.dispatch(DispatchFlags::All)?;
+            cpg.dispatch(DispatchMode::All)?;
         }
         while delivered.load(Ordering::Relaxed) < count {
             cpg.wait_readable(Some(Duration::from_secs(10)))?;
-            cpg.dispatch(DispatchFlags::All)?;
+            cpg.dispatch(DispatchMode::All)?;
         }
         Ok(())
     })
@@ -138,14 +138,14 @@ fn cmap_sync(count: usize) -> Result<Run> {
     cmap.set(KEY, 0u32)?;
     let seen = Arc::new(AtomicUsize::new(0));
     let counter = seen.clone();
-    let _track = cmap.track(KEY, TrackType::MODIFY, move |_, _| {
+    let _track = cmap.track(KEY, TrackOptions::MODIFY, move |_, _| {
         counter.fetch_add(1, Ordering::Relaxed);
     })?;
     measure(count, || {
         let writer = write_keys(KEY, count);
         while seen.load(Ordering::Relaxed) < count {
             cmap.wait_readable(Some(Duration::from_secs(10)))?;
-            cmap.dispatch(DispatchFlags::All)?;
+            cmap.dispatch(DispatchMode::All)?;
         }
         writer.join().expect("the writer thread")
     })
@@ -155,7 +155,7 @@ fn cmap_async(rt: &tokio::runtime::Runtime, count: usize) -> Result<Run> {
     const KEY: &str = "asyncbench.async";
     let cmap = corosync::tokio::Cmap::open()?;
     cmap.set(KEY, 0u32)?;
-    cmap.track(KEY, TrackType::MODIFY)?;
+    cmap.track(KEY, TrackOptions::MODIFY)?;
     measure(count, || {
         let writer = write_keys(KEY, count);
         rt.block_on(async {

@@ -39,7 +39,7 @@ use std::process::exit;
 use std::thread::sleep;
 use std::time::Duration;
 
-use corosync::cfg::{Cfg, NodeStatus, ShutdownFlags};
+use corosync::cfg::{Cfg, NodeStatus, ShutdownMode};
 use corosync::cmap::{Cmap, KeyInfo};
 use corosync::{Error, NodeId};
 use corosync_examples::c_number::strtonum;
@@ -553,9 +553,9 @@ fn reopen_log_files_do() -> i32 {
 /// as the C tool does.
 fn shutdown_do(force: bool) {
     let flags = if force {
-        ShutdownFlags::Regardless
+        ShutdownMode::Regardless
     } else {
-        ShutdownFlags::Request
+        ShutdownMode::Request
     };
     let cfg = open_cfg();
     println!("Shutting down corosync");

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use corosync::cfg::Cfg;
 use corosync::quorum::Quorum;
 use corosync::votequorum::Votequorum;
-use corosync::{DispatchFlags, NodeId, TrackFlags};
+use corosync::{DispatchMode, NodeId, TrackFlags};
 use corosync_examples::main_skeleton::run_main;
 
 fn main() -> ExitCode {
@@ -48,7 +48,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     // quorum one has come (a handful at most).
     let mut answer = None;
     for _ in 0..8 {
-        quorum.dispatch(DispatchFlags::One)?;
+        quorum.dispatch(DispatchMode::One)?;
         if let Ok(received) = receiver.try_recv() {
             answer = Some(received);
             break;
@@ -59,9 +59,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
 
     let info = Votequorum::new()?.info(None)?;
 
-    let members: Vec<String> = members.iter().map(NodeId::to_string).collect();
     println!("node id:  {local}");
-    println!("members:  {}", members.join(" "));
+    println!("members:  {}", NodeId::display_list(&members));
     println!("quorate:  {}", if quorate { "yes" } else { "no" });
     println!(
         "votes:    {} total, {} expected, quorum {}",

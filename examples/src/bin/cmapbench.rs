@@ -27,8 +27,8 @@ use std::time::{Duration, Instant};
 #[path = "../alloc_counter.rs"]
 mod alloc_counter;
 
-use corosync::cmap::{Cmap, TrackType, ValueRef};
-use corosync::DispatchFlags;
+use corosync::cmap::{Cmap, TrackOptions, ValueRef};
+use corosync::DispatchMode;
 use corosync_examples::main_skeleton::{number, run_main};
 
 /// The raw libcmap functions the comparison calls, from the generated bindings.
@@ -339,7 +339,7 @@ fn run(iterations: usize, full: usize) -> corosync::Result<()> {
     // dispatched to a closure that only counts.
     let seen = std::sync::Arc::new(AtomicUsize::new(0));
     let counter = seen.clone();
-    let track = cmap.track(key, TrackType::MODIFY, move |_, event| {
+    let track = cmap.track(key, TrackOptions::MODIFY, move |_, event| {
         if let Some(ValueRef::U32(v)) = event.new_value() {
             black_box(v);
         }
@@ -351,7 +351,7 @@ fn run(iterations: usize, full: usize) -> corosync::Result<()> {
     }
     let before = alloc_counter::allocations();
     while seen.load(Ordering::Relaxed) < calls {
-        cmap.dispatch(DispatchFlags::One)?;
+        cmap.dispatch(DispatchMode::One)?;
     }
     let per_event = (alloc_counter::allocations() - before) as f64 / calls as f64;
     alloc_row("track notification (dispatch + closure)", per_event);

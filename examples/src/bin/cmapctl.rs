@@ -29,8 +29,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use corosync::cmap::{Cmap, EventKind, KeyInfo, Map, TrackType, ValueRef, ValueType};
-use corosync::{DispatchFlags, Error};
+use corosync::cmap::{Cmap, EventKind, KeyInfo, Map, TrackOptions, ValueRef, ValueType};
+use corosync::{DispatchMode, Error};
 use corosync_examples::escape::c_escape;
 use corosync_examples::getopt::Getopt;
 
@@ -402,6 +402,8 @@ fn set_key(cmap: &Cmap, key: &[u8], type_name: &[u8], value: &[u8]) -> Outcome {
                 key.and_then(|key| cmap.set(key, &data[..]))
             }
         }
+        // from_name knows only the twelve types above.
+        _ => return Err(fail(format!("Unknown type {type_text}"))),
     };
     result.map_err(|err| {
         fail(cat(&[
@@ -489,9 +491,9 @@ fn load_file(cmap: &Cmap, name: &[u8]) -> Outcome {
 /// Tracks `keys` (prefixes with `prefix`) and prints every change until "q" or the end of
 /// stdin.
 fn track(cmap: &Cmap, keys: &[Vec<u8>], prefix: bool, style: Style) -> Outcome {
-    let mut track_type = TrackType::ADD | TrackType::DELETE | TrackType::MODIFY;
+    let mut track_type = TrackOptions::ADD | TrackOptions::DELETE | TrackOptions::MODIFY;
     if prefix {
-        track_type |= TrackType::PREFIX;
+        track_type |= TrackOptions::PREFIX;
     }
     let mut tracks = Vec::new();
     for key in keys {
@@ -554,7 +556,7 @@ fn track(cmap: &Cmap, keys: &[Vec<u8>], prefix: bool, style: Style) -> Outcome {
                     .any(|line| line.first() == Some(&b'q'));
         }
         if ready.is_ready(0) {
-            if let Err(err) = cmap.dispatch(DispatchFlags::All) {
+            if let Err(err) = cmap.dispatch(DispatchMode::All) {
                 let _ = fail(format!("Dispatch error {}", error_name(&err, Op::Lookup)));
                 quit = true;
             }

@@ -37,7 +37,7 @@ mod alloc_counter;
 
 use alloc_counter::allocations;
 use corosync::cpg::{Cpg, GroupName, Guarantee};
-use corosync::{DispatchFlags, Error};
+use corosync::{DispatchMode, Error};
 use corosync_examples::main_skeleton::run_main;
 
 // ---------------------------------------------------------------- raw libcpg
@@ -174,10 +174,10 @@ fn safe_run(cpg: &Cpg, delivered: &AtomicUsize, data: &[u8], count: usize) -> Ru
             cpg.mcast_retrying(Guarantee::Agreed, data, None)
                 .expect("safe send"),
         );
-        cpg.dispatch(DispatchFlags::All).expect("dispatch");
+        cpg.dispatch(DispatchMode::All).expect("dispatch");
     }
     while delivered.load(Ordering::Relaxed) - start_count < count {
-        cpg.dispatch(DispatchFlags::One).expect("dispatch");
+        cpg.dispatch(DispatchMode::One).expect("dispatch");
     }
     let seconds = start.elapsed().as_secs_f64();
     Run {
@@ -216,15 +216,15 @@ fn naive_run(cpg: &Cpg, delivered: &AtomicUsize, data: &[u8], count: usize) -> R
                 Ok(()) => break,
                 Err(Error::TryAgain) => {
                     try_again += 1;
-                    cpg.dispatch(DispatchFlags::All).expect("dispatch");
+                    cpg.dispatch(DispatchMode::All).expect("dispatch");
                 }
                 Err(err) => panic!("naive send: {err}"),
             }
         }
-        cpg.dispatch(DispatchFlags::All).expect("dispatch");
+        cpg.dispatch(DispatchMode::All).expect("dispatch");
     }
     while delivered.load(Ordering::Relaxed) - start_count < count {
-        cpg.dispatch(DispatchFlags::One).expect("dispatch");
+        cpg.dispatch(DispatchMode::One).expect("dispatch");
     }
     Run {
         seconds: start.elapsed().as_secs_f64(),
@@ -297,7 +297,7 @@ fn bench(quick: bool) {
     // Let both joins complete.
     let settle = Instant::now();
     while settle.elapsed() < Duration::from_millis(300) {
-        cpg.dispatch(DispatchFlags::All).expect("dispatch");
+        cpg.dispatch(DispatchMode::All).expect("dispatch");
         raw_cpg.dispatch(raw::CS_DISPATCH_ALL);
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -371,7 +371,7 @@ fn bench(quick: bool) {
         cpg.mcast_retrying(Guarantee::Agreed, &data, None)
             .expect("send");
         while delivered.load(Ordering::Relaxed) == before {
-            cpg.dispatch(DispatchFlags::One).expect("dispatch");
+            cpg.dispatch(DispatchMode::One).expect("dispatch");
         }
         safe_lat.push(t.elapsed().as_secs_f64() * 1e6);
 
@@ -412,7 +412,7 @@ fn bench(quick: bool) {
     let before_allocs = allocations();
     let deadline = Instant::now() + Duration::from_secs(30);
     while delivered.load(Ordering::Relaxed) - before_count < n && Instant::now() < deadline {
-        cpg.dispatch(DispatchFlags::One).expect("dispatch");
+        cpg.dispatch(DispatchMode::One).expect("dispatch");
     }
     let got = delivered.load(Ordering::Relaxed) - before_count;
     println!(

@@ -32,7 +32,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use corosync::cpg::{Cpg, GroupName, Guarantee};
-use corosync::DispatchFlags;
+use corosync::DispatchMode;
 use corosync_examples::main_skeleton::{number, run_main};
 
 struct Options {
@@ -134,7 +134,7 @@ fn run(options: &Options) -> Result<(), Box<dyn std::error::Error>> {
     let mut pending = Vec::new();
     let mut finishing_since: Option<Instant> = None;
     loop {
-        cpg.dispatch(DispatchFlags::All)?;
+        cpg.dispatch(DispatchMode::All)?;
         let ready_to_send = counters.members.load(Ordering::SeqCst) >= options.members;
         let done = counters.own_delivered.load(Ordering::SeqCst) >= sent
             && counters.delivered.load(Ordering::SeqCst) >= options.wait

@@ -25,7 +25,7 @@ use corosync::cfg::Cfg;
 use corosync::cmap::{Cmap, KeyInfo};
 use corosync::quorum::{Quorum, QuorumType};
 use corosync::votequorum::{Info, InfoFlags, Votequorum, QDEVICE_NODE_ID};
-use corosync::{DispatchFlags, Error, NodeId, TrackFlags};
+use corosync::{DispatchMode, Error, NodeId, TrackFlags};
 use corosync_examples::c_number::strtonum;
 use corosync_examples::getopt::Getopt;
 
@@ -549,7 +549,7 @@ impl Tool {
             let qdevice_name = first.map_or("", |x| x.qdevice_name.as_str());
             let cast_vote =
                 InfoFlags::from_bits_retain(our_flags).contains(InfoFlags::QDEVICE_CAST_VOTE);
-            let mut line = nodeid_column(nodeid_format, QDEVICE_NODE_ID);
+            let mut line = nodeid_column(nodeid_format, QDEVICE_NODE_ID.get());
             line.push_str(&padded(
                 &if cast_vote { qdevice_votes } else { 0 }.to_string(),
             ));
@@ -654,7 +654,7 @@ impl Tool {
     fn wait_quorum(&self) -> Result<(), Error> {
         self.shared.lock().unwrap().called = false;
         while !self.shared.lock().unwrap().called {
-            if let Err(err) = self.quorum.dispatch(DispatchFlags::One) {
+            if let Err(err) = self.quorum.dispatch(DispatchMode::One) {
                 eprintln!(
                     "Unable to dispatch quorum status: {}",
                     cs_strerror(Some(&err))
@@ -669,7 +669,7 @@ impl Tool {
     fn wait_votequorum(&self, vq: &Votequorum) -> Result<(), Error> {
         self.shared.lock().unwrap().vq_called = false;
         while !self.shared.lock().unwrap().vq_called {
-            if let Err(err) = vq.dispatch(DispatchFlags::One) {
+            if let Err(err) = vq.dispatch(DispatchMode::One) {
                 eprintln!(
                     "Unable to dispatch votequorum status: {}",
                     cs_strerror(Some(&err))
@@ -772,7 +772,7 @@ impl Tool {
             return EXIT_FAILURE;
         }
         loop {
-            if let Err(err) = self.quorum.dispatch(DispatchFlags::One) {
+            if let Err(err) = self.quorum.dispatch(DispatchMode::One) {
                 eprintln!(
                     "Unable to dispatch quorum status: {}",
                     cs_strerror(Some(&err))
@@ -905,9 +905,9 @@ impl Tool {
         println!("Watching for updates:");
         loop {
             let flags = if vq.is_some() {
-                DispatchFlags::All
+                DispatchMode::All
             } else {
-                DispatchFlags::One
+                DispatchMode::One
             };
             if let Err(err) = self.quorum.dispatch(flags) {
                 eprintln!(
@@ -917,7 +917,7 @@ impl Tool {
                 return EXIT_FAILURE;
             }
             if let Some(vq) = vq {
-                if let Err(err) = vq.dispatch(DispatchFlags::One) {
+                if let Err(err) = vq.dispatch(DispatchMode::One) {
                     eprintln!(
                         "Unable to dispatch votequorum status: {}",
                         cs_strerror(Some(&err))

@@ -43,14 +43,14 @@
 //! Every handle of the `corosync` crate owns an IPC connection whose fd
 //! ([`AsFd`]) becomes readable when events wait for it. So one thread can
 //! serve any number of handles: put all their fds in one `poll`, and for each readable one
-//! call `dispatch(DispatchFlags::All)`. The callbacks (closures stored in the handles when
+//! call `dispatch(DispatchMode::All)`. The callbacks (closures stored in the handles when
 //! they were built) run inside that `dispatch`, on this thread, one after another; no
 //! locking between them is needed beyond what they share.
 //!
-//! Why [`DispatchFlags::All`]: it processes every event already received and returns
-//! without waiting. [`DispatchFlags::One`] and `dispatch_blocking` wait for an event
+//! Why [`DispatchMode::All`]: it processes every event already received and returns
+//! without waiting. [`DispatchMode::One`] and `dispatch_blocking` wait for an event
 //! when none is complete yet, and while one handle waits the others are not served; with
-//! [`DispatchFlags::OneNonBlocking`] a burst of events (a membership change brings several)
+//! [`DispatchMode::OneNonBlocking`] a burst of events (a membership change brings several)
 //! would take one `poll` round trip per event. A readable fd with nothing to dispatch
 //! is harmless: `All` then simply processes nothing. A daemon that went away shows as a
 //! readable (hung up) fd whose `dispatch` fails, which ends the loop with the error.
@@ -69,10 +69,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use corosync::cmap::{Cmap, TrackType};
+use corosync::cmap::{Cmap, TrackOptions};
 use corosync::quorum::Quorum;
 use corosync::votequorum::Votequorum;
-use corosync::{DispatchFlags, TrackFlags};
+use corosync::{DispatchMode, TrackFlags};
 
 #[path = "../watch_common.rs"]
 mod watch_common;
@@ -167,7 +167,7 @@ fn run(options: &Options) -> Result<(), String> {
     let _track = cmap
         .track(
             &options.cmap_prefix,
-            TrackType::ADD | TrackType::MODIFY | TrackType::DELETE | TrackType::PREFIX,
+            TrackOptions::ADD | TrackOptions::MODIFY | TrackOptions::DELETE | TrackOptions::PREFIX,
             move |_, event| {
                 on_cmap
                     .line(|out| write_cmap(out, event.kind(), event.key_bytes(), event.new_value()))
@@ -215,16 +215,16 @@ fn run(options: &Options) -> Result<(), String> {
         let readable = |i: usize| ready.is_ready(i);
         if readable(0) {
             quorum
-                .dispatch(DispatchFlags::All)
+                .dispatch(DispatchMode::All)
                 .map_err(|e| format!("quorum dispatch: {e}"))?;
         }
         if readable(1) {
             votequorum
-                .dispatch(DispatchFlags::All)
+                .dispatch(DispatchMode::All)
                 .map_err(|e| format!("votequorum dispatch: {e}"))?;
         }
         if readable(2) {
-            cmap.dispatch(DispatchFlags::All)
+            cmap.dispatch(DispatchMode::All)
                 .map_err(|e| format!("cmap dispatch: {e}"))?;
         }
     }

@@ -24,7 +24,7 @@
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use corosync::cmap::TrackType;
+use corosync::cmap::TrackOptions;
 use corosync::tokio::{Cmap, Quorum, Votequorum};
 use corosync::{cmap, quorum, votequorum, TrackFlags};
 
@@ -99,7 +99,7 @@ async fn run(options: &Options, printed: &mut usize) -> Result<(), String> {
     let cmap = Cmap::open().map_err(|e| format!("cannot connect to cmap: {e}"))?;
     cmap.track(
         &options.cmap_prefix,
-        TrackType::ADD | TrackType::MODIFY | TrackType::DELETE | TrackType::PREFIX,
+        TrackOptions::ADD | TrackOptions::MODIFY | TrackOptions::DELETE | TrackOptions::PREFIX,
     )
     .map_err(|e| format!("cannot track cmap prefix {:?}: {e}", options.cmap_prefix))?;
     // Ask for the current state and every change.

@@ -33,7 +33,7 @@ use std::sync::{Arc, Barrier, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use corosync::cpg::{Cpg, GroupName, Guarantee};
-use corosync::DispatchFlags;
+use corosync::DispatchMode;
 use corosync_sys as raw;
 use corosync_testcluster::{wait_readable, Cluster, Node};
 
@@ -80,7 +80,7 @@ impl Member for Safe {
         self.0.as_fd()
     }
     fn dispatch_all(&self) {
-        self.0.dispatch(DispatchFlags::All).expect("dispatch");
+        self.0.dispatch(DispatchMode::All).expect("dispatch");
     }
     fn send(&self, data: &[u8]) {
         self.0

@@ -16,11 +16,11 @@ use std::io::BufRead;
 use std::process::ExitCode;
 
 use corosync::cfg::Cfg;
-use corosync::cmap::{Cmap, Map, TrackType};
+use corosync::cmap::{Cmap, Map, TrackOptions};
 use corosync::cpg::{Cpg, GroupName, Guarantee};
 use corosync::quorum::Quorum;
 use corosync::votequorum::Votequorum;
-use corosync::{DispatchFlags, TrackFlags};
+use corosync::{DispatchMode, TrackFlags};
 
 type Outcome = Result<(), String>;
 
@@ -51,22 +51,22 @@ fn workload(round: u32) -> Outcome {
     }
     let deleted = check(
         "track",
-        cmap.track("leakcheck.", TrackType::all(), |_, _| {}),
+        cmap.track("leakcheck.", TrackOptions::all(), |_, _| {}),
     )?;
     let dropped = check(
         "track",
-        cmap.track("leakcheck.", TrackType::all(), |_, e| {
+        cmap.track("leakcheck.", TrackOptions::all(), |_, e| {
             let _ = e.key().len();
         }),
     )?;
     let forgotten = check(
         "track",
-        cmap.track(&key, TrackType::MODIFY, move |_, _| {
+        cmap.track(&key, TrackOptions::MODIFY, move |_, _| {
             let _ = round;
         }),
     )?;
     check("set", cmap.set(&key, "changed"))?;
-    check("dispatch", cmap.dispatch(DispatchFlags::All))?;
+    check("dispatch", cmap.dispatch(DispatchMode::All))?;
     check("delete track", deleted.delete())?;
     drop(dropped);
     std::mem::forget(forgotten);
@@ -95,7 +95,7 @@ fn workload(round: u32) -> Outcome {
     check("zcb mcast", zc.mcast(Guarantee::Agreed))?;
     drop(zc);
     check("membership", cpg.membership(&group))?;
-    check("dispatch", cpg.dispatch(DispatchFlags::All))?;
+    check("dispatch", cpg.dispatch(DispatchMode::All))?;
     drop(cpg);
 
     let quorum = check(
@@ -108,13 +108,13 @@ fn workload(round: u32) -> Outcome {
     )?;
     check("quorate", quorum.is_quorate())?;
     check("track", quorum.track_start(TrackFlags::CHANGES))?;
-    check("dispatch", quorum.dispatch(DispatchFlags::All))?;
+    check("dispatch", quorum.dispatch(DispatchMode::All))?;
     drop(quorum);
 
     let vq = check("votequorum open", Votequorum::new())?;
     check("info", vq.info(None))?;
     check("track", vq.track_start(1, TrackFlags::CHANGES))?;
-    check("dispatch", vq.dispatch(DispatchFlags::All))?;
+    check("dispatch", vq.dispatch(DispatchMode::All))?;
     drop(vq);
 
     let cfg = check("cfg open", Cfg::builder().on_shutdown(|_, _| {}).build())?;
@@ -142,11 +142,11 @@ fn run() -> Outcome {
     let cmap = check("cmap open", Cmap::new())?;
     let track = check(
         "track",
-        cmap.track("leakcheck.", TrackType::all(), |_, _| {}),
+        cmap.track("leakcheck.", TrackOptions::all(), |_, _| {}),
     )?;
     let forgotten = check(
         "track",
-        cmap.track("totem.token", TrackType::MODIFY, |_, _| {}),
+        cmap.track("totem.token", TrackOptions::MODIFY, |_, _| {}),
     )?;
     std::mem::forget(forgotten);
     let group = check("group", GroupName::new("leak-dead"))?;
@@ -174,18 +174,18 @@ fn run() -> Outcome {
 
     fails("cmap get", cmap.get::<u32>("totem.token"))?;
     fails("cmap get string", cmap.get::<String>("totem.cluster_name"))?;
-    fails("cmap dispatch", cmap.dispatch(DispatchFlags::All))?;
+    fails("cmap dispatch", cmap.dispatch(DispatchMode::All))?;
     fails("track delete", track.delete())?;
     fails(
         "track add",
-        cmap.track("leakcheck.", TrackType::all(), |_, _| {}),
+        cmap.track("leakcheck.", TrackOptions::all(), |_, _| {}),
     )?;
     drop(cmap);
     fails("cpg mcast", cpg.mcast(Guarantee::Agreed, b"x"))?;
-    fails("cpg dispatch", cpg.dispatch(DispatchFlags::All))?;
+    fails("cpg dispatch", cpg.dispatch(DispatchMode::All))?;
     drop(cpg);
     fails("quorum", quorum.is_quorate())?;
-    fails("quorum dispatch", quorum.dispatch(DispatchFlags::All))?;
+    fails("quorum dispatch", quorum.dispatch(DispatchMode::All))?;
     drop(quorum);
     fails("votequorum", vq.info(None))?;
     drop(vq);

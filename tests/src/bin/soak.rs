@@ -36,10 +36,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use corosync::cmap::{Cmap, TrackType};
+use corosync::cmap::{Cmap, TrackOptions};
 use corosync::cpg::{Cpg, GroupName, Guarantee};
 use corosync::votequorum::Votequorum;
-use corosync::{DispatchFlags, Error};
+use corosync::{DispatchMode, Error};
 use corosync_testcluster::{wait_readable, Cluster, Node};
 
 const NODES: u32 = 3;
@@ -270,7 +270,7 @@ fn worker(node: &Node, shared: Arc<Shared>) {
         let counter = track_events.clone();
         let track = until_back(&shared, id, "cmap track", || {
             let counter = counter.clone();
-            handles.cmap.track(&key, TrackType::MODIFY, move |_, _| {
+            handles.cmap.track(&key, TrackOptions::MODIFY, move |_, _| {
                 counter.fetch_add(1, Ordering::Relaxed);
             })
         });
@@ -340,10 +340,10 @@ fn rounds(
         check("cmap set", h.cmap.set(key, *seq))?;
         check("votequorum getinfo", h.votequorum.info(None).map(drop))?;
         wait_readable(&[h.cpg.as_fd(), h.cmap.as_fd()], Duration::from_millis(20));
-        check("CPG dispatch", h.cpg.dispatch(DispatchFlags::All).map(drop))?;
+        check("CPG dispatch", h.cpg.dispatch(DispatchMode::All).map(drop))?;
         check(
             "cmap dispatch",
-            h.cmap.dispatch(DispatchFlags::All).map(drop),
+            h.cmap.dispatch(DispatchMode::All).map(drop),
         )?;
         shared.progress_ms[idx].store(shared.elapsed_ms(), Ordering::SeqCst);
         // Pace the traffic: a few hundred messages per second per node is plenty for a

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use corosync::quorum::Quorum;
-use corosync::{DispatchFlags, NodeId, RingId};
+use corosync::{DispatchMode, NodeId, RingId};
 use corosync_testcluster::{pump, EventLog, Node};
 
 /// How long the tests wait for a notification or a dispatch to come back.
@@ -88,7 +88,7 @@ pub fn pump_quorum(
 ) -> Vec<QuorumEvent> {
     pump(
         q,
-        |h| h.dispatch(DispatchFlags::All),
+        |h| h.dispatch(DispatchMode::All),
         log,
         from,
         what,
