@@ -310,9 +310,9 @@ impl Cmap {
     ///
     /// A change is reported only to the tracks of the node where it was made.
     ///
-    /// On a [`Map::Stats`](super::Map::Stats) handle, tracking a single key whose value is
+    /// On a [`Map::Stats`] handle, tracking a single key whose value is
     /// wider than 8 bytes (the `stats.ipcs.*.procname` strings) is refused with
-    /// [`Error::NotSupported`](crate::Error::NotSupported): corosync 3.1.7's daemon reads
+    /// [`Error::NotSupported`]: corosync 3.1.7's daemon reads
     /// tracked stats values into 8 bytes and crashes on those.
     ///
     /// ```no_run
