@@ -253,7 +253,7 @@
 //!   daemon writes the value into the missing buffer and exits. This crate never sends that
 //!   request to the stats map: every read there passes a buffer (a length-only request is
 //!   made only on the icmap, whose daemon side handles it, for values over 256 bytes), and
-//!   `tests/tests/schedmiss.rs` reads every schedmiss key every way against a real daemon.
+//!   `tests/tests/daemon_safety.rs` reads every schedmiss key every way against a real daemon.
 //!
 #![warn(missing_docs)]
 // docs.rs builds with `--cfg docsrs` (see Cargo.toml): each module shows the feature it needs.
