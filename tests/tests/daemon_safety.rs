@@ -1,18 +1,26 @@
-//! No cmap call may take the daemon down (issue 9, item 1): reads of the `stats.schedmiss.*`
-//! keys, long values, and tracks of string stats keys.
+//! No request the safe crate can send may crash, hang or corrupt the daemon (issue 9: the
+//! audit of every library's daemon-side request handling, docs/daemon-safety.md).
 //!
-//! corosync 3.1.7's stats map copies a `stats.schedmiss.*` value into the request's buffer
-//! without looking whether there is one: libcmap's length-only request (`cmap_get` with a NULL
-//! value, which `cmap_get_string` sends first) crashes the daemon. The keys appear once the
-//! daemon was not scheduled for longer than its token timeout, so the test freezes the daemon
-//! (SIGSTOP) for 2.5 s with token 1000 ms, then calls every cmap read path on each key and
-//! checks after each call that the daemon still runs and answers.
+//! Each test drives one library's requests at their limits against a real corosync daemon and
+//! checks after each step that the daemon still runs and answers. Requests that corosync
+//! 3.1.7 mishandles are refused by the crate; the tests check the refusal, and where the
+//! daemon's own behaviour can be shown without losing the daemon, show it with raw libcpg.
+//!
+//! cmap's stats map: corosync 3.1.7's stats map copies a `stats.schedmiss.*` value into the
+//! request's buffer without looking whether there is one: libcmap's length-only request
+//! (`cmap_get` with a NULL value, which `cmap_get_string` sends first) crashes the daemon. The
+//! keys appear once the daemon was not scheduled for longer than its token timeout, so the
+//! schedmiss test freezes the daemon (SIGSTOP) for 2.5 s with token 1000 ms, then calls every
+//! cmap read path on each key and checks after each call that the daemon still runs and
+//! answers.
 
 use std::time::{Duration, Instant};
 
 use corosync::cmap::{Cmap, KeyValue, Map, TrackType, Value, ValueRef, ValueType};
 use corosync::{DispatchFlags, Error};
-use corosync_testcluster::{Cluster, Node};
+use std::os::fd::AsFd;
+
+use corosync_testcluster::{wait_readable, Cluster, Node};
 
 /// Fails the test if the daemon is gone or no longer answers on `stats`.
 fn assert_alive(node: &Node, stats: &Cmap, after: &str) {
@@ -213,4 +221,173 @@ fn tracking_a_string_stats_key_cannot_overflow_the_daemon() {
     assert_eq!(track.err(), Some(Error::NotSupported), "{key}");
     std::thread::sleep(Duration::from_secs(4));
     assert_alive(node, &stats, "4 s after tracking a procname key");
+}
+
+/// Fails the test if the daemon is gone or does not serve a new connection.
+fn assert_serving(node: &Node, after: &str) {
+    assert!(
+        node.is_running(),
+        "the daemon died after {after}: {:?}\n{}",
+        node.exit_status(),
+        node.log_tail(30)
+    );
+    let token = node
+        .in_namespace(|| Cmap::new().and_then(|c| c.get::<u32>("runtime.config.totem.token")))
+        .expect("enter the namespace");
+    assert!(
+        token.is_ok(),
+        "the daemon no longer answers after {after}: {token:?}\n{}",
+        node.log_tail(30)
+    );
+}
+
+fn open_cmap(node: &Node, map: Map) -> Cmap {
+    node.in_namespace(|| Cmap::with_map(map))
+        .expect("enter the namespace")
+        .expect("connect to cmap")
+}
+
+#[test]
+fn cmap_requests_at_their_limits_leave_the_daemon_running() {
+    let cluster = Cluster::start(1).expect("start a 1-node cluster");
+    let node = cluster.node(1);
+    let cmap = open_cmap(node, Map::Icmap);
+
+    // A key of the longest name (255 bytes): every request that names it.
+    let long_key = format!("test.{}", "k".repeat(250));
+    assert_eq!(long_key.len(), 255);
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(0usize));
+    let counter = seen.clone();
+    let track = cmap
+        .track(
+            &long_key,
+            TrackType::all() - TrackType::PREFIX,
+            move |_, _| {
+                *counter.lock().unwrap() += 1;
+            },
+        )
+        .expect("track the longest key");
+    cmap.set(&long_key, 7u32).expect("set the longest key");
+    assert_eq!(cmap.get::<u32>(&long_key), Ok(7));
+    cmap.inc(&long_key).expect("inc");
+    assert_eq!(cmap.get::<u32>(&long_key), Ok(8));
+    let listed: Vec<String> = cmap
+        .iter("test.")
+        .expect("iterate")
+        .map(|e| e.expect("a key").name().as_str().to_owned())
+        .collect();
+    assert!(listed.contains(&long_key));
+    cmap.delete(&long_key).expect("delete the longest key");
+    cmap.dispatch(DispatchFlags::All).expect("dispatch");
+    assert_eq!(*seen.lock().unwrap(), 3, "add, modify, delete");
+    track.delete().expect("delete the track");
+    assert_serving(node, "requests on a 255-byte key");
+
+    // Values at icmap's 16 KiB limit and one byte over it: the daemon refuses the latter.
+    // libcmap sends a string without its NUL, so icmap's limit (`icmap_check_value_len`)
+    // counts 16 KiB of characters, stored with the NUL as 16 KiB + 1 bytes.
+    let string = "s".repeat(16 * 1024);
+    cmap.set("test.limit.string", string.as_str())
+        .expect("a string of 16 KiB");
+    assert_eq!(
+        cmap.info("test.limit.string"),
+        Ok((ValueType::String, 16 * 1024 + 1))
+    );
+    assert_eq!(cmap.get::<String>("test.limit.string"), Ok(string));
+    let over = "s".repeat(16 * 1024 + 1);
+    assert_eq!(
+        cmap.set("test.limit.string", over.as_str()),
+        Err(Error::InvalidParam)
+    );
+    assert_eq!(
+        cmap.set("test.limit.blob", vec![1u8; 16 * 1024 + 1]),
+        Err(Error::InvalidParam)
+    );
+    assert_eq!(cmap.set("test.limit.empty", ""), Ok(()));
+    assert_eq!(cmap.get::<String>("test.limit.empty"), Ok(String::new()));
+    assert_eq!(cmap.set("test.limit.blob0", Vec::<u8>::new()), Ok(()));
+    assert_serving(node, "values at the 16 KiB limit");
+
+    // Integer adjustments: wrap-around is the daemon's arithmetic, other types are refused.
+    cmap.set("test.adjust.u8", u8::MAX).unwrap();
+    cmap.inc("test.adjust.u8").unwrap();
+    assert_eq!(cmap.get::<u8>("test.adjust.u8"), Ok(0));
+    cmap.set("test.adjust.i64", i64::MIN).unwrap();
+    cmap.dec("test.adjust.i64").unwrap();
+    assert_eq!(cmap.get::<i64>("test.adjust.i64"), Ok(i64::MAX));
+    assert_eq!(cmap.inc("test.limit.string"), Err(Error::InvalidParam));
+    cmap.set("test.adjust.float", 1.5f32).unwrap();
+    assert_eq!(cmap.inc("test.adjust.float"), Err(Error::InvalidParam));
+    assert_eq!(cmap.inc("test.adjust.missing"), Err(Error::NotExist));
+    assert_eq!(cmap.delete("test.adjust.missing"), Err(Error::NotExist));
+    assert_serving(node, "adjustments");
+
+    // Read-only prefixes (exec/main.c) refuse writes and deletes; runtime keys stay.
+    for key in [
+        "runtime.config.totem.token",
+        "nodelist.local_node_pos",
+        "system.x",
+    ] {
+        assert_eq!(cmap.set(key, 1u32), Err(Error::Access), "set {key}");
+        assert_eq!(cmap.delete(key), Err(Error::Access), "delete {key}");
+        assert_eq!(cmap.inc(key), Err(Error::Access), "inc {key}");
+    }
+    assert_serving(node, "writes to read-only keys");
+
+    // Writable configuration keys that services watch, with the wrong type: the services
+    // read them with typed getters and keep their values; a reload rereads the file.
+    cmap.set("quorum.expected_votes", "many").unwrap();
+    cmap.set("quorum.two_node", "yes").unwrap();
+    cmap.set("totem.token", "slow").unwrap();
+    cmap.set("logging.debug", 5u64).unwrap();
+    assert_serving(node, "mistyped configuration keys");
+    let cfg = node
+        .in_namespace(corosync::cfg::Cfg::new)
+        .expect("enter the namespace")
+        .expect("open cfg");
+    let reload = cfg.reload_config();
+    assert_serving(node, &format!("a reload over mistyped keys ({reload:?})"));
+
+    // A track of every key, and iterators left open when the connection closes.
+    let all = std::sync::Arc::new(std::sync::Mutex::new(0usize));
+    let counter = all.clone();
+    let everything = cmap
+        .track("", TrackType::all(), move |_, _| {
+            *counter.lock().unwrap() += 1;
+        })
+        .expect("track every key");
+    for i in 0..100u32 {
+        cmap.set(&format!("test.many.{i}"), i).unwrap();
+    }
+    for i in 0..100u32 {
+        cmap.delete(&format!("test.many.{i}")).unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while *all.lock().unwrap() < 200 {
+        assert!(Instant::now() < deadline, "events: {}", all.lock().unwrap());
+        wait_readable(&[cmap.as_fd()], Duration::from_millis(100));
+        cmap.dispatch(DispatchFlags::All).expect("dispatch");
+    }
+    everything.delete().expect("delete the track");
+    let other = open_cmap(node, Map::Icmap);
+    let mut iters: Vec<_> = (0..50).map(|_| other.iter("").expect("iterate")).collect();
+    for it in &mut iters {
+        it.next().expect("a first key").expect("read it");
+    }
+    std::mem::forget(iters);
+    drop(other);
+    assert_serving(node, "closing a connection with 50 open iterators");
+
+    // An iterator whose remaining keys are deleted meanwhile skips them.
+    for i in 0..10u32 {
+        cmap.set(&format!("test.gone.{i}"), i).unwrap();
+    }
+    let mut it = cmap.iter("test.gone.").expect("iterate");
+    it.next().expect("a first key").expect("read it");
+    for i in 0..10u32 {
+        cmap.delete(&format!("test.gone.{i}")).unwrap();
+    }
+    let rest: Vec<_> = it.collect();
+    assert!(rest.len() <= 9, "{rest:?}");
+    assert_serving(node, "deleting keys under an open iterator");
 }
