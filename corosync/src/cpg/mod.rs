@@ -162,6 +162,21 @@ library! {
     CpgLib for Cpg, callbacks: Callbacks, event: Event,
     finalize: sys::cpg_finalize, fd_get: sys::cpg_fd_get, dispatch: sys::cpg_dispatch,
     context_set: sys::cpg_context_set, context_get: sys::cpg_context_get,
+    session: Membership,
+}
+
+/// The group a handle joined or left, as far as this crate sent it: corosync 3.1.7's daemon
+/// mishandles a leave of another group and a join after a leave, so [`Cpg::join`] and
+/// [`Cpg::leave`] refuse those from this record (see docs/daemon-safety.md).
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) enum Membership {
+    /// No join answered `CS_OK` on this connection.
+    #[default]
+    None,
+    /// A join of this group answered `CS_OK`.
+    Joined(GroupName),
+    /// A leave of the joined group answered `CS_OK`.
+    Left,
 }
 
 handle_type! {
@@ -450,7 +465,10 @@ impl Cpg {
     /// # Errors
     /// [`Error::Exist`] if this handle (or another handle of this process on this node) is
     /// already in that group; [`Error::TryAgain`] while an earlier leave of the same process
-    /// is still in flight.
+    /// is still in flight. [`Error::NotSupported`] on a handle that has left a group: corosync
+    /// 3.1.7's daemon keeps such a connection in its leaving state for good and answers every
+    /// later join with `CS_ERR_BUSY`, which libcpg retries without end (the call would never
+    /// return). Join from a new handle instead.
     ///
     /// ```no_run
     /// use corosync::cpg::{Cpg, GroupName};
@@ -461,20 +479,30 @@ impl Cpg {
     /// ```
     #[doc(alias = "cpg_join")]
     pub fn join(&self, group: &GroupName) -> Result<()> {
+        if let Membership::Left = *self.handle.session().borrow() {
+            return Err(Error::NotSupported);
+        }
         // SAFETY: the handle is live and the name is a valid cpg_name for the call.
-        cs_result(unsafe { sys::cpg_join(self.raw(), group.as_raw()) })
+        cs_result(unsafe { sys::cpg_join(self.raw(), group.as_raw()) })?;
+        *self.handle.session().borrow_mut() = Membership::Joined(*group);
+        Ok(())
     }
 
     /// Leaves `group`. The group's members (this handle included) see a configuration change
     /// with reason [`Reason::Leave`].
     ///
     /// corosync 3.1.7 does not let the process join the same group again while this handle
-    /// lives: the daemon keeps the handle's group and pid after the leave, and a new `join`
-    /// (on this handle or another one of the same process on the same node) answers
-    /// [`Error::Exist`]. Drop (or finalize) the handle, then join from a new one.
+    /// lives: the daemon keeps the handle's group and pid after the leave, and a `join` of
+    /// that group from another handle of the same process on the same node answers
+    /// [`Error::Exist`]. This handle cannot join any group any more ([`Cpg::join`] answers
+    /// [`Error::NotSupported`]). Drop (or finalize) the handle, then join from a new one.
     ///
     /// # Errors
-    /// [`Error::NotExist`] if the handle is not in `group`.
+    /// [`Error::NotExist`] if the handle is not in `group`. The crate answers that itself when
+    /// the handle joined another group: corosync 3.1.7's daemon does not compare the name
+    /// with the joined group, so it would take the handle out of service, announce a leave of
+    /// `group` (removing this process from `group` if another of its handles is in it), and
+    /// leave this process in the joined group for good, also after the handle is closed.
     ///
     /// ```no_run
     /// use corosync::cpg::{Cpg, GroupName};
@@ -486,8 +514,18 @@ impl Cpg {
     /// ```
     #[doc(alias = "cpg_leave")]
     pub fn leave(&self, group: &GroupName) -> Result<()> {
+        let joined = match *self.handle.session().borrow() {
+            Membership::Joined(joined) if joined != *group => return Err(Error::NotExist),
+            Membership::Joined(_) => true,
+            // The daemon answers CS_ERR_NOT_EXIST itself for a connection in no group.
+            Membership::None | Membership::Left => false,
+        };
         // SAFETY: the handle is live and the name is a valid cpg_name for the call.
-        cs_result(unsafe { sys::cpg_leave(self.raw(), group.as_raw()) })
+        cs_result(unsafe { sys::cpg_leave(self.raw(), group.as_raw()) })?;
+        if joined {
+            *self.handle.session().borrow_mut() = Membership::Left;
+        }
+        Ok(())
     }
 
     /// Sends `data` to every member of the joined group (this handle included). Messages
