@@ -502,6 +502,14 @@ impl Votequorum {
     /// Fails with [`Error::NameNotFound`] for a node the daemon does not know, and
     /// [`Error::InvalidParam`] if the resulting quorum would be impossible.
     ///
+    /// [`QDEVICE_NODE_ID`] is refused with [`Error::NotExist`] unless a quorum device is
+    /// registered on this node (checked with [`Votequorum::info`] just before): corosync
+    /// 3.1.7 adds the device's votes to the expected votes whether or not a device exists
+    /// (`get_total_votes` in exec/votequorum.c) but counts them only while a device casts a
+    /// vote, so votes for an absent device take quorum away, and neither a later
+    /// `set_votes(QDEVICE_NODE_ID, 0)` nor [`Votequorum::set_expected_votes`] can give it back
+    /// (both fail the daemon's quorum check or are undone by it) until the daemon restarts.
+    ///
     /// ```no_run
     /// # fn main() -> corosync::Result<()> {
     /// use corosync::NodeId;
@@ -511,6 +519,14 @@ impl Votequorum {
     #[doc(alias = "votequorum_setvotes")]
     #[doc(alias = "setvotes")]
     pub fn set_votes(&self, node: NodeId, votes: u32) -> Result<()> {
+        if node.get() == QDEVICE_NODE_ID
+            && !self
+                .info(None)?
+                .flags
+                .contains(InfoFlags::QDEVICE_REGISTERED)
+        {
+            return Err(Error::NotExist);
+        }
         // SAFETY: the handle is live.
         cs_result(unsafe { sys::votequorum_setvotes(self.handle.raw(), node.get(), votes) })
     }
