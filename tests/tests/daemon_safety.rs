@@ -16,8 +16,12 @@
 
 use std::time::{Duration, Instant};
 
+use corosync::cfg::{Cfg, ShutdownReply};
 use corosync::cmap::{Cmap, KeyValue, Map, TrackType, Value, ValueRef, ValueType};
-use corosync::{DispatchFlags, Error};
+use corosync::cpg::{Address, Cpg, GroupName, Guarantee, Reason};
+use corosync::quorum::Quorum;
+use corosync::votequorum::Votequorum;
+use corosync::{DispatchFlags, Error, NodeId, TrackFlags};
 use std::os::fd::AsFd;
 
 use corosync_testcluster::{wait_readable, Cluster, Node};
@@ -390,4 +394,410 @@ fn cmap_requests_at_their_limits_leave_the_daemon_running() {
     let rest: Vec<_> = it.collect();
     assert!(rest.len() <= 9, "{rest:?}");
     assert_serving(node, "deleting keys under an open iterator");
+}
+
+/// A raw libcpg `cpg_name` for the daemon-behaviour checks below.
+fn raw_name(name: &str) -> corosync_sys::cpg_name {
+    let mut raw = corosync_sys::cpg_name {
+        length: name.len() as u32,
+        value: [0; 128],
+    };
+    for (dst, src) in raw.value.iter_mut().zip(name.bytes()) {
+        *dst = src as std::ffi::c_char;
+    }
+    raw
+}
+
+/// Waits until `group`'s members (as the daemon lists them) satisfy `done`.
+fn wait_members(watcher: &Cpg, group: &GroupName, what: &str, done: impl Fn(&[Address]) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let members = watcher.membership(group).expect("membership");
+        if done(&members) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{what}: {members:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// corosync 3.1.7 mishandles two CPG requests: a leave naming a group the connection did not
+/// join (`message_handler_req_lib_cpg_leave` never compares the names), and a join after a
+/// leave (the leaving state is never cleared, and libcpg retries the daemon's `CS_ERR_BUSY`
+/// without end). The crate refuses both; the second half shows the first one on raw libcpg.
+#[test]
+fn cpg_leave_of_another_group_and_join_after_leave_are_refused() {
+    let cluster = Cluster::start(1).expect("start a 1-node cluster");
+    let node = cluster.node(1);
+    let pid = std::process::id();
+    let open = || {
+        node.in_namespace(Cpg::new)
+            .expect("enter the namespace")
+            .expect("open cpg")
+    };
+    let watcher = open();
+    let a = GroupName::new("audit-a").unwrap();
+    let b = GroupName::new("audit-b").unwrap();
+
+    let cpg = open();
+    assert_eq!(
+        cpg.leave(&a),
+        Err(Error::NotExist),
+        "the daemon: in no group"
+    );
+    cpg.join(&a).expect("join a");
+    wait_members(&watcher, &a, "the join", |m| {
+        m.iter().any(|x| x.pid() == pid)
+    });
+    // Another group's name: refused by the crate; the handle stays a working member.
+    assert_eq!(cpg.leave(&b), Err(Error::NotExist));
+    assert_eq!(
+        cpg.join(&b),
+        Err(Error::Exist),
+        "the daemon: already joined"
+    );
+    cpg.mcast(Guarantee::Agreed, b"still here").expect("send");
+    assert_serving(node, "a leave of another group");
+    // The joined group's name: the leave goes through and the group empties.
+    cpg.leave(&a).expect("leave a");
+    wait_members(&watcher, &a, "the leave", <[Address]>::is_empty);
+    // A join after the leave would never return: refused, whichever group.
+    assert_eq!(cpg.join(&b), Err(Error::NotSupported));
+    assert_eq!(cpg.join(&a), Err(Error::NotSupported));
+    assert_eq!(cpg.leave(&a), Err(Error::NotExist), "the daemon: leaving");
+    drop(cpg);
+    // A new handle joins as usual.
+    let again = open();
+    again.join(&b).expect("join b from a new handle");
+    wait_members(&watcher, &b, "the new join", |m| m.len() == 1);
+    drop(again);
+    wait_members(&watcher, &b, "the close", <[Address]>::is_empty);
+    assert_serving(node, "the refused requests");
+
+    // What the refusal avoids, on raw libcpg: a leave of another group answers CS_OK, the
+    // connection stays in the joined group after it is closed, and this process can never
+    // join that group again (the daemon answers CS_ERR_TRY_AGAIN for good).
+    let c = raw_name("audit-c");
+    let d = raw_name("audit-d");
+    let group_c = GroupName::new("audit-c").unwrap();
+    let raw = node
+        .in_namespace(|| {
+            let mut handle = 0;
+            // SAFETY: `handle` is writable; no callbacks.
+            let init = unsafe { corosync_sys::cpg_initialize(&mut handle, std::ptr::null_mut()) };
+            assert_eq!(init, corosync_sys::CS_OK);
+            handle
+        })
+        .expect("enter the namespace");
+    // A second connection, closed after the raw one: once the daemon has processed its
+    // close, it has processed the raw one's (totem delivers the leaves in order).
+    let marker = open();
+    let group_m = GroupName::new("audit-marker").unwrap();
+    marker.join(&group_m).expect("join the marker group");
+    wait_members(&watcher, &group_m, "the marker's join", |m| m.len() == 1);
+    // SAFETY: `raw` is a live handle and the names are valid cpg_names for each call.
+    unsafe {
+        assert_eq!(corosync_sys::cpg_join(raw, &c), corosync_sys::CS_OK);
+        wait_members(&watcher, &group_c, "the raw join", |m| m.len() == 1);
+        assert_eq!(corosync_sys::cpg_leave(raw, &d), corosync_sys::CS_OK);
+        assert_eq!(corosync_sys::cpg_finalize(raw), corosync_sys::CS_OK);
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    drop(marker);
+    wait_members(
+        &watcher,
+        &group_m,
+        "the marker's close",
+        <[Address]>::is_empty,
+    );
+    // The raw connection is gone but the daemon still lists it; a new handle of this process
+    // (the daemon checks by pid) cannot join.
+    assert_eq!(
+        watcher.membership(&group_c).expect("membership"),
+        vec![Address::new(NodeId::from(1), pid, Reason::Undefined)],
+        "corosync dropped the member left behind by a leave of another group: the crate's \
+         refusal of such leaves (Cpg::leave) may be relaxed for this version"
+    );
+    let late = open();
+    assert_eq!(late.join(&group_c), Err(Error::TryAgain));
+    assert_serving(node, "a raw leave of another group");
+}
+
+/// The stats map's writable keys are `stats.clear.*`; everything else is refused before it
+/// reaches the map. Prefix tracks read each added key's value into a 64-byte buffer
+/// (`stats_map_notify_fn`), enough for every stat; a prefix track named like a `procname` key
+/// writes that 16-byte value into the tracker's 8-byte `old_value` (`stats_map_track_add`),
+/// but the 8 bytes past it are the tracker's list link, which is written right after, and
+/// the 1.5 s tracker loop skips prefix tracks: the daemon runs on (checked here).
+#[test]
+fn stats_map_writes_clears_and_prefix_tracks_leave_the_daemon_running() {
+    let cluster = Cluster::start(1).expect("start a 1-node cluster");
+    let node = cluster.node(1);
+    let stats = open_cmap(node, Map::Stats);
+
+    let key = "stats.srp.orf_token_rx";
+    assert_eq!(stats.set(key, 0u64), Err(Error::Access));
+    assert_eq!(stats.delete(key), Err(Error::Access));
+    assert_eq!(stats.inc(key), Err(Error::Access));
+    assert_eq!(
+        stats.set("stats.clear.nothing", 1u8),
+        Err(Error::NotSupported)
+    );
+    for clear in ["totem", "ipc", "knet", "schedmiss", "all"] {
+        let clear = format!("stats.clear.{clear}");
+        assert_eq!(stats.set(&clear, 1u8), Ok(()), "{clear}");
+        assert_eq!(stats.set(&clear, "any value"), Ok(()), "{clear}");
+        assert_alive(node, &stats, &clear);
+    }
+    assert_eq!(stats.delete("stats.clear.all"), Err(Error::NotSupported));
+    assert_eq!(stats.inc("stats.clear.all"), Err(Error::NotSupported));
+    assert_alive(node, &stats, "writes to the stats map");
+
+    // Prefix tracks of additions and deletions while connections come and go.
+    let events = std::sync::Arc::new(std::sync::Mutex::new(0usize));
+    let counter = events.clone();
+    let track = stats
+        .track(
+            "stats.ipcs.",
+            TrackType::ADD | TrackType::DELETE | TrackType::PREFIX,
+            move |_, _| *counter.lock().unwrap() += 1,
+        )
+        .expect("a prefix track of the connections' keys");
+    for _ in 0..5 {
+        drop(open_cmap(node, Map::Icmap));
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    // Each connection adds its keys and deletes them again.
+    while *events.lock().unwrap() < 10 {
+        assert!(Instant::now() < deadline, "{}", events.lock().unwrap());
+        wait_readable(&[stats.as_fd()], Duration::from_millis(100));
+        stats.dispatch(DispatchFlags::All).expect("dispatch");
+    }
+    track.delete().expect("delete the track");
+    assert_alive(
+        node,
+        &stats,
+        "a prefix track of connections coming and going",
+    );
+
+    // The daemon refuses a prefix track of modifications only, and a track of a missing key
+    // never fires.
+    assert!(matches!(
+        stats.track(
+            "stats.srp.",
+            TrackType::MODIFY | TrackType::PREFIX,
+            |_, _| {}
+        ),
+        Err(Error::NotSupported)
+    ));
+    let missing = stats
+        .track("stats.srp.no_such_stat", TrackType::MODIFY, |_, _| {})
+        .expect("track a missing key");
+
+    // A prefix track named exactly like this connection's procname key (16 bytes).
+    let procname = stats
+        .iter("stats.ipcs.service0.")
+        .expect("iterate the connections")
+        .map(|entry| entry.expect("a key").name().as_str().to_owned())
+        .find(|key| key.ends_with(".procname"))
+        .expect("a procname key for this connection");
+    let exact = stats
+        .track(
+            &procname,
+            TrackType::ADD | TrackType::DELETE | TrackType::PREFIX,
+            |_, _| {},
+        )
+        .expect("a prefix track named like a procname key");
+    // Three rounds of the 1.5 s tracker loop.
+    std::thread::sleep(Duration::from_millis(4500));
+    assert_alive(node, &stats, "4.5 s with a prefix track on a procname key");
+    exact.delete().expect("delete it");
+    missing.delete().expect("delete the other one");
+
+    // An iterator over connections that close while it is open.
+    let extra: Vec<Cmap> = (0..5).map(|_| open_cmap(node, Map::Icmap)).collect();
+    let mut it = stats.iter("stats.ipcs.").expect("iterate");
+    it.next().expect("a first key").expect("read it");
+    drop(extra);
+    std::thread::sleep(Duration::from_millis(500));
+    let rest: Result<Vec<_>, _> = it.collect();
+    assert!(rest.is_ok(), "{rest:?}");
+    assert_alive(node, &stats, "closing connections under an open iterator");
+}
+
+/// Votes and expected votes at the ends of their range, and node ids that are not members
+/// (`message_handler_req_lib_votequorum_setvotes`/`_setexpected`/`_getinfo`), plus quorum
+/// device requests without a device and a device left registered by a closed handle.
+#[test]
+fn votequorum_extremes_and_unknown_nodes_leave_the_daemon_running() {
+    let cluster = Cluster::start(1).expect("start a 1-node cluster");
+    let node = cluster.node(1);
+    let vq = node
+        .in_namespace(Votequorum::new)
+        .expect("enter the namespace")
+        .expect("open votequorum");
+    let us = NodeId::from(1);
+
+    // Votes: 0 and the top of the range are refused (for u32::MAX and u32::MAX - 1 the
+    // daemon's `(total_votes + 2) / 2` wraps to 0, which its check still catches).
+    for votes in [0, u32::MAX, u32::MAX - 1] {
+        assert_eq!(vq.set_votes(us, votes), Err(Error::InvalidParam), "{votes}");
+    }
+    assert_eq!(vq.set_votes(NodeId::from(99), 1), Err(Error::NameNotFound));
+    assert_serving(node, "extreme votes");
+
+    // Expected votes: below the total is refused; u32::MAX and u32::MAX - 1 are accepted
+    // because `(expected + 2) / 2` wraps to 0 and quorum falls back to the votes present.
+    assert_eq!(vq.set_expected_votes(0), Err(Error::InvalidParam));
+    assert_eq!(
+        vq.set_expected_votes(u32::MAX - 2),
+        Err(Error::InvalidParam)
+    );
+    assert_eq!(vq.set_expected_votes(u32::MAX), Ok(()));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let info = loop {
+        let info = vq.info(None).expect("getinfo");
+        if info.node_expected_votes == u32::MAX || Instant::now() > deadline {
+            break info;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(
+        (info.node_expected_votes, info.quorum, info.is_quorate()),
+        (u32::MAX, 1, true)
+    );
+    assert_eq!(vq.set_expected_votes(1), Ok(()));
+    assert_serving(node, "extreme expected votes");
+
+    // Node id 0 names the quorum device: getinfo answers for this node.
+    assert_eq!(vq.info(Some(NodeId::from(0))).map(|i| i.node_id), Ok(us));
+    assert_eq!(vq.info(Some(NodeId::from(99))), Err(Error::NotExist));
+    // Votes for a device that is not there: refused by the crate.
+    assert_eq!(vq.set_votes(NodeId::from(0), 3), Err(Error::NotExist));
+    assert_serving(node, "getinfo on node ids 0 and 99");
+
+    // Device requests without a device, and a device whose handle closes registered.
+    // Device requests without a device, and a device whose handle closes registered.
+    assert_eq!(vq.qdevice_unregister("dev"), Err(Error::NotExist));
+    assert_eq!(vq.qdevice_update("dev", "dev2"), Err(Error::NotExist));
+    assert_eq!(vq.qdevice_master_wins("dev", true), Err(Error::NotExist));
+    let ring = corosync::RingId {
+        node_id: us,
+        seq: 0,
+    };
+    assert_eq!(vq.qdevice_poll("dev", true, ring), Err(Error::NotExist));
+    let device = node
+        .in_namespace(Votequorum::new)
+        .expect("enter the namespace")
+        .expect("open votequorum");
+    device.qdevice_register("dev").expect("register a device");
+    drop(device);
+    assert_eq!(vq.qdevice_register("other"), Err(Error::Exist));
+    assert_eq!(vq.qdevice_unregister("other"), Err(Error::InvalidParam));
+    assert_eq!(vq.qdevice_unregister("dev"), Ok(()));
+    assert_serving(node, "quorum device requests");
+
+    // libquorum: tracking twice, stopping twice.
+    let quorum = node
+        .in_namespace(Quorum::new)
+        .expect("enter the namespace")
+        .expect("open quorum");
+    quorum.track_start(TrackFlags::CHANGES).expect("track");
+    assert_eq!(quorum.track_start(TrackFlags::CHANGES), Err(Error::Exist));
+    quorum.track_stop().expect("stop");
+    // `message_handler_req_lib_quorum_trackstop` sets CS_ERR_NOT_EXIST, then overwrites it
+    // with CS_OK.
+    assert_eq!(quorum.track_stop(), Ok(()));
+    assert_eq!(quorum.is_quorate(), Ok(true));
+    assert_serving(node, "quorum tracking");
+
+    // What the refusal avoids, on raw libvotequorum: the absent device's votes join the
+    // expected votes but are never cast, so the node loses quorum, and removing the votes
+    // again is refused by the daemon's own quorum check.
+    let raw = node
+        .in_namespace(|| {
+            let mut handle = 0;
+            // SAFETY: `handle` is writable; no callbacks.
+            let init =
+                unsafe { corosync_sys::votequorum_initialize(&mut handle, std::ptr::null_mut()) };
+            assert_eq!(init, corosync_sys::CS_OK);
+            handle
+        })
+        .expect("enter the namespace");
+    // SAFETY: `raw` is a live handle.
+    let set = unsafe { corosync_sys::votequorum_setvotes(raw, 0, 3) };
+    assert_eq!(set, corosync_sys::CS_OK);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while vq.info(None).expect("getinfo").is_quorate() {
+        assert!(
+            Instant::now() < deadline,
+            "corosync no longer loses quorum to votes of an absent quorum device: \
+             Votequorum::set_votes's refusal may be relaxed for this version"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let info = vq.info(None).expect("getinfo");
+    assert_eq!(
+        (
+            info.qdevice_votes,
+            info.node_expected_votes,
+            info.total_votes,
+            info.quorum
+        ),
+        (3, 4, 1, 3)
+    );
+    // SAFETY: as above.
+    let undo = unsafe { corosync_sys::votequorum_setvotes(raw, 0, 0) };
+    assert_eq!(undo, corosync_sys::CS_ERR_INVALID_PARAM);
+    // SAFETY: `raw` is live and finalized once.
+    unsafe { corosync_sys::votequorum_finalize(raw) };
+    assert_serving(node, "votes for an absent quorum device");
+}
+
+/// cfg requests on node ids that are not members, shutdown replies with no shutdown under
+/// way, and (last) the one request whose purpose is to stop a daemon: a kill of the own node.
+#[test]
+fn cfg_requests_on_unknown_nodes_leave_the_daemon_running() {
+    let cluster = Cluster::start(1).expect("start a 1-node cluster");
+    let node = cluster.node(1);
+    let cfg = node
+        .in_namespace(Cfg::new)
+        .expect("enter the namespace")
+        .expect("open cfg");
+    let us = NodeId::from(1);
+
+    assert_eq!(cfg.node_addrs(NodeId::from(99)), Err(Error::NotExist));
+    assert_eq!(cfg.node_addrs(NodeId::from(0)), cfg.node_addrs(us));
+    let reason = "r".repeat(corosync::cfg::MAX_KILL_REASON_LEN);
+    for id in [0, 99, u32::MAX] {
+        assert_eq!(
+            cfg.kill_node(NodeId::from(id), &reason),
+            Err(Error::NotExist),
+            "{id}"
+        );
+    }
+    // The daemon answers CS_ERR_ACCESS, but libcfg returns only the IPC result.
+    assert_eq!(cfg.reply_to_shutdown(ShutdownReply::Yes), Ok(()));
+    assert_eq!(cfg.reply_to_shutdown(ShutdownReply::No), Ok(()));
+    cfg.track_start(TrackFlags::empty()).expect("track");
+    cfg.track_start(TrackFlags::empty()).expect("track again");
+    cfg.track_stop().expect("stop");
+    cfg.reopen_log_files().expect("reopen the log files");
+    cfg.reload_config()
+        .expect("reload an unchanged configuration");
+    assert_serving(node, "cfg requests on unknown nodes");
+
+    // A kill of the own node is a request to exit: the daemon logs it and exits.
+    assert_eq!(cfg.kill_node(us, "daemon safety audit"), Ok(()));
+    cluster
+        .wait_until(Duration::from_secs(30), "the daemon to exit", || {
+            !node.is_running()
+        })
+        .expect("the daemon exits");
+    assert!(
+        node.log()
+            .contains("Killed by node 1 : daemon safety audit"),
+        "{}",
+        node.log_tail(20)
+    );
 }
