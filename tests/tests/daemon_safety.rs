@@ -14,6 +14,8 @@
 //! cmap read path on each key and checks after each call that the daemon still runs and
 //! answers.
 
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use corosync::cfg::{Cfg, ShutdownReply};
@@ -800,4 +802,75 @@ fn cfg_requests_on_unknown_nodes_leave_the_daemon_running() {
         "{}",
         node.log_tail(20)
     );
+}
+
+/// Set in the environment of a child copy of this test binary: join the group named here,
+/// say so, and stay until stdin closes.
+const MEMBER_ENV: &str = "COROSYNC_DAEMON_SAFETY_MEMBER";
+/// The test that doubles as that child.
+const MEMBER_TEST: &str = "cpg_join_of_a_full_group_is_refused";
+
+/// corosync 3.1.7 keeps a group's members in 128-entry arrays without checking the count
+/// (docs/daemon-safety.md): with 130 members on a node that failed, the surviving daemon
+/// reported heap corruption ("corrupted size vs. prev_size") and stopped serving. The crate
+/// refuses a join that would make a group's 129th member. 128 child processes fill a group.
+#[test]
+fn cpg_join_of_a_full_group_is_refused() {
+    if let Ok(group) = std::env::var(MEMBER_ENV) {
+        let cpg = Cpg::new().expect("child: open");
+        cpg.join(&GroupName::new(group).unwrap())
+            .expect("child: join");
+        println!("joined {}", std::process::id());
+        let mut line = String::new();
+        while std::io::stdin().read_line(&mut line).is_ok_and(|n| n > 0) {
+            line.clear();
+        }
+        std::process::exit(0);
+    }
+    let cluster = Cluster::start(1).expect("start a 1-node cluster");
+    let node = cluster.node(1);
+    let full = GroupName::new("audit-full").unwrap();
+    let exe = std::env::current_exe().expect("test binary path");
+    let mut children = Vec::new();
+    for _ in 0..corosync::cpg::GROUP_MEMBERS_MAX {
+        let mut child = node
+            .command(&exe)
+            .args(["--exact", MEMBER_TEST, "--nocapture", "--test-threads=1"])
+            .env(MEMBER_ENV, "audit-full")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn a member");
+        let stdout = child.stdout.take().unwrap();
+        let joined = BufReader::new(stdout)
+            .lines()
+            .map(|line| line.expect("read the child's output"))
+            .any(|line| line.contains("joined "));
+        assert!(joined, "a child ended before joining");
+        children.push(child);
+    }
+    let cpg = node
+        .in_namespace(Cpg::new)
+        .expect("enter the namespace")
+        .expect("open cpg");
+    wait_members(&cpg, &full, "128 members", |m| {
+        m.len() == corosync::cpg::GROUP_MEMBERS_MAX
+    });
+    assert_eq!(cpg.join(&full), Err(Error::NoSpace));
+    assert_eq!(
+        cpg.membership(&full).map(|m| m.len()),
+        Ok(corosync::cpg::GROUP_MEMBERS_MAX)
+    );
+    // The handle may still join a group with room.
+    cpg.join(&GroupName::new("audit-roomy").unwrap())
+        .expect("join another group");
+    assert_serving(node, "a refused join of a full group");
+    for mut child in children {
+        drop(child.stdin.take());
+        let status = child.wait().expect("wait for a child");
+        assert!(status.success(), "child member: {status}");
+    }
+    wait_members(&cpg, &full, "the members' exit", <[Address]>::is_empty);
+    assert_serving(node, "128 members leaving");
 }

@@ -165,6 +165,20 @@ library! {
     session: Membership,
 }
 
+/// The most members a group may have for corosync 3.1.7 to handle it safely
+/// (`CPG_MEMBERS_MAX`). Its daemon and libcpg keep a group's members in fixed arrays of this
+/// size without checking the count: when a node with more members of a group leaves, the
+/// other nodes' daemons overflow their heap (`downlist_inform_clients` in exec/cpg.c; seen
+/// with 130 members: the surviving daemon reported heap corruption and stopped serving), and
+/// every member that dispatches a configuration change of a larger group overflows its own
+/// stack inside `cpg_dispatch`. [`Cpg::join`] refuses to join a group that already has this
+/// many members. See docs/daemon-safety.md.
+///
+/// ```
+/// assert_eq!(corosync::cpg::GROUP_MEMBERS_MAX, 128);
+/// ```
+pub const GROUP_MEMBERS_MAX: usize = sys::CPG_MEMBERS_MAX as usize;
+
 /// The group a handle joined or left, as far as this crate sent it: corosync 3.1.7's daemon
 /// mishandles a leave of another group and a join after a leave, so [`Cpg::join`] and
 /// [`Cpg::leave`] refuse those from this record (see docs/daemon-safety.md).
@@ -465,7 +479,10 @@ impl Cpg {
     /// # Errors
     /// [`Error::Exist`] if this handle (or another handle of this process on this node) is
     /// already in that group; [`Error::TryAgain`] while an earlier leave of the same process
-    /// is still in flight. [`Error::NotSupported`] on a handle that has left a group: corosync
+    /// is still in flight. [`Error::NoSpace`] if the group already has
+    /// [`GROUP_MEMBERS_MAX`] members (asked of the daemon just before the join; two processes
+    /// joining at the same moment can still pass 128 together). [`Error::NotSupported`] on a
+    /// handle that has left a group: corosync
     /// 3.1.7's daemon keeps such a connection in its leaving state for good and answers every
     /// later join with `CS_ERR_BUSY`, which libcpg retries without end (the call would never
     /// return). Join from a new handle instead.
@@ -481,6 +498,9 @@ impl Cpg {
     pub fn join(&self, group: &GroupName) -> Result<()> {
         if let Membership::Left = *self.handle.session().borrow() {
             return Err(Error::NotSupported);
+        }
+        if self.membership(group)?.len() >= GROUP_MEMBERS_MAX {
+            return Err(Error::NoSpace);
         }
         // SAFETY: the handle is live and the name is a valid cpg_name for the call.
         cs_result(unsafe { sys::cpg_join(self.raw(), group.as_raw()) })?;
