@@ -164,6 +164,27 @@ fn every_read_path_on_schedmiss_keys_leaves_the_daemon_running() {
         .all(|e: &KeyValue| matches!(e.value(), Value::U64(_) | Value::Float(_))));
     assert_alive(node, &stats, "iter_values");
 
+    // Clearing the schedmiss stats removes the keys under a track of one of them: the 1.5 s
+    // tracker loop then finds the key gone (`stats_trigger_trackers` skips it).
+    let track = stats
+        .track(&keys[0].0, TrackType::MODIFY, |_, _| {})
+        .expect("track a schedmiss key");
+    stats
+        .set("stats.clear.schedmiss", 1u8)
+        .expect("clear the schedmiss stats");
+    assert_eq!(
+        stats.iter("stats.schedmiss.").expect("iterate").count(),
+        0,
+        "schedmiss keys after the clear"
+    );
+    // Two rounds of the tracker loop.
+    std::thread::sleep(Duration::from_millis(3200));
+    stats
+        .dispatch(DispatchFlags::All)
+        .expect("dispatch the stats handle");
+    track.delete().expect("delete the track");
+    assert_alive(node, &stats, "clearing tracked schedmiss keys");
+
     // A new connection also works, and the daemon never logged a crash.
     node.in_namespace(|| Cmap::with_map(Map::Stats))
         .expect("enter the namespace")
