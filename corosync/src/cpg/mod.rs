@@ -479,13 +479,12 @@ impl Cpg {
     /// # Errors
     /// [`Error::Exist`] if this handle (or another handle of this process on this node) is
     /// already in that group; [`Error::TryAgain`] while an earlier leave of the same process
-    /// is still in flight. [`Error::NoSpace`] if the group already has
-    /// [`GROUP_MEMBERS_MAX`] members (asked of the daemon just before the join; two processes
-    /// joining at the same moment can still pass 128 together). [`Error::NotSupported`] on a
-    /// handle that has left a group: corosync
-    /// 3.1.7's daemon keeps such a connection in its leaving state for good and answers every
-    /// later join with `CS_ERR_BUSY`, which libcpg retries without end (the call would never
-    /// return). Join from a new handle instead.
+    /// is still in flight. [`Error::NoSpace`] if the group already has [`GROUP_MEMBERS_MAX`]
+    /// members (asked of the daemon just before the join; two processes joining at the same
+    /// moment can still pass 128 together). [`Error::NotSupported`] on a handle that has left
+    /// a group: corosync 3.1.7's daemon keeps such a connection in its leaving state for good
+    /// and answers every later join with `CS_ERR_BUSY`, which libcpg retries without end (the
+    /// call would never return). Join from a new handle instead.
     ///
     /// ```no_run
     /// use corosync::cpg::{Cpg, GroupName};

@@ -506,9 +506,10 @@ impl Votequorum {
     /// registered on this node (checked with [`Votequorum::info`] just before): corosync
     /// 3.1.7 adds the device's votes to the expected votes whether or not a device exists
     /// (`get_total_votes` in exec/votequorum.c) but counts them only while a device casts a
-    /// vote, so votes for an absent device take quorum away, and neither a later
-    /// `set_votes(QDEVICE_NODE_ID, 0)` nor [`Votequorum::set_expected_votes`] can give it back
-    /// (both fail the daemon's quorum check or are undone by it) until the daemon restarts.
+    /// vote, so votes for an absent device take quorum away (seen on one node: expected 4,
+    /// total 1, quorum 3), and the daemon's own quorum check then refuses
+    /// `set_votes(QDEVICE_NODE_ID, 0)`. Lowered expected votes do not help either: the daemon
+    /// raises them back to the total with the device's votes (`recalculate_quorum`).
     ///
     /// ```no_run
     /// # fn main() -> corosync::Result<()> {
