@@ -52,6 +52,10 @@ pub(crate) unsafe trait Library: Sized + 'static {
     type Callbacks: Send;
     /// The library's owned event, which a handle in pull mode queues.
     type Event: Send;
+    /// What the module records of the daemon's state for one connection, to refuse requests
+    /// that the daemon would mishandle (CPG: the group the handle joined or left); `()` for
+    /// most libraries. A new connection ([`Handle::reconnect`]) starts from `Default`.
+    type Session: Default + Send;
 
     /// The event that tells a handle in pull mode that it was reconnected.
     fn reconnected(gap: Reconnected) -> Self::Event;
@@ -165,6 +169,8 @@ pub(crate) struct State<L: Library> {
     dispatching: Cell<bool>,
     panic: Cell<Option<Box<dyn Any + Send>>>,
     callbacks: UnsafeCell<L::Callbacks>,
+    /// See [`Library::Session`] and [`Handle::session`].
+    session: RefCell<L::Session>,
     /// Rust memory that C holds a pointer to besides the context (a cmap track's closure):
     /// freed when C gives it back ([`Handle::reclaim`]) or, at the latest, right after
     /// finalize, when the C library holds nothing of ours any more.
@@ -198,7 +204,8 @@ pub(crate) struct Handle<L: Library> {
 // and creating or destroying entries runs under `with_library_lock`.
 // SAFETY: the handle owns its state (`Callbacks: Send`, the panic payload is Send, the lent
 // pointers are owned allocations whose contents `lend`'s callers require to be Send, the
-// connect closure is Send, the queued events are `L::Event: Send`, the stopper is Send + Sync,
+// connect closure is Send, the queued events are `L::Event: Send`, the session is
+// `L::Session: Send`, the stopper is Send + Sync,
 // the rest is plain data); `!Sync` (`PhantomData<Cell<()>>`) rules out concurrent use.
 unsafe impl<L: Library> Send for Handle<L> {}
 
@@ -219,6 +226,7 @@ impl<L: Library> Handle<L> {
             dispatching: Cell::new(false),
             panic: Cell::new(None),
             callbacks: UnsafeCell::new(callbacks),
+            session: RefCell::new(L::Session::default()),
             lent: Cell::new(Vec::new()),
         });
         let state = NonNull::from(Box::leak(state));
@@ -472,6 +480,8 @@ impl<L: Library> Handle<L> {
         let state = unsafe { &mut *self.state.as_ptr() };
         let old = std::mem::replace(&mut state.raw, raw);
         state.fd = fd;
+        // The daemon knows nothing of the new connection yet.
+        *state.session.get_mut() = L::Session::default();
         // The old connection is dead or unwanted; its answer changes nothing.
         // SAFETY: `old` was live and is finalized once, here; the handle now uses `raw`.
         with_library_lock::<L, _>(|| unsafe { L::finalize(old) });
@@ -485,6 +495,13 @@ impl<L: Library> Handle<L> {
         let gap = Reconnected::new();
         self.push_event(L::reconnected(gap));
         Ok(gap)
+    }
+
+    /// The module's record of this connection's daemon-side state ([`Library::Session`]).
+    /// Borrow it only around the checks and updates, never across a call that may run
+    /// callbacks (a callback gets the handle and may call the same method).
+    pub(crate) fn session(&self) -> &RefCell<L::Session> {
+        &self.state().session
     }
 
     /// Finalizes now and reports the library's answer.
@@ -851,11 +868,14 @@ pub(crate) use handle_type;
 /// Declares the [`Library`] marker of a C library that has its own context functions (all
 /// but libcfg): every function is the library's own, named by the caller.
 macro_rules! library {
+    (@session) => { () };
+    (@session $session:ty) => { $session };
     (
         $(#[$doc:meta])*
         $lib:ident for $public:ty, callbacks: $callbacks:ty, event: $event:ident,
         finalize: $finalize:path, fd_get: $fd_get:path, dispatch: $dispatch:path,
-        context_set: $context_set:path, context_get: $context_get:path $(,)?
+        context_set: $context_set:path, context_get: $context_get:path
+        $(, session: $session:ty)? $(,)?
     ) => {
         $(#[$doc])*
         pub(crate) enum $lib {}
@@ -868,6 +888,7 @@ macro_rules! library {
             type Public = $public;
             type Callbacks = $callbacks;
             type Event = $event;
+            type Session = $crate::handle::library!(@session $($session)?);
 
             fn reconnected(gap: $crate::Reconnected) -> $event {
                 $event::Reconnected(gap)

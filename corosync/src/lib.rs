@@ -253,7 +253,26 @@
 //!   daemon writes the value into the missing buffer and exits. This crate never sends that
 //!   request to the stats map: every read there passes a buffer (a length-only request is
 //!   made only on the icmap, whose daemon side handles it, for values over 256 bytes), and
-//!   `tests/tests/schedmiss.rs` reads every schedmiss key every way against a real daemon.
+//!   `tests/tests/daemon_safety.rs` reads every schedmiss key every way against a real daemon.
+//! - **Tracking a `stats.ipcs.*.procname` key crashes the daemon.** The stats map reads a
+//!   tracked value into 8 bytes; [`cmap::Cmap::track`] refuses single-key tracks of wider
+//!   stats values with [`Error::NotSupported`].
+//! - **A CPG leave of a group the handle did not join corrupts the membership**, and **a join
+//!   after a leave never returns** (the daemon answers `CS_ERR_BUSY` for good, which libcpg
+//!   retries). [`cpg::Cpg::leave`] refuses another group's name with [`Error::NotExist`] and
+//!   [`cpg::Cpg::join`] refuses a handle that has left with [`Error::NotSupported`].
+//! - **Groups of more than 128 members overflow fixed arrays** in the daemon and in libcpg;
+//!   a daemon was seen to corrupt its heap and hang when a node with 130 members of a group
+//!   failed. [`cpg::Cpg::join`] refuses a group that already has
+//!   [`cpg::GROUP_MEMBERS_MAX`] members with [`Error::NoSpace`].
+//! - **Votes for an absent quorum device take quorum away for good.**
+//!   [`votequorum::Votequorum::set_votes`] refuses
+//!   [`QDEVICE_NODE_ID`](votequorum::QDEVICE_NODE_ID) with [`Error::NotExist`] unless a
+//!   quorum device is registered on the node.
+//!
+//! docs/daemon-safety.md in the repository lists every request the crate can send, what the
+//! daemon does with the values the caller controls, and the verdict for each;
+//! `tests/tests/daemon_safety.rs` drives them against real daemons.
 //!
 #![warn(missing_docs)]
 // docs.rs builds with `--cfg docsrs` (see Cargo.toml): each module shows the feature it needs.

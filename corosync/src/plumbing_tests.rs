@@ -81,6 +81,7 @@ unsafe impl Library for FakeLib {
     type Public = FakeHandle;
     type Callbacks = FakeCallbacks;
     type Event = FakeEvent;
+    type Session = ();
 
     fn reconnected(_gap: crate::Reconnected) -> FakeEvent {
         FakeEvent::Reconnected

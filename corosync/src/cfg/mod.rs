@@ -151,6 +151,7 @@ unsafe impl Library for CfgLib {
     type Public = Cfg;
     type Callbacks = CfgCallbacks;
     type Event = Event;
+    type Session = ();
 
     fn reconnected(gap: crate::Reconnected) -> Event {
         Event::Reconnected(gap)

@@ -163,6 +163,35 @@ library! {
     CpgLib for Cpg, callbacks: Callbacks, event: Event,
     finalize: sys::cpg_finalize, fd_get: sys::cpg_fd_get, dispatch: sys::cpg_dispatch,
     context_set: sys::cpg_context_set, context_get: sys::cpg_context_get,
+    session: Membership,
+}
+
+/// The most members a group may have for corosync 3.1.7 to handle it safely
+/// (`CPG_MEMBERS_MAX`). Its daemon and libcpg keep a group's members in fixed arrays of this
+/// size without checking the count: when a node with more members of a group leaves, the
+/// other nodes' daemons overflow their heap (`downlist_inform_clients` in exec/cpg.c; seen
+/// with 130 members: the surviving daemon reported heap corruption and stopped serving), and
+/// every member that dispatches a configuration change of a larger group overflows its own
+/// stack inside `cpg_dispatch`. [`Cpg::join`] refuses to join a group that already has this
+/// many members. See docs/daemon-safety.md.
+///
+/// ```
+/// assert_eq!(corosync::cpg::GROUP_MEMBERS_MAX, 128);
+/// ```
+pub const GROUP_MEMBERS_MAX: usize = sys::CPG_MEMBERS_MAX as usize;
+
+/// The group a handle joined or left, as far as this crate sent it: corosync 3.1.7's daemon
+/// mishandles a leave of another group and a join after a leave, so [`Cpg::join`] and
+/// [`Cpg::leave`] refuse those from this record (see docs/daemon-safety.md).
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) enum Membership {
+    /// No join answered `CS_OK` on this connection.
+    #[default]
+    None,
+    /// A join of this group answered `CS_OK`.
+    Joined(GroupName),
+    /// A leave of the joined group answered `CS_OK`.
+    Left,
 }
 
 handle_type! {
@@ -458,7 +487,12 @@ impl Cpg {
     /// # Errors
     /// [`Error::Exist`] if this handle (or another handle of this process on this node) is
     /// already in that group; [`Error::TryAgain`] while an earlier leave of the same process
-    /// is still in flight.
+    /// is still in flight. [`Error::NoSpace`] if the group already has [`GROUP_MEMBERS_MAX`]
+    /// members (asked of the daemon just before the join; two processes joining at the same
+    /// moment can still pass 128 together). [`Error::NotSupported`] on a handle that has left
+    /// a group: corosync 3.1.7's daemon keeps such a connection in its leaving state for good
+    /// and answers every later join with `CS_ERR_BUSY`, which libcpg retries without end (the
+    /// call would never return). Join from a new handle instead.
     ///
     /// ```no_run
     /// use corosync::cpg::{Cpg, GroupName};
@@ -469,20 +503,33 @@ impl Cpg {
     /// ```
     #[doc(alias = "cpg_join")]
     pub fn join(&self, group: &GroupName) -> Result<()> {
+        if let Membership::Left = *self.handle.session().borrow() {
+            return Err(Error::NotSupported);
+        }
+        if self.membership(group)?.len() >= GROUP_MEMBERS_MAX {
+            return Err(Error::NoSpace);
+        }
         // SAFETY: the handle is live and the name is a valid cpg_name for the call.
-        cs_result(unsafe { sys::cpg_join(self.raw(), group.as_raw()) })
+        cs_result(unsafe { sys::cpg_join(self.raw(), group.as_raw()) })?;
+        *self.handle.session().borrow_mut() = Membership::Joined(*group);
+        Ok(())
     }
 
     /// Leaves `group`. The group's members (this handle included) see a configuration change
     /// with reason [`Reason::Leave`].
     ///
     /// corosync 3.1.7 does not let the process join the same group again while this handle
-    /// lives: the daemon keeps the handle's group and pid after the leave, and a new `join`
-    /// (on this handle or another one of the same process on the same node) answers
-    /// [`Error::Exist`]. Drop (or finalize) the handle, then join from a new one.
+    /// lives: the daemon keeps the handle's group and pid after the leave, and a `join` of
+    /// that group from another handle of the same process on the same node answers
+    /// [`Error::Exist`]. This handle cannot join any group any more ([`Cpg::join`] answers
+    /// [`Error::NotSupported`]). Drop (or finalize) the handle, then join from a new one.
     ///
     /// # Errors
-    /// [`Error::NotExist`] if the handle is not in `group`.
+    /// [`Error::NotExist`] if the handle is not in `group`. The crate answers that itself when
+    /// the handle joined another group: corosync 3.1.7's daemon does not compare the name
+    /// with the joined group, so it would take the handle out of service, announce a leave of
+    /// `group` (removing this process from `group` if another of its handles is in it), and
+    /// leave this process in the joined group for good, also after the handle is closed.
     ///
     /// ```no_run
     /// use corosync::cpg::{Cpg, GroupName};
@@ -494,8 +541,18 @@ impl Cpg {
     /// ```
     #[doc(alias = "cpg_leave")]
     pub fn leave(&self, group: &GroupName) -> Result<()> {
+        let joined = match *self.handle.session().borrow() {
+            Membership::Joined(joined) if joined != *group => return Err(Error::NotExist),
+            Membership::Joined(_) => true,
+            // The daemon answers CS_ERR_NOT_EXIST itself for a connection in no group.
+            Membership::None | Membership::Left => false,
+        };
         // SAFETY: the handle is live and the name is a valid cpg_name for the call.
-        cs_result(unsafe { sys::cpg_leave(self.raw(), group.as_raw()) })
+        cs_result(unsafe { sys::cpg_leave(self.raw(), group.as_raw()) })?;
+        if joined {
+            *self.handle.session().borrow_mut() = Membership::Left;
+        }
+        Ok(())
     }
 
     /// Sends `data` to every member of the joined group (this handle included). Messages

@@ -444,6 +444,15 @@ impl Votequorum {
     /// Fails with [`Error::NameNotFound`] for a node the daemon does not know, and
     /// [`Error::InvalidParam`] if the resulting quorum would be impossible.
     ///
+    /// [`QDEVICE_NODE_ID`] is refused with [`Error::NotExist`] unless a quorum device is
+    /// registered on this node (checked with [`Votequorum::info`] just before): corosync
+    /// 3.1.7 adds the device's votes to the expected votes whether or not a device exists
+    /// (`get_total_votes` in exec/votequorum.c) but counts them only while a device casts a
+    /// vote, so votes for an absent device take quorum away (seen on one node: expected 4,
+    /// total 1, quorum 3), and the daemon's own quorum check then refuses
+    /// `set_votes(QDEVICE_NODE_ID, 0)`. Lowered expected votes do not help either: the daemon
+    /// raises them back to the total with the device's votes (`recalculate_quorum`).
+    ///
     /// ```no_run
     /// # fn main() -> corosync::Result<()> {
     /// use corosync::NodeId;
@@ -453,6 +462,14 @@ impl Votequorum {
     #[doc(alias = "votequorum_setvotes")]
     #[doc(alias = "setvotes")]
     pub fn set_votes(&self, node: NodeId, votes: u32) -> Result<()> {
+        if node.get() == QDEVICE_NODE_ID
+            && !self
+                .info(None)?
+                .flags
+                .contains(InfoFlags::QDEVICE_REGISTERED)
+        {
+            return Err(Error::NotExist);
+        }
         // SAFETY: the handle is live.
         cs_result(unsafe { sys::votequorum_setvotes(self.handle.raw(), node.get(), votes) })
     }
