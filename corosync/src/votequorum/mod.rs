@@ -462,7 +462,7 @@ impl Votequorum {
     #[doc(alias = "votequorum_setvotes")]
     #[doc(alias = "setvotes")]
     pub fn set_votes(&self, node: NodeId, votes: u32) -> Result<()> {
-        if node.get() == QDEVICE_NODE_ID
+        if node == QDEVICE_NODE_ID
             && !self
                 .info(None)?
                 .flags
