@@ -2,8 +2,11 @@
 //! in the same run, against the corosync daemon of the current network namespace.
 //!
 //! ```text
-//! cpgbench [-q|--quick]
-//!   -q, --quick  fewer messages (a smoke run, figures are noisier)
+//! cpgbench [-q|--quick] [--rounds R] [--max-messages M]
+//!   -q, --quick         fewer messages (a smoke run, figures are noisier)
+//!   --rounds R          rounds per message size (default 7, 1 with --quick)
+//!   --max-messages M    at most M messages per round and side (default 100000, 2000
+//!                       with --quick): a shorter run on a loaded machine
 //! ```
 //!
 //! For each message size from 64 B to 64 KiB it sends a batch of messages to a group the
@@ -243,30 +246,40 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-const USAGE: &str = "usage: cpgbench [-q|--quick]";
+const USAGE: &str = "usage: cpgbench [-q|--quick] [--rounds R] [--max-messages M]";
 
-/// Whether `--quick` was given, or `None` for `--help`.
+/// The command line.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Options {
+    quick: bool,
+    rounds: Option<usize>,
+    max_messages: Option<usize>,
+}
+
+/// The options, or `None` for `--help`.
 fn parse_args(
     args: impl IntoIterator<Item = std::ffi::OsString>,
-) -> Result<Option<bool>, lexopt::Error> {
+) -> Result<Option<Options>, lexopt::Error> {
     use lexopt::prelude::*;
-    let mut quick = false;
+    let mut options = Options::default();
     let mut parser = lexopt::Parser::from_args(args);
     while let Some(arg) = parser.next()? {
         match arg {
-            Short('q') | Long("quick") => quick = true,
+            Short('q') | Long("quick") => options.quick = true,
+            Long("rounds") => options.rounds = Some(parser.value()?.parse()?),
+            Long("max-messages") => options.max_messages = Some(parser.value()?.parse()?),
             Short('h') | Long("help") => return Ok(None),
             _ => return Err(arg.unexpected()),
         }
     }
-    Ok(Some(quick))
+    Ok(Some(options))
 }
 
 fn main() -> ExitCode {
     run_main("cpgbench", || -> Result<(), String> {
         match parse_args(std::env::args_os().skip(1)) {
-            Ok(Some(quick)) => {
-                bench(quick);
+            Ok(Some(options)) => {
+                bench(&options);
                 Ok(())
             }
             Ok(None) => {
@@ -279,10 +292,13 @@ fn main() -> ExitCode {
 }
 
 /// Runs every measurement and prints the tables (`quick`: a short smoke run).
-fn bench(quick: bool) {
+fn bench(options: &Options) {
+    let quick = options.quick;
     let budget_bytes: usize = if quick { 4 << 20 } else { 64 << 20 };
     let (min_count, max_count) = if quick { (200, 2000) } else { (2000, 100_000) };
-    let rounds = if quick { 1 } else { 7 };
+    let max_count = options.max_messages.unwrap_or(max_count).max(1);
+    let min_count = min_count.min(max_count);
+    let rounds = options.rounds.unwrap_or(if quick { 1 } else { 7 }).max(1);
 
     let delivered = Arc::new(AtomicUsize::new(0));
     let counter = delivered.clone();
@@ -479,15 +495,28 @@ fn cpu_seconds() -> f64 {
 mod tests {
     use super::*;
 
-    fn parse(args: &[&str]) -> Result<Option<bool>, lexopt::Error> {
+    fn parse(args: &[&str]) -> Result<Option<Options>, lexopt::Error> {
         parse_args(args.iter().map(Into::into))
     }
 
     #[test]
     fn options() {
-        assert_eq!(parse(&[]).unwrap(), Some(false));
-        assert_eq!(parse(&["-q"]).unwrap(), Some(true));
-        assert_eq!(parse(&["--quick"]).unwrap(), Some(true));
+        let quick = Options {
+            quick: true,
+            ..Options::default()
+        };
+        assert_eq!(parse(&[]).unwrap(), Some(Options::default()));
+        assert_eq!(parse(&["-q"]).unwrap().as_ref(), Some(&quick));
+        assert_eq!(parse(&["--quick"]).unwrap(), Some(quick));
+        assert_eq!(
+            parse(&["--rounds", "3", "--max-messages=5000"]).unwrap(),
+            Some(Options {
+                quick: false,
+                rounds: Some(3),
+                max_messages: Some(5000),
+            })
+        );
+        assert!(parse(&["--rounds", "x"]).is_err());
         assert_eq!(parse(&["--help"]).unwrap(), None);
         assert!(parse(&["--quick=1"]).is_err());
         assert!(parse(&["x"]).is_err());
