@@ -21,6 +21,13 @@
 //!   dispatching) for both, their ratio and their difference, which is what the binding's own
 //!   overhead shows up in;
 //! - the round-trip latency of a 64-byte message (send, then dispatch until it comes back);
+//! - the CPU time of dispatching alone, per event: batches of 64-byte messages are sent and
+//!   left to arrive, then one `dispatch(All)` (safe) or `cpg_dispatch(CS_DISPATCH_ALL)` (raw)
+//!   delivers every one of them, with no waiting and no sending inside the timed call, so
+//!   the difference is the safe layer's cost per event; a raw loop of
+//!   `CS_DISPATCH_ONE_NONBLOCKING` calls (one C call per event, as the safe `dispatch(All)`
+//!   makes so that a panic leaves the later events queued) shows how much of it is the C
+//!   library's own cost per call;
 //! - heap allocations made by Rust code per delivered message through the safe API (counted
 //!   with a counting global allocator over the whole timed send + deliver loop; libcpg's own
 //!   `malloc`s are C's and not counted);
@@ -420,6 +427,8 @@ fn bench(options: &Options) {
         percentile(&safe_lat, 0.5) / percentile(&raw_lat, 0.5)
     );
 
+    dispatch_cost(&cpg, &delivered, &raw_cpg, quick);
+
     // Allocations per delivered message, measured on deliveries alone.
     let n = if quick { 500 } else { 5000 };
     for _ in 0..n {
@@ -475,6 +484,110 @@ fn bench(options: &Options) {
             median(r),
             median(c)
         );
+    }
+}
+
+/// How a batch of queued events is dispatched in [`dispatch_cost`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Dispatcher {
+    Safe,
+    RawAll,
+    RawOneByOne,
+}
+
+/// Sends `count` 64-byte messages, waits for them to arrive, then times one dispatch of
+/// everything queued; returns (thread CPU seconds of that dispatch, events it delivered).
+fn dispatch_batch(
+    cpg: &Cpg,
+    delivered: &AtomicUsize,
+    raw_cpg: &RawCpg,
+    how: Dispatcher,
+    count: usize,
+) -> (f64, usize) {
+    let data = [0x44u8; 64];
+    let counter = || match how {
+        Dispatcher::Safe => delivered.load(Ordering::Relaxed),
+        _ => RAW_DELIVERED.load(Ordering::Relaxed),
+    };
+    let start = counter();
+    for _ in 0..count {
+        match how {
+            Dispatcher::Safe => {
+                cpg.mcast_retrying(Guarantee::Agreed, &data, None)
+                    .expect("send");
+            }
+            _ => {
+                raw_cpg.mcast_retrying(&data);
+            }
+        }
+    }
+    // The sends' own waits may have delivered some; the rest arrive within a moment on a
+    // one-node cluster. Whatever has arrived by then is what the timed call delivers.
+    std::thread::sleep(Duration::from_millis(200));
+    let before = counter();
+    let cpu = cpu_seconds();
+    match how {
+        Dispatcher::Safe => {
+            cpg.dispatch(DispatchFlags::All).expect("dispatch");
+        }
+        Dispatcher::RawAll => {
+            raw_cpg.dispatch(raw::CS_DISPATCH_ALL);
+        }
+        Dispatcher::RawOneByOne => {
+            while raw_cpg.dispatch(raw::CS_DISPATCH_ONE_NONBLOCKING) == raw::CS_OK {}
+        }
+    }
+    let cpu = cpu_seconds() - cpu;
+    let events = counter() - before;
+    // Anything late is delivered untimed, so the next batch starts from an empty queue.
+    while counter() - start < count {
+        match how {
+            Dispatcher::Safe => {
+                cpg.dispatch(DispatchFlags::One).expect("dispatch");
+            }
+            _ => {
+                raw_cpg.dispatch(raw::CS_DISPATCH_ONE);
+            }
+        }
+    }
+    (cpu, events)
+}
+
+/// The dispatch-only measurement: CPU per delivered event of the safe `dispatch(All)`, of
+/// raw `CS_DISPATCH_ALL` and of a raw loop of `CS_DISPATCH_ONE_NONBLOCKING`, batches
+/// interleaved.
+fn dispatch_cost(cpg: &Cpg, delivered: &AtomicUsize, raw_cpg: &RawCpg, quick: bool) {
+    let (batches, count) = if quick { (3, 200) } else { (20, 1000) };
+    let order = [
+        Dispatcher::Safe,
+        Dispatcher::RawAll,
+        Dispatcher::RawOneByOne,
+    ];
+    let mut totals = [(0.0f64, 0usize); 3];
+    for batch in 0..batches {
+        for k in 0..order.len() {
+            let which = (k + batch) % order.len();
+            let (cpu, events) = dispatch_batch(cpg, delivered, raw_cpg, order[which], count);
+            totals[which].0 += cpu;
+            totals[which].1 += events;
+        }
+    }
+    let per_event = |(cpu, events): (f64, usize)| cpu * 1e9 / events.max(1) as f64;
+    let safe = per_event(totals[0]);
+    let raw_all = per_event(totals[1]);
+    let raw_one = per_event(totals[2]);
+    println!(
+        "\nDispatch alone, 64-byte messages already queued ({batches} batches of {count} per \
+         way, interleaved), thread CPU per delivered event:\n"
+    );
+    println!("| dispatch | events | ns/event | − raw CS_DISPATCH_ALL (ns) |");
+    println!("|---|---:|---:|---:|");
+    for (name, total, ns) in [
+        ("safe `dispatch(All)`", totals[0], safe),
+        ("raw `CS_DISPATCH_ALL`", totals[1], raw_all),
+        ("raw `CS_DISPATCH_ONE_NONBLOCKING` loop", totals[2], raw_one),
+    ] {
+        println!("| {name} | {} | {ns:.0} | {:+.0} |", total.1, ns - raw_all);
     }
 }
 
