@@ -322,6 +322,7 @@ impl<L: Library> Handle<L> {
         unsafe { (*self.state.as_ptr()).events = Some(RefCell::new(VecDeque::new())) };
     }
 
+    #[inline]
     fn state(&self) -> &State<L> {
         // SAFETY: the state lives as long as the handle, and is only read through shared
         // references (its mutable parts are Cells and the UnsafeCell of run_callback).
@@ -329,6 +330,7 @@ impl<L: Library> Handle<L> {
     }
 
     /// The C handle, for the library module's calls.
+    #[inline]
     pub(crate) fn raw(&self) -> u64 {
         self.state().raw
     }

@@ -41,6 +41,7 @@ pub struct KeyBuf {
 
 impl KeyBuf {
     /// A key name: `CMAP_KEYNAME_MINLEN..=CMAP_KEYNAME_MAXLEN` bytes, no NUL.
+    #[inline]
     pub(crate) fn key(key: &str) -> Result<KeyBuf> {
         let bytes = key.as_bytes();
         if bytes.len() < KEY_NAME_MIN_LEN {
@@ -61,6 +62,7 @@ impl KeyBuf {
         Self::layout("cmap key prefix", prefix.as_bytes())
     }
 
+    #[inline]
     fn layout(what: &'static str, bytes: &[u8]) -> Result<KeyBuf> {
         cstr::check(what, bytes, Some(KEY_NAME_MAX_LEN))?;
         let len = bytes.len();
@@ -81,6 +83,7 @@ impl KeyBuf {
     }
 
     /// The NUL-terminated name, valid while `self` lives.
+    #[inline]
     pub(crate) fn as_ptr(&self) -> *const c_char {
         self.buf.as_ptr().cast()
     }

@@ -320,6 +320,7 @@ impl Cmap {
         Ok(Cmap { handle })
     }
 
+    #[inline]
     pub(crate) fn raw(&self) -> u64 {
         self.handle.raw()
     }
