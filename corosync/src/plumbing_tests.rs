@@ -402,3 +402,73 @@ fn an_event_for_a_handle_not_being_dispatched_reaches_nobody() {
     assert_eq!(*seen.lock().unwrap(), vec![("c", 3)]);
     drop(b);
 }
+
+/// A second library over the same fake C functions: its C handles are numbers of the same
+/// kind as FakeLib's, as two corosync libraries' handles can be equal numbers. Its types are
+/// FakeLib's, so that its state has the same layout and a mix-up would show (as the callback
+/// running) rather than read garbage.
+enum OtherLib {}
+
+// SAFETY: OtherHandle is declared with handle_type!, the fake calls no trampoline of this
+// library (the test below calls run_callback itself, to check that it is refused), and only
+// run_callback touches the callbacks.
+unsafe impl Library for OtherLib {
+    type Public = OtherHandle;
+    type Callbacks = FakeCallbacks;
+    type Event = FakeEvent;
+
+    fn reconnected(_gap: crate::Reconnected) -> FakeEvent {
+        FakeEvent::Reconnected
+    }
+    unsafe fn finalize(raw: u64) -> sys::cs_error_t {
+        // SAFETY: as FakeLib's.
+        unsafe { FakeLib::finalize(raw) }
+    }
+    unsafe fn fd_get(raw: u64, fd: *mut c_int) -> sys::cs_error_t {
+        // SAFETY: as FakeLib's.
+        unsafe { FakeLib::fd_get(raw, fd) }
+    }
+    unsafe fn dispatch(raw: u64, flags: sys::cs_dispatch_flags_t) -> sys::cs_error_t {
+        fake_dispatch(raw, flags)
+    }
+}
+
+/// The second library's public type, in a module of its own so that its unused methods
+/// can be allowed.
+#[allow(dead_code)]
+mod other {
+    use super::{FakeEvent, OtherLib};
+    use crate::handle::handle_type;
+
+    handle_type! {
+        /// A handle of the second fake library (never opened).
+        pub struct OtherHandle(OtherLib);
+        open: "unreachable()";
+        pull: "unreachable()";
+        event: FakeEvent;
+    }
+}
+use other::OtherHandle;
+
+#[test]
+fn a_trampoline_of_another_library_with_the_same_handle_number_reaches_nobody() {
+    let reached = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = reached.clone();
+    let handle = FakeHandle::open(move |handle, _| {
+        let flag = flag.clone();
+        // While this FakeLib handle is being dispatched, an OtherLib event with the same C
+        // handle number must not be taken for it (the record names the library).
+        // SAFETY: called on the dispatching thread, as a trampoline of OtherLib would be.
+        unsafe {
+            run_callback::<OtherLib>(handle.raw(), move |_, _| {
+                flag.store(true, Ordering::Relaxed);
+            });
+        }
+    });
+    handle.push(&[1]);
+    assert_eq!(
+        handle.dispatch(DispatchFlags::All),
+        Ok(Dispatched::Processed)
+    );
+    assert!(!reached.load(Ordering::Relaxed));
+}
