@@ -170,8 +170,8 @@ pub(crate) fn with_library_lock<L: Library, R>(f: impl FnOnce() -> R) -> R {
 }
 /// Opens a C connection for a handle: the library's initialize, given the address of the
 /// handle's state (a context argument for initialize functions that want one; the crate
-/// does not read it back) and the word [`Handle::info`] returns (to store what initialize reports, e.g. libquorum's
-/// quorum type). Kept for [`Handle::reconnect`].
+/// does not read it back) and the word [`Handle::info`] returns (to store what initialize
+/// reports, e.g. libquorum's quorum type). Kept for [`Handle::reconnect`].
 pub(crate) type Connect = Box<dyn FnMut(*mut c_void, &Cell<u64>) -> Result<u64> + Send>;
 
 /// Whether the library still knows the C handle `raw`.
