@@ -32,6 +32,7 @@ pub(crate) fn with_c_str<R>(
 }
 
 /// The checks of [`with_c_str`], for callers that lay the string out themselves.
+#[inline]
 pub(crate) fn check(what: &'static str, bytes: &[u8], max_len: Option<usize>) -> Result<()> {
     if let Some(position) = bytes.iter().position(|&b| b == 0) {
         return Err(Error::InteriorNul { what, position });

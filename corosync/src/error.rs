@@ -333,8 +333,16 @@ impl Error {
 }
 
 /// The one place where a C result becomes a `Result`.
+///
+/// Inlined, with `CS_OK` tested first: a successful call costs a compare in the caller's
+/// code, not a call and a jump through `from_code`'s table.
+#[inline]
 pub(crate) fn cs_result(code: sys::cs_error_t) -> Result<()> {
-    Error::from_code(code)
+    if code == sys::CS_OK {
+        Ok(())
+    } else {
+        Error::from_code(code)
+    }
 }
 
 #[cfg(test)]

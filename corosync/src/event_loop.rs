@@ -126,14 +126,17 @@ pub fn poll_readable(fds: &[BorrowedFd<'_>], timeout: Option<Duration>) -> Resul
             max: POLL_MAX_FDS,
         });
     }
-    let mut pollfds: Vec<libc::pollfd> = fds
-        .iter()
-        .map(|fd| libc::pollfd {
-            fd: fd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        })
-        .collect();
+    // On the stack: a wait (e.g. every backoff step of `mcast_retrying`) allocates nothing.
+    let mut all = [libc::pollfd {
+        fd: -1,
+        events: 0,
+        revents: 0,
+    }; POLL_MAX_FDS];
+    let pollfds = &mut all[..fds.len()];
+    for (pollfd, fd) in pollfds.iter_mut().zip(fds) {
+        pollfd.fd = fd.as_raw_fd();
+        pollfd.events = libc::POLLIN;
+    }
     let deadline = timeout.map(|timeout| Instant::now() + timeout);
     loop {
         let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));

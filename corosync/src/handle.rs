@@ -1,17 +1,21 @@
 //! The one handle pattern and the one callback pattern, shared by every library module.
 //!
 //! Every library module defines a zero-sized marker that implements [`Library`] (how to
-//! finalize, dispatch, get the fd and find the context of that library's C handle) and
+//! finalize, dispatch and get the fd of that library's C handle) and
 //! declares its public handle type with [`handle_type!`]. The public type is a
 //! `#[repr(transparent)]` wrapper around [`Handle<L>`], which owns:
 //!
 //! - the C handle, finalized exactly once (by `Drop` or by an explicit `finalize`);
-//! - a boxed [`State`] whose address never changes. Its address is the library's context
-//!   pointer, so a trampoline finds the handle's closures from the C handle alone, without
-//!   any global map.
+//! - a boxed [`State`] whose address never changes.
 //!
-//! Callbacks only run inside `dispatch`, on the thread that called it: the trampoline calls
-//! [`run_callback`], which refuses events outside a dispatch, catches a panic of the user's
+//! Callbacks only run inside `dispatch`, on the thread that called it. So `dispatch` records
+//! the library, the C handle and the state's address in a thread-local variable for the
+//! duration of the call (restoring the previous value afterwards, so that a callback of one
+//! handle may dispatch another), and a trampoline finds the handle's closures there: no
+//! global map, no lock, and no lookup in the C library's handle database per event (which
+//! `*_context_get` would be: a `qb_hdb_handle_get`/`put` pair of atomic operations per
+//! event). The trampoline calls [`run_callback`], which refuses events for any handle but
+//! the one being dispatched on this thread, catches a panic of the user's
 //! closure and stores it; `dispatch` resumes it once the C call has returned, so no panic ever
 //! unwinds through a C frame. `dispatch` has the C library read one event per call, so the
 //! events behind a panicking one are not read and wait for the next dispatch. A closure
@@ -42,13 +46,14 @@ use crate::{DispatchMode, Dispatched, Error, Reconnected, Result, Stopped};
 /// # Safety
 /// - `Public` must be a `#[repr(transparent)]` struct whose only field is a `Handle<Self>`
 ///   (declare it with [`handle_type!`], which guarantees this).
-/// - The functions must be the library's own, and `context_get` must return exactly the
-///   pointer last given to `context_set` for that handle (or null).
+/// - The functions must be the library's own, and the library calls the trampolines that
+///   use [`run_callback`] only from inside its dispatch function, on the calling thread,
+///   with the C handle being dispatched.
 /// - Nothing but [`run_callback`] touches `Callbacks` after `open`.
 pub(crate) unsafe trait Library: Sized + 'static {
     /// The public handle type.
     type Public;
-    /// The closures (and any other Rust state) the trampolines reach through the context.
+    /// The closures (and any other Rust state) the trampolines reach.
     type Callbacks: Send;
     /// The library's owned event, which a handle in pull mode queues.
     type Event: Send;
@@ -70,26 +75,68 @@ pub(crate) unsafe trait Library: Sized + 'static {
     /// # Safety
     /// `raw` is a live handle and `fd` is writable.
     unsafe fn fd_get(raw: u64, fd: *mut c_int) -> sys::cs_error_t;
-    /// Dispatches; `context` is the handle's context pointer, for libraries that have no
-    /// context of their own.
-    ///
-    /// # Safety
-    /// `raw` is a live handle whose context was set to `context`.
-    unsafe fn dispatch(
-        raw: u64,
-        context: *mut c_void,
-        flags: sys::cs_dispatch_flags_t,
-    ) -> sys::cs_error_t;
-    /// Stores `context` so that [`Library::context_get`] finds it.
+    /// Dispatches.
     ///
     /// # Safety
     /// `raw` is a live handle.
-    unsafe fn context_set(raw: u64, context: *mut c_void) -> sys::cs_error_t;
-    /// The pointer stored by [`Library::context_set`], or null.
-    ///
-    /// # Safety
-    /// Called only from a trampoline of this library, during its dispatch.
-    unsafe fn context_get(raw: u64) -> *mut c_void;
+    unsafe fn dispatch(raw: u64, flags: sys::cs_dispatch_flags_t) -> sys::cs_error_t;
+}
+
+/// The handle being dispatched on a thread: see [`DISPATCHING`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+struct Dispatching {
+    /// `TypeId` of the library marker: C handles of different libraries come from different
+    /// handle databases and may have the same value.
+    library: TypeId,
+    raw: u64,
+    /// The handle's `State<L>` for the `L` that `library` names.
+    state: NonNull<c_void>,
+}
+
+thread_local! {
+    /// The handle whose `dispatch` runs on this thread (the innermost one, when a callback
+    /// dispatches another handle), while the C dispatch runs; `None` outside any dispatch.
+    /// A `const` thread-local of a `Copy` type: reading it is a plain load, with no lazy
+    /// initialisation and no destructor to register.
+    static DISPATCHING: Cell<Option<Dispatching>> = const { Cell::new(None) };
+}
+
+/// Records a handle as the one being dispatched on this thread for as long as it lives, and
+/// restores the previous one (an outer dispatch whose callback dispatches this handle) when
+/// dropped.
+struct DispatchingGuard {
+    previous: Option<Dispatching>,
+}
+
+impl DispatchingGuard {
+    fn enter(current: Dispatching) -> Self {
+        DispatchingGuard {
+            previous: DISPATCHING.with(|d| d.replace(Some(current))),
+        }
+    }
+}
+
+impl Drop for DispatchingGuard {
+    fn drop(&mut self) {
+        DISPATCHING.with(|d| d.set(self.previous));
+    }
+}
+
+/// The C handle being dispatched on this thread, if any (for tests).
+#[cfg(test)]
+pub(crate) fn dispatching_on_this_thread() -> Option<u64> {
+    DISPATCHING.with(Cell::get).map(|current| current.raw)
+}
+
+/// The state of the handle of library `L` whose C handle is `raw`, if that handle is the one
+/// being dispatched on this thread.
+fn dispatching_state<L: Library>(raw: u64) -> Option<NonNull<State<L>>> {
+    match DISPATCHING.with(Cell::get) {
+        Some(current) if current.raw == raw && current.library == TypeId::of::<L>() => {
+            Some(current.state.cast::<State<L>>())
+        }
+        _ => None,
+    }
 }
 
 /// Runs `f` holding library `L`'s process-wide lock. Every call that creates or destroys an
@@ -125,9 +172,10 @@ pub(crate) fn with_library_lock<L: Library, R>(f: impl FnOnce() -> R) -> R {
     let _guard = lock.lock().unwrap_or_else(PoisonError::into_inner);
     f()
 }
-/// Opens a C connection for a handle: the library's initialize, given the handle's context
-/// and the word [`Handle::info`] returns (to store what initialize reports, e.g. libquorum's
-/// quorum type). Kept for [`Handle::reconnect`].
+/// Opens a C connection for a handle: the library's initialize, given the address of the
+/// handle's state (a context argument for initialize functions that want one; the crate
+/// does not read it back) and the word [`Handle::info`] returns (to store what initialize
+/// reports, e.g. libquorum's quorum type). Kept for [`Handle::reconnect`].
 pub(crate) type Connect = Box<dyn FnMut(*mut c_void, &Cell<u64>) -> Result<u64> + Send>;
 
 /// Whether the library still knows the C handle `raw`.
@@ -153,7 +201,7 @@ fn with_errno(init: impl FnOnce() -> Result<u64>) -> Result<u64> {
     })
 }
 
-/// The Rust side of one connection, boxed so that its address (the context) never moves.
+/// The Rust side of one connection, boxed so that its address never moves.
 pub(crate) struct State<L: Library> {
     raw: u64,
     fd: RawFd,
@@ -171,7 +219,7 @@ pub(crate) struct State<L: Library> {
     callbacks: UnsafeCell<L::Callbacks>,
     /// See [`Library::Session`] and [`Handle::session`].
     session: RefCell<L::Session>,
-    /// Rust memory that C holds a pointer to besides the context (a cmap track's closure):
+    /// Rust memory that C holds a pointer to (a cmap track's closure):
     /// freed when C gives it back ([`Handle::reclaim`]) or, at the latest, right after
     /// finalize, when the C library holds nothing of ours any more.
     lent: Cell<Vec<Lent>>,
@@ -210,7 +258,8 @@ pub(crate) struct Handle<L: Library> {
 unsafe impl<L: Library> Send for Handle<L> {}
 
 impl<L: Library> Handle<L> {
-    /// Connects: `connect` gets the context pointer and returns the C handle; it is kept to
+    /// Connects: `connect` gets the state's address (see [`Connect`]) and returns the C
+    /// handle; it is kept to
     /// connect again in [`Handle::reconnect`].
     pub(crate) fn open(
         callbacks: L::Callbacks,
@@ -251,8 +300,8 @@ impl<L: Library> Handle<L> {
         }
     }
 
-    /// Opens a C connection with the state's `connect`, sets its context to the state and
-    /// gets its fd; on failure nothing of the new connection is left open.
+    /// Opens a C connection with the state's `connect` and gets its fd; on failure nothing
+    /// of the new connection is left open.
     ///
     /// # Safety
     /// No reference to the state is alive (no dispatch or callback is running).
@@ -262,10 +311,8 @@ impl<L: Library> Handle<L> {
         let this = unsafe { &mut *state.as_ptr() };
         let raw = with_library_lock::<L, _>(|| with_errno(|| (this.connect)(context, &this.info)))?;
         let mut fd: c_int = -1;
-        // SAFETY: `raw` is live; the context is the boxed state, which outlives the
-        // connection (it is freed only after finalize); `fd` is a writable c_int.
-        let result = cs_result(unsafe { L::context_set(raw, context) })
-            .and_then(|()| cs_result(unsafe { L::fd_get(raw, &mut fd) }));
+        // SAFETY: `raw` is live; `fd` is a writable c_int.
+        let result = cs_result(unsafe { L::fd_get(raw, &mut fd) });
         match result {
             Ok(()) => Ok((raw, fd)),
             Err(err) => {
@@ -283,6 +330,7 @@ impl<L: Library> Handle<L> {
         unsafe { (*self.state.as_ptr()).events = Some(RefCell::new(VecDeque::new())) };
     }
 
+    #[inline]
     fn state(&self) -> &State<L> {
         // SAFETY: the state lives as long as the handle, and is only read through shared
         // references (its mutable parts are Cells and the UnsafeCell of run_callback).
@@ -290,6 +338,7 @@ impl<L: Library> Handle<L> {
     }
 
     /// The C handle, for the library module's calls.
+    #[inline]
     pub(crate) fn raw(&self) -> u64 {
         self.state().raw
     }
@@ -342,10 +391,16 @@ impl<L: Library> Handle<L> {
         if state.dispatching.replace(true) {
             return Err(Error::ReentrantDispatch);
         }
-        let context = self.state.as_ptr().cast::<c_void>();
+        // The trampolines find the state here (see `run_callback`); `raw` cannot change
+        // during the dispatch (only `reconnect`, which takes `&mut self`, changes it).
+        let _dispatching = DispatchingGuard::enter(Dispatching {
+            library: TypeId::of::<L>(),
+            raw: state.raw,
+            state: self.state.cast::<c_void>(),
+        });
         let call = |mode: DispatchMode| {
-            // SAFETY: the handle is live and its context is `context`.
-            let code = unsafe { L::dispatch(state.raw, context, mode.raw()) };
+            // SAFETY: the handle is live.
+            let code = unsafe { L::dispatch(state.raw, mode.raw()) };
             match cs_result(code) {
                 // libcmap answers CS_ERR_BAD_HANDLE to a one-event dispatch whose event was for
                 // a track deleted meanwhile (it drops the event, as it should, but leaks the
@@ -545,9 +600,11 @@ impl<L: Library> Drop for Handle<L> {
 /// Runs `f` for an event of the handle whose C handle is `raw`: the entry point of every
 /// trampoline.
 ///
-/// It finds the handle through the library's context, gives `f` the public handle and the
-/// callbacks, and catches a panic of `f` for `dispatch` to resume. An event outside a
-/// dispatch of ours, or after a panic in the same dispatch, is not delivered.
+/// It finds the handle in the thread-local record that [`Handle::dispatch`] keeps for the
+/// duration of the C call (no lookup in the C library), gives `f` the public handle and the
+/// callbacks, and catches a panic of `f` for `dispatch` to resume. An event for any C handle
+/// but the one being dispatched on this thread, or after a panic in the same dispatch, is
+/// not delivered.
 ///
 /// # Safety
 /// Called only from a trampoline that the C library `L` calls during its dispatch.
@@ -555,12 +612,13 @@ pub(crate) unsafe fn run_callback<L: Library>(
     raw: u64,
     f: impl FnOnce(&L::Public, &mut L::Callbacks),
 ) {
-    // SAFETY: the caller is a trampoline of L, inside dispatch.
-    let Some(state) = NonNull::new(unsafe { L::context_get(raw) }.cast::<State<L>>()) else {
+    let Some(state) = dispatching_state::<L>(raw) else {
         return;
     };
-    // SAFETY: the context is the state of a live handle (set in `open`, freed only after
-    // finalize, and finalize cannot run during dispatch because dispatch borrows the handle).
+    // SAFETY: the record names a `State<L>` (its library is `L`) of the handle whose
+    // `dispatch` is running on this thread: `dispatch` borrows that handle, so the state
+    // (freed only after finalize, which needs the handle by value) lives at least until the
+    // record is removed when `dispatch` returns, after this callback.
     let shared = unsafe { state.as_ref() };
     if !shared.dispatching.get() || shared.has_panic() {
         return;
@@ -865,16 +923,16 @@ macro_rules! handle_type {
 }
 pub(crate) use handle_type;
 
-/// Declares the [`Library`] marker of a C library that has its own context functions (all
-/// but libcfg): every function is the library's own, named by the caller.
+/// Declares the [`Library`] marker of a C library whose finalize, fd_get and dispatch
+/// functions have the usual signatures (all but libcfg): every function is the library's
+/// own, named by the caller.
 macro_rules! library {
     (@session) => { () };
     (@session $session:ty) => { $session };
     (
         $(#[$doc:meta])*
         $lib:ident for $public:ty, callbacks: $callbacks:ty, event: $event:ident,
-        finalize: $finalize:path, fd_get: $fd_get:path, dispatch: $dispatch:path,
-        context_set: $context_set:path, context_get: $context_get:path
+        finalize: $finalize:path, fd_get: $fd_get:path, dispatch: $dispatch:path
         $(, session: $session:ty)? $(,)?
     ) => {
         $(#[$doc])*
@@ -882,8 +940,8 @@ macro_rules! library {
 
         // The public type is declared with handle_type! (repr(transparent) over Handle<$lib>)
         // and only run_callback touches the callbacks.
-        // SAFETY: the functions are the library's own; context_get returns what context_set
-        // stored (or null when the library answers an error).
+        // SAFETY: the functions are the library's own, and the library calls its callbacks
+        // only from its dispatch, on the calling thread, with the handle being dispatched.
         unsafe impl $crate::handle::Library for $lib {
             type Public = $public;
             type Callbacks = $callbacks;
@@ -906,30 +964,10 @@ macro_rules! library {
 
             unsafe fn dispatch(
                 raw: u64,
-                _context: *mut std::ffi::c_void,
                 flags: corosync_sys::cs_dispatch_flags_t,
             ) -> corosync_sys::cs_error_t {
-                // SAFETY: the caller passes a live handle whose context is set.
+                // SAFETY: the caller passes a live handle.
                 unsafe { $dispatch(raw, flags) }
-            }
-
-            unsafe fn context_set(
-                raw: u64,
-                context: *mut std::ffi::c_void,
-            ) -> corosync_sys::cs_error_t {
-                // SAFETY: the caller passes a live handle; the library only stores the
-                // pointer (`*mut` coerces to the `*const` some libraries take).
-                unsafe { $context_set(raw, context) }
-            }
-
-            unsafe fn context_get(raw: u64) -> *mut std::ffi::c_void {
-                // Some libraries hand out `*const`, some `*mut`: let the call pick.
-                let mut context = std::ptr::null_mut::<std::ffi::c_void>() as _;
-                // SAFETY: the caller passes a live handle and `context` is writable.
-                match unsafe { $context_get(raw, &mut context) } {
-                    corosync_sys::CS_OK => context as *mut std::ffi::c_void,
-                    _ => std::ptr::null_mut(),
-                }
             }
         }
     };

@@ -71,8 +71,9 @@
 //! panic and goes on dispatching sees every message the other members saw.
 //!
 //! The C libraries also keep a "context" pointer per handle (`cmap_context_set` and
-//! friends). This crate uses it to find the handle's closures again in its trampolines, so it
-//! is not offered to users: keep state in your closures instead.
+//! friends). It is not offered: keep state in your closures instead. (The crate's trampolines
+//! do not need it either: they find the handle being dispatched in a thread-local record,
+//! without a lookup in the C library per event.)
 //!
 //! # Event loops, async and threads
 //! Every handle offers the same three ways to receive its events; pick one per handle.

@@ -3,7 +3,7 @@
 //! behaviour against the real C libraries is tested against real daemons in `tests/`.
 
 use std::collections::HashMap;
-use std::ffi::{c_int, c_void};
+use std::ffi::c_int;
 use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -16,14 +16,17 @@ use corosync_sys as sys;
 use crate::handle::{handle_type, run_callback, Library};
 use crate::{DispatchMode, Dispatched, Error};
 
-/// The fake library's handle table: raw handle -> (context, pending events, finalize count).
+/// The fake library's handle table: raw handle -> (pending events, where its dispatch
+/// reports them, finalize count).
 static FAKE: Mutex<Option<HashMap<u64, Fake>>> = Mutex::new(None);
 static NEXT_RAW: AtomicU64 = AtomicU64::new(1);
 
 #[derive(Default)]
 struct Fake {
-    context: usize,
     pending: Vec<u32>,
+    /// Report this handle's events with another C handle (a misbehaving library), to check
+    /// that the plumbing delivers them to nobody.
+    report_as: Option<u64>,
     finalized: u32,
 }
 
@@ -45,19 +48,19 @@ extern "C" fn fake_initialize(raw: *mut u64) -> sys::cs_error_t {
 
 /// Calls the trampoline once per pending event, as a C dispatch would.
 extern "C" fn fake_dispatch(raw: u64, flags: sys::cs_dispatch_flags_t) -> sys::cs_error_t {
-    let events: Vec<u32> = with_fake(raw, |f| {
+    let (events, report_as): (Vec<u32>, _) = with_fake(raw, |f| {
         let n = if flags == sys::CS_DISPATCH_ALL {
             f.pending.len()
         } else {
             f.pending.len().min(1)
         };
-        f.pending.drain(..n).collect()
+        (f.pending.drain(..n).collect(), f.report_as.unwrap_or(raw))
     });
     if events.is_empty() && flags == sys::CS_DISPATCH_ONE_NONBLOCKING {
         return sys::CS_ERR_TRY_AGAIN;
     }
     for event in events {
-        fake_trampoline(raw, event);
+        fake_trampoline(report_as, event);
     }
     sys::CS_OK
 }
@@ -75,8 +78,10 @@ struct FakeCallbacks {
     on_event: OnEvent,
 }
 
-// SAFETY: FakeHandle is declared with handle_type!, context_get returns what context_set
-// stored, and only run_callback touches the callbacks.
+// SAFETY: FakeHandle is declared with handle_type!, the fake calls its trampoline only from
+// its dispatch, on the calling thread (with the handle being dispatched, unless a test sets
+// `report_as` to check that such events are refused), and only run_callback touches the
+// callbacks.
 unsafe impl Library for FakeLib {
     type Public = FakeHandle;
     type Callbacks = FakeCallbacks;
@@ -106,19 +111,8 @@ unsafe impl Library for FakeLib {
         unsafe { *fd = file.as_raw_fd() };
         sys::CS_OK
     }
-    unsafe fn dispatch(
-        raw: u64,
-        _context: *mut c_void,
-        flags: sys::cs_dispatch_flags_t,
-    ) -> sys::cs_error_t {
+    unsafe fn dispatch(raw: u64, flags: sys::cs_dispatch_flags_t) -> sys::cs_error_t {
         fake_dispatch(raw, flags)
-    }
-    unsafe fn context_set(raw: u64, context: *mut c_void) -> sys::cs_error_t {
-        with_fake(raw, |f| f.context = context as usize);
-        sys::CS_OK
-    }
-    unsafe fn context_get(raw: u64) -> *mut c_void {
-        with_fake(raw, |f| f.context as *mut c_void)
     }
 }
 
@@ -296,7 +290,7 @@ fn reconnect_keeps_the_state_and_queues_the_gap() {
     assert_eq!(finalize_count(old), 1);
     assert_eq!(handle.try_next_event(), Ok(Some(FakeEvent::Event(9))));
     assert_eq!(handle.try_next_event(), Ok(Some(FakeEvent::Reconnected)));
-    // The new connection delivers to the same queue (its context is the same state).
+    // The new connection delivers to the same queue (the same state).
     handle.push(&[5]);
     assert_eq!(handle.try_next_event(), Ok(Some(FakeEvent::Event(5))));
     let new = handle.raw();
@@ -348,4 +342,132 @@ fn handles_are_send_but_not_sync() {
     struct IsSync;
     impl<T: ?Sized + Sync> AmbiguousIfSync<IsSync> for T {}
     <FakeHandle as AmbiguousIfSync<_>>::check();
+}
+
+#[test]
+fn a_callback_may_dispatch_another_handle_and_each_gets_its_own_events() {
+    let seen = std::sync::Arc::new(Mutex::new(Vec::new()));
+    let inner_sink = seen.clone();
+    // Handles are Send, not Sync: the outer closure reaches the inner handle through a Mutex.
+    let inner = std::sync::Arc::new(Mutex::new(FakeHandle::open(move |_, event| {
+        inner_sink.lock().unwrap().push(("inner", event));
+    })));
+    let outer_sink = seen.clone();
+    let nested = inner.clone();
+    let outer = FakeHandle::open(move |_, event| {
+        outer_sink.lock().unwrap().push(("outer", event));
+        if event == 1 {
+            // The inner dispatch records the inner handle and puts the outer one back.
+            nested.lock().unwrap().dispatch(DispatchMode::All).unwrap();
+        }
+    });
+    inner.lock().unwrap().push(&[10, 11]);
+    outer.push(&[1, 2]);
+    assert_eq!(outer.dispatch(DispatchMode::All), Ok(Dispatched::Processed));
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![("outer", 1), ("inner", 10), ("inner", 11), ("outer", 2)]
+    );
+    // Nothing is recorded once the outer dispatch has returned.
+    assert_eq!(crate::handle::dispatching_on_this_thread(), None);
+}
+
+#[test]
+fn an_event_for_a_handle_not_being_dispatched_reaches_nobody() {
+    let seen = std::sync::Arc::new(Mutex::new(Vec::new()));
+    let sink_a = seen.clone();
+    let a = FakeHandle::open(move |_, event| sink_a.lock().unwrap().push(("a", event)));
+    let sink_b = seen.clone();
+    let b = FakeHandle::open(move |_, event| sink_b.lock().unwrap().push(("b", event)));
+    // Outside any dispatch.
+    fake_trampoline(a.raw(), 1);
+    // During a's dispatch, an event reported as b's (b is live but not being dispatched).
+    with_fake(a.raw(), |f| f.report_as = Some(b.raw()));
+    a.push(&[2]);
+    assert_eq!(a.dispatch(DispatchMode::All), Ok(Dispatched::Processed));
+    assert!(seen.lock().unwrap().is_empty());
+    // From another thread while the handle is being dispatched on this one.
+    let sink_c = seen.clone();
+    let c = FakeHandle::open(move |handle, event| {
+        let raw = handle.raw();
+        std::thread::spawn(move || fake_trampoline(raw, event + 100))
+            .join()
+            .unwrap();
+        sink_c.lock().unwrap().push(("c", event));
+    });
+    c.push(&[3]);
+    assert_eq!(c.dispatch(DispatchMode::All), Ok(Dispatched::Processed));
+    assert_eq!(*seen.lock().unwrap(), vec![("c", 3)]);
+    drop(b);
+}
+
+/// A second library over the same fake C functions: its C handles are numbers of the same
+/// kind as FakeLib's, as two corosync libraries' handles can be equal numbers. Its types are
+/// FakeLib's, so that its state has the same layout and a mix-up would show (as the callback
+/// running) rather than read garbage.
+enum OtherLib {}
+
+// SAFETY: OtherHandle is declared with handle_type!, the fake calls no trampoline of this
+// library (the test below calls run_callback itself, to check that it is refused), and only
+// run_callback touches the callbacks.
+unsafe impl Library for OtherLib {
+    type Public = OtherHandle;
+    type Callbacks = FakeCallbacks;
+    type Event = FakeEvent;
+    type Session = ();
+
+    fn reconnected(_gap: crate::Reconnected) -> FakeEvent {
+        FakeEvent::Reconnected
+    }
+    unsafe fn finalize(raw: u64) -> sys::cs_error_t {
+        // SAFETY: as FakeLib's.
+        unsafe { FakeLib::finalize(raw) }
+    }
+    unsafe fn fd_get(raw: u64, fd: *mut c_int) -> sys::cs_error_t {
+        // SAFETY: as FakeLib's.
+        unsafe { FakeLib::fd_get(raw, fd) }
+    }
+    unsafe fn dispatch(raw: u64, flags: sys::cs_dispatch_flags_t) -> sys::cs_error_t {
+        fake_dispatch(raw, flags)
+    }
+}
+
+/// The second library's public type, in a module of its own so that its unused methods
+/// can be allowed.
+#[allow(dead_code)]
+mod other {
+    use super::{FakeEvent, OtherLib};
+    use crate::handle::handle_type;
+
+    handle_type! {
+        /// A handle of the second fake library (never opened).
+        pub struct OtherHandle(OtherLib);
+        open: "unreachable()";
+        pull: "unreachable()";
+        event: FakeEvent;
+    }
+}
+use other::OtherHandle;
+
+#[test]
+fn a_trampoline_of_another_library_with_the_same_handle_number_reaches_nobody() {
+    let reached = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = reached.clone();
+    let handle = FakeHandle::open(move |handle, _| {
+        let flag = flag.clone();
+        // While this FakeLib handle is being dispatched, an OtherLib event with the same C
+        // handle number must not be taken for it (the record names the library).
+        // SAFETY: called on the dispatching thread, as a trampoline of OtherLib would be.
+        unsafe {
+            run_callback::<OtherLib>(handle.raw(), move |_, _| {
+                flag.store(true, Ordering::Relaxed);
+            });
+        }
+    });
+    handle.push(&[1]);
+    assert_eq!(
+        handle.dispatch(DispatchMode::All),
+        Ok(Dispatched::Processed)
+    );
+    assert!(!reached.load(Ordering::Relaxed));
 }

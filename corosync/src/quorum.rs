@@ -33,8 +33,7 @@
 //!
 //! # Context
 //! The library's context (`quorum_model_initialize`'s `context` argument and
-//! `quorum_context_set`/`get`) is used by this crate to find the handle's closures, and is
-//! not offered: keep state in the closures.
+//! `quorum_context_set`/`get`) is not offered: keep state in the closures.
 //!
 //! ```no_run
 //! use corosync::quorum::Quorum;
@@ -534,7 +533,6 @@ library! {
     /// The marker for libquorum in the shared handle plumbing.
     QuorumLib for Quorum, callbacks: Callbacks, event: Event,
     finalize: sys::quorum_finalize, fd_get: sys::quorum_fd_get, dispatch: sys::quorum_dispatch,
-    context_set: sys::quorum_context_set, context_get: sys::quorum_context_get,
 }
 
 extern "C" fn quorum_v1_trampoline(

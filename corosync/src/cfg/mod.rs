@@ -43,16 +43,6 @@
 //! callbacks must be dispatched by other handles, typically on other threads or processes: a
 //! handle cannot answer a request it is itself blocked on.
 //!
-//! # How a callback finds its handle
-//! Unlike the other corosync libraries, libcfg keeps no context pointer per handle
-//! (`corosync_cfg_context_get` does not exist). The shutdown callback, though, only ever runs
-//! inside `corosync_cfg_dispatch`, on the thread that called it. So this module's dispatch
-//! records the handle being dispatched and its Rust state in a thread-local variable for the
-//! duration of the C call (restoring the previous value afterwards, so a callback of one handle
-//! may dispatch another), and the trampoline reads it back, checking that the C handle it was
-//! called for is the one being dispatched. No global map and no lock are needed, and a callback
-//! can never reach the state of a handle that is not being dispatched on its thread.
-//!
 //! # Caveats of libcfg (corosync 3.1.7)
 //! - `corosync_cfg_replyto_shutdown` takes a reference to the handle and never releases it,
 //!   so the connection of a handle that has replied to a shutdown request is not closed when
@@ -87,7 +77,6 @@ mod event;
 mod shutdown;
 mod status;
 
-use std::cell::Cell;
 use std::ffi::{c_char, c_int, c_uint, c_void};
 use std::net::IpAddr;
 use std::ptr;
@@ -123,12 +112,6 @@ const _: () = assert!(
         && std::mem::size_of::<libc::sockaddr_in>() <= std::mem::size_of::<[c_char; 28]>()
 );
 
-thread_local! {
-    /// The cfg handle being dispatched on this thread and its context (the handle's boxed
-    /// Rust state), while `corosync_cfg_dispatch` runs. See the module docs.
-    static DISPATCHING: Cell<Option<(u64, *mut c_void)>> = const { Cell::new(None) };
-}
-
 /// The marker of libcfg for the shared handle plumbing.
 pub(crate) enum CfgLib {}
 
@@ -140,13 +123,11 @@ pub(crate) struct CfgCallbacks {
     shutdown: Option<ShutdownCallback>,
 }
 
-// libcfg has no context of its own: `context_set` stores nothing, and `context_get(raw)`
-// returns the context that `dispatch` was given for `raw` (the pointer `Handle::open` passed to
-// `context_set`), and only while that dispatch runs on the calling thread, which is the only
-// time libcfg calls the trampoline; otherwise null.
-// SAFETY: `Cfg` is declared with handle_type!, the functions are libcfg's own, `context_get`
-// returns the handle's context or null as explained above, and only `run_callback` touches the
-// callbacks.
+// (libcfg has no context pointer of its own, `corosync_cfg_context_get` does not exist; the
+// shared plumbing needs none: see the docs of `crate::handle`.)
+// SAFETY: `Cfg` is declared with handle_type!, the functions are libcfg's own, libcfg calls the
+// shutdown callback only from `corosync_cfg_dispatch` of the handle being dispatched, on the
+// calling thread, and only `run_callback` touches the callbacks.
 unsafe impl Library for CfgLib {
     type Public = Cfg;
     type Callbacks = CfgCallbacks;
@@ -175,28 +156,9 @@ unsafe impl Library for CfgLib {
         unsafe { sys::corosync_cfg_fd_get(raw, fd) }
     }
 
-    unsafe fn dispatch(
-        raw: u64,
-        context: *mut c_void,
-        flags: sys::cs_dispatch_flags_t,
-    ) -> sys::cs_error_t {
-        let previous = DISPATCHING.with(|current| current.replace(Some((raw, context))));
+    unsafe fn dispatch(raw: u64, flags: sys::cs_dispatch_flags_t) -> sys::cs_error_t {
         // SAFETY: the caller guarantees `raw` is a live handle.
-        let result = unsafe { sys::corosync_cfg_dispatch(raw, flags) };
-        DISPATCHING.with(|current| current.set(previous));
-        result
-    }
-
-    unsafe fn context_set(_raw: u64, _context: *mut c_void) -> sys::cs_error_t {
-        // Nothing to store: `dispatch` receives the context every time.
-        sys::CS_OK
-    }
-
-    unsafe fn context_get(raw: u64) -> *mut c_void {
-        match DISPATCHING.with(Cell::get) {
-            Some((current, context)) if current == raw => context,
-            _ => ptr::null_mut(),
-        }
+        unsafe { sys::corosync_cfg_dispatch(raw, flags) }
     }
 }
 
@@ -702,41 +664,5 @@ impl Cfg {
     pub fn track_stop(&self) -> Result<()> {
         // SAFETY: the handle is live.
         cs_result(unsafe { sys::corosync_cfg_trackstop(self.handle.raw()) })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_thread_local_context_matches_only_its_handle() {
-        let mut state = 5u8;
-        let context = ptr::addr_of_mut!(state).cast::<c_void>();
-        // SAFETY: context_get only reads the thread-local variable.
-        assert!(unsafe { CfgLib::context_get(42) }.is_null());
-        DISPATCHING.with(|d| d.set(Some((42, context))));
-        // SAFETY: as above.
-        unsafe {
-            assert_eq!(CfgLib::context_get(42), context);
-            assert!(CfgLib::context_get(43).is_null());
-        }
-        DISPATCHING.with(|d| d.set(None));
-    }
-
-    #[test]
-    fn dispatch_restores_the_outer_handle() {
-        // What a callback of handle 42 sees while it dispatches another handle (7, not a
-        // libcfg handle: libcfg answers CS_ERR_BAD_HANDLE at once, no daemon needed).
-        let mut outer = 1u8;
-        let mut inner = 2u8;
-        let outer_context = ptr::addr_of_mut!(outer).cast::<c_void>();
-        let inner_context = ptr::addr_of_mut!(inner).cast::<c_void>();
-        DISPATCHING.with(|d| d.set(Some((42, outer_context))));
-        // SAFETY: libcfg looks the handle up in its table and refuses an unknown one.
-        let code = unsafe { CfgLib::dispatch(7, inner_context, sys::CS_DISPATCH_ALL) };
-        assert_eq!(code, sys::CS_ERR_BAD_HANDLE);
-        assert_eq!(DISPATCHING.with(Cell::get), Some((42, outer_context)));
-        DISPATCHING.with(|d| d.set(None));
     }
 }

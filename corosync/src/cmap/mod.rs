@@ -46,8 +46,7 @@
 //! allocates nothing. Poll the handle's fd ([`std::os::fd::AsFd`]) to know when to dispatch.
 //!
 //! libcmap also offers a per-handle context pointer (`cmap_context_set`/`cmap_context_get`).
-//! This crate uses it to find the handle again inside its C callbacks, so it is not exposed:
-//! keep your state in the tracking closures instead.
+//! It is not exposed: keep your state in the tracking closures instead.
 //!
 //! # Threads
 //! [`Cmap`] is `Send` but not `Sync` (see the crate docs): move it to another thread, or
@@ -123,7 +122,6 @@ library! {
     /// The marker for libcmap in the shared handle plumbing.
     CmapLib for Cmap, callbacks: (), event: Event,
     finalize: sys::cmap_finalize, fd_get: sys::cmap_fd_get, dispatch: sys::cmap_dispatch,
-    context_set: sys::cmap_context_set, context_get: sys::cmap_context_get,
 }
 
 handle_type! {
@@ -319,6 +317,7 @@ impl Cmap {
         Ok(Cmap { handle })
     }
 
+    #[inline]
     pub(crate) fn raw(&self) -> u64 {
         self.handle.raw()
     }

@@ -162,7 +162,6 @@ library! {
     /// The marker for libcpg in the shared handle plumbing.
     CpgLib for Cpg, callbacks: Callbacks, event: Event,
     finalize: sys::cpg_finalize, fd_get: sys::cpg_fd_get, dispatch: sys::cpg_dispatch,
-    context_set: sys::cpg_context_set, context_get: sys::cpg_context_get,
     session: Membership,
 }
 

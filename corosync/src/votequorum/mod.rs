@@ -35,8 +35,8 @@
 //! `votequorum_trackstart` takes a 64-bit *context* that the daemon copies into every
 //! notification it sends for that tracking request; it is exposed here as the `context`
 //! argument of [`Votequorum::track_start`] and the `context` field of every notification.
-//! The library's other context (`votequorum_context_set`/`get`, a pointer) is used by this
-//! crate to find the handle's closures and is not offered: keep state in the closures.
+//! The library's other context (`votequorum_context_set`/`get`, a pointer) is not offered:
+//! keep state in the closures.
 //!
 //! ```no_run
 //! use corosync::votequorum::Votequorum;
@@ -104,7 +104,6 @@ library! {
     /// The marker for libvotequorum in the shared handle plumbing.
     VotequorumLib for Votequorum, callbacks: Callbacks, event: Event,
     finalize: sys::votequorum_finalize, fd_get: sys::votequorum_fd_get, dispatch: sys::votequorum_dispatch,
-    context_set: sys::votequorum_context_set, context_get: sys::votequorum_context_get,
 }
 
 extern "C" fn quorum_trampoline(

@@ -2,8 +2,11 @@
 //! in the same run, against the corosync daemon of the current network namespace.
 //!
 //! ```text
-//! cpgbench [-q|--quick]
-//!   -q, --quick  fewer messages (a smoke run, figures are noisier)
+//! cpgbench [-q|--quick] [--rounds R] [--max-messages M]
+//!   -q, --quick         fewer messages (a smoke run, figures are noisier)
+//!   --rounds R          rounds per message size (default 7, 1 with --quick)
+//!   --max-messages M    at most M messages per round and side (default 100000, 2000
+//!                       with --quick): a shorter run on a loaded machine
 //! ```
 //!
 //! For each message size from 64 B to 64 KiB it sends a batch of messages to a group the
@@ -13,10 +16,18 @@
 //! answers `CS_ERR_TRY_AGAIN` they wait the same way (`Cpg::mcast_retrying` for the safe
 //! API, the same backoff written against raw calls for the other side). It reports:
 //!
-//! - messages/s and MB/s for both, and the ratio safe/raw; and the CPU time this process
-//!   spent per message (user + system, sending and dispatching) for both, and that ratio,
-//!   which is what the binding's own overhead shows up in;
+//! - messages/s and MB/s for both, and the ratio safe/raw; and the CPU time the benchmark's
+//!   thread spent per message (`CLOCK_THREAD_CPUTIME_ID`: user + system, sending and
+//!   dispatching) for both, their ratio and their difference, which is what the binding's own
+//!   overhead shows up in;
 //! - the round-trip latency of a 64-byte message (send, then dispatch until it comes back);
+//! - the CPU time of dispatching alone, per event: batches of 64-byte messages are sent and
+//!   left to arrive, then one `dispatch(All)` (safe) or `cpg_dispatch(CS_DISPATCH_ALL)` (raw)
+//!   delivers every one of them, with no waiting and no sending inside the timed call, so
+//!   the difference is the safe layer's cost per event; a raw loop of
+//!   `CS_DISPATCH_ONE_NONBLOCKING` calls (one C call per event, as the safe `dispatch(All)`
+//!   makes so that a panic leaves the later events queued) shows how much of it is the C
+//!   library's own cost per call;
 //! - heap allocations made by Rust code per delivered message through the safe API (counted
 //!   with a counting global allocator over the whole timed send + deliver loop; libcpg's own
 //!   `malloc`s are C's and not counted);
@@ -242,30 +253,40 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-const USAGE: &str = "usage: cpgbench [-q|--quick]";
+const USAGE: &str = "usage: cpgbench [-q|--quick] [--rounds R] [--max-messages M]";
 
-/// Whether `--quick` was given, or `None` for `--help`.
+/// The command line.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Options {
+    quick: bool,
+    rounds: Option<usize>,
+    max_messages: Option<usize>,
+}
+
+/// The options, or `None` for `--help`.
 fn parse_args(
     args: impl IntoIterator<Item = std::ffi::OsString>,
-) -> Result<Option<bool>, lexopt::Error> {
+) -> Result<Option<Options>, lexopt::Error> {
     use lexopt::prelude::*;
-    let mut quick = false;
+    let mut options = Options::default();
     let mut parser = lexopt::Parser::from_args(args);
     while let Some(arg) = parser.next()? {
         match arg {
-            Short('q') | Long("quick") => quick = true,
+            Short('q') | Long("quick") => options.quick = true,
+            Long("rounds") => options.rounds = Some(parser.value()?.parse()?),
+            Long("max-messages") => options.max_messages = Some(parser.value()?.parse()?),
             Short('h') | Long("help") => return Ok(None),
             _ => return Err(arg.unexpected()),
         }
     }
-    Ok(Some(quick))
+    Ok(Some(options))
 }
 
 fn main() -> ExitCode {
     run_main("cpgbench", || -> Result<(), String> {
         match parse_args(std::env::args_os().skip(1)) {
-            Ok(Some(quick)) => {
-                bench(quick);
+            Ok(Some(options)) => {
+                bench(&options);
                 Ok(())
             }
             Ok(None) => {
@@ -278,10 +299,13 @@ fn main() -> ExitCode {
 }
 
 /// Runs every measurement and prints the tables (`quick`: a short smoke run).
-fn bench(quick: bool) {
+fn bench(options: &Options) {
+    let quick = options.quick;
     let budget_bytes: usize = if quick { 4 << 20 } else { 64 << 20 };
     let (min_count, max_count) = if quick { (200, 2000) } else { (2000, 100_000) };
-    let rounds = if quick { 1 } else { 7 };
+    let max_count = options.max_messages.unwrap_or(max_count).max(1);
+    let min_count = min_count.min(max_count);
+    let rounds = options.rounds.unwrap_or(if quick { 1 } else { 7 }).max(1);
 
     let delivered = Arc::new(AtomicUsize::new(0));
     let counter = delivered.clone();
@@ -307,8 +331,8 @@ fn bench(quick: bool) {
         corosync::COROSYNC_VERSION,
         rounds
     );
-    println!("| size | messages | safe msg/s | safe MB/s | raw msg/s | raw MB/s | msg/s safe/raw | safe CPU µs/msg | raw CPU µs/msg | CPU safe/raw | TRY_AGAIN/msg (safe) | allocs/msg (safe) |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| size | messages | safe msg/s | safe MB/s | raw msg/s | raw MB/s | msg/s safe/raw | safe CPU µs/msg | raw CPU µs/msg | CPU safe/raw | CPU safe − raw µs/msg | TRY_AGAIN/msg (safe) | allocs/msg (safe) |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut total_allocs = 0u64;
     let mut total_messages = 0u64;
     for size in [64usize, 256, 1024, 4096, 16384, 65536] {
@@ -350,11 +374,12 @@ fn bench(quick: bool) {
         let sent = (count * rounds) as f64;
         let (safe_cpu, raw_cpu) = (median(safe_cpu), median(raw_cpu));
         println!(
-            "| {size} B | {count} | {safe:.0} | {:.1} | {rawr:.0} | {:.1} | {:.2} | {safe_cpu:.2} | {raw_cpu:.2} | {:.2} | {:.4} | {:.4} |",
+            "| {size} B | {count} | {safe:.0} | {:.1} | {rawr:.0} | {:.1} | {:.2} | {safe_cpu:.2} | {raw_cpu:.2} | {:.2} | {:+.3} | {:.4} | {:.4} |",
             safe * size as f64 / 1e6,
             rawr * size as f64 / 1e6,
             safe / rawr,
             safe_cpu / raw_cpu,
+            safe_cpu - raw_cpu,
             try_again as f64 / sent,
             total_allocs as f64 / total_messages as f64,
         );
@@ -401,6 +426,8 @@ fn bench(quick: bool) {
         "\np50 ratio safe/raw: {:.2}",
         percentile(&safe_lat, 0.5) / percentile(&raw_lat, 0.5)
     );
+
+    dispatch_cost(&cpg, &delivered, &raw_cpg, quick);
 
     // Allocations per delivered message, measured on deliveries alone.
     let n = if quick { 500 } else { 5000 };
@@ -460,29 +487,149 @@ fn bench(quick: bool) {
     }
 }
 
-/// User + system CPU time of this process so far.
+/// How a batch of queued events is dispatched in [`dispatch_cost`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Dispatcher {
+    Safe,
+    RawAll,
+    RawOneByOne,
+}
+
+/// Sends `count` 64-byte messages, waits for them to arrive, then times one dispatch of
+/// everything queued; returns (thread CPU seconds of that dispatch, events it delivered).
+fn dispatch_batch(
+    cpg: &Cpg,
+    delivered: &AtomicUsize,
+    raw_cpg: &RawCpg,
+    how: Dispatcher,
+    count: usize,
+) -> (f64, usize) {
+    let data = [0x44u8; 64];
+    let counter = || match how {
+        Dispatcher::Safe => delivered.load(Ordering::Relaxed),
+        _ => RAW_DELIVERED.load(Ordering::Relaxed),
+    };
+    let start = counter();
+    for _ in 0..count {
+        match how {
+            Dispatcher::Safe => {
+                cpg.mcast_retrying(Guarantee::Agreed, &data, None)
+                    .expect("send");
+            }
+            _ => {
+                raw_cpg.mcast_retrying(&data);
+            }
+        }
+    }
+    // The sends' own waits may have delivered some; the rest arrive within a moment on a
+    // one-node cluster. Whatever has arrived by then is what the timed call delivers.
+    std::thread::sleep(Duration::from_millis(200));
+    let before = counter();
+    let cpu = cpu_seconds();
+    match how {
+        Dispatcher::Safe => {
+            cpg.dispatch(DispatchMode::All).expect("dispatch");
+        }
+        Dispatcher::RawAll => {
+            raw_cpg.dispatch(raw::CS_DISPATCH_ALL);
+        }
+        Dispatcher::RawOneByOne => {
+            while raw_cpg.dispatch(raw::CS_DISPATCH_ONE_NONBLOCKING) == raw::CS_OK {}
+        }
+    }
+    let cpu = cpu_seconds() - cpu;
+    let events = counter() - before;
+    // Anything late is delivered untimed, so the next batch starts from an empty queue.
+    while counter() - start < count {
+        match how {
+            Dispatcher::Safe => {
+                cpg.dispatch(DispatchMode::One).expect("dispatch");
+            }
+            _ => {
+                raw_cpg.dispatch(raw::CS_DISPATCH_ONE);
+            }
+        }
+    }
+    (cpu, events)
+}
+
+/// The dispatch-only measurement: CPU per delivered event of the safe `dispatch(All)`, of
+/// raw `CS_DISPATCH_ALL` and of a raw loop of `CS_DISPATCH_ONE_NONBLOCKING`, batches
+/// interleaved.
+fn dispatch_cost(cpg: &Cpg, delivered: &AtomicUsize, raw_cpg: &RawCpg, quick: bool) {
+    let (batches, count) = if quick { (3, 200) } else { (20, 1000) };
+    let order = [
+        Dispatcher::Safe,
+        Dispatcher::RawAll,
+        Dispatcher::RawOneByOne,
+    ];
+    let mut totals = [(0.0f64, 0usize); 3];
+    for batch in 0..batches {
+        for k in 0..order.len() {
+            let which = (k + batch) % order.len();
+            let (cpu, events) = dispatch_batch(cpg, delivered, raw_cpg, order[which], count);
+            totals[which].0 += cpu;
+            totals[which].1 += events;
+        }
+    }
+    let per_event = |(cpu, events): (f64, usize)| cpu * 1e9 / events.max(1) as f64;
+    let safe = per_event(totals[0]);
+    let raw_all = per_event(totals[1]);
+    let raw_one = per_event(totals[2]);
+    println!(
+        "\nDispatch alone, 64-byte messages already queued ({batches} batches of {count} per \
+         way, interleaved), thread CPU per delivered event:\n"
+    );
+    println!("| dispatch | events | ns/event | − raw CS_DISPATCH_ALL (ns) |");
+    println!("|---|---:|---:|---:|");
+    for (name, total, ns) in [
+        ("safe `dispatch(All)`", totals[0], safe),
+        ("raw `CS_DISPATCH_ALL`", totals[1], raw_all),
+        ("raw `CS_DISPATCH_ONE_NONBLOCKING` loop", totals[2], raw_one),
+    ] {
+        println!("| {name} | {} | {ns:.0} | {:+.0} |", total.1, ns - raw_all);
+    }
+}
+
+/// User + system CPU time of the calling thread so far (`CLOCK_THREAD_CPUTIME_ID`, counted
+/// in nanoseconds by the scheduler; `getrusage`'s figures are coarser). The benchmark runs on
+/// one thread.
 fn cpu_seconds() -> f64 {
-    // SAFETY: an all-zero rusage is a valid value to be overwritten.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `usage` is writable for the call.
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
-    let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
-    t(usage.ru_utime) + t(usage.ru_stime)
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is writable for the call.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+    now.tv_sec as f64 + now.tv_nsec as f64 / 1e9
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn parse(args: &[&str]) -> Result<Option<bool>, lexopt::Error> {
+    fn parse(args: &[&str]) -> Result<Option<Options>, lexopt::Error> {
         parse_args(args.iter().map(Into::into))
     }
 
     #[test]
     fn options() {
-        assert_eq!(parse(&[]).unwrap(), Some(false));
-        assert_eq!(parse(&["-q"]).unwrap(), Some(true));
-        assert_eq!(parse(&["--quick"]).unwrap(), Some(true));
+        let quick = Options {
+            quick: true,
+            ..Options::default()
+        };
+        assert_eq!(parse(&[]).unwrap(), Some(Options::default()));
+        assert_eq!(parse(&["-q"]).unwrap().as_ref(), Some(&quick));
+        assert_eq!(parse(&["--quick"]).unwrap(), Some(quick));
+        assert_eq!(
+            parse(&["--rounds", "3", "--max-messages=5000"]).unwrap(),
+            Some(Options {
+                quick: false,
+                rounds: Some(3),
+                max_messages: Some(5000),
+            })
+        );
+        assert!(parse(&["--rounds", "x"]).is_err());
         assert_eq!(parse(&["--help"]).unwrap(), None);
         assert!(parse(&["--quick=1"]).is_err());
         assert!(parse(&["x"]).is_err());
