@@ -268,6 +268,11 @@ impl<H: PullHandle> Conn<H> {
     /// is released; between tries nothing is held but wait registrations.
     /// Returns how many times the daemon answered `TryAgain`.
     pub(crate) async fn send(&self, mut send: impl FnMut(&H) -> Result<()>) -> Result<u32> {
+        // Other tasks first (a receiver taking deliveries): a send that the daemon accepts at
+        // once never waits, so a sending loop would otherwise keep a current-thread runtime's
+        // receiver from running until flow control stops it. Yielding before the send, not
+        // after, keeps the future cancellation safe: dropped here, it has sent nothing.
+        ::tokio::task::yield_now().await;
         let mut retry = RETRY_MIN;
         let mut try_again = 0u32;
         loop {

@@ -10,12 +10,9 @@
 //!   sender has joined, the clock stopped when all have been delivered back to it.
 //!   Sync: a `cpg::Cpg` with a deliver closure, `mcast_retrying` then `dispatch(All)` after
 //!   every send (what `cpgbench` does). Async: a `corosync::tokio::Cpg` on a current-thread
-//!   runtime, one task sending with `send().await` while another takes the stream; measured
-//!   twice, with a sender that goes straight on to the next send and with one that yields
-//!   to the runtime after each send (`tokio::task::yield_now`). A `send` that the daemon
-//!   accepts at once completes without yielding, so on a current-thread runtime the first
-//!   sender keeps the receiver from running until the daemon answers `TRY_AGAIN`; the
-//!   second lets the receiver take the deliveries as they come, as the sync loop does.
+//!   runtime, one task sending with `send().await` while another takes the stream (`send`
+//!   yields to the runtime before each send, so the receiver takes the deliveries as they
+//!   come, as the sync loop does).
 //! - **cmap track events per second**: a writer thread sets a tracked key as fast as it can
 //!   (its own connection); the clock stops when the receiver has taken every change. Sync:
 //!   a track closure and `wait_readable` + `dispatch(All)`; async: `Cmap::track` and
@@ -99,12 +96,7 @@ fn cpg_sync(size: usize, count: usize) -> Result<Run> {
     })
 }
 
-fn cpg_async(
-    rt: &tokio::runtime::Runtime,
-    size: usize,
-    count: usize,
-    yield_each: bool,
-) -> Result<Run> {
+fn cpg_async(rt: &tokio::runtime::Runtime, size: usize, count: usize) -> Result<Run> {
     let cpg = corosync::tokio::Cpg::open()?;
     cpg.join(&fresh_group("async")?)?;
     let data = vec![7u8; size];
@@ -113,9 +105,6 @@ fn cpg_async(
             let sender = async {
                 for _ in 0..count {
                     cpg.send(Guarantee::Agreed, &data).await?;
-                    if yield_each {
-                        tokio::task::yield_now().await;
-                    }
                 }
                 Ok::<(), corosync::Error>(())
             };
@@ -230,19 +219,16 @@ fn main() -> Result<()> {
     );
     println!("|---|---|---|---|---|---|---|---|---|");
     for (size, count) in [(64usize, 20_000 / scale), (64 * 1024, 2_000 / scale)] {
-        let (mut sync, mut asynch, mut yielding) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut sync, mut asynch) = (Vec::new(), Vec::new());
         for _ in 0..3 {
             sync.push(cpg_sync(size, count)?);
-            asynch.push(cpg_async(&rt, size, count, false)?);
-            yielding.push(cpg_async(&rt, size, count, true)?);
+            asynch.push(cpg_async(&rt, size, count)?);
         }
-        let sync = best(&sync);
-        row(&format!("CPG {size} B"), Some(size), sync, best(&asynch));
         row(
-            &format!("CPG {size} B, async sender yields after each send"),
+            &format!("CPG {size} B"),
             Some(size),
-            sync,
-            best(&yielding),
+            best(&sync),
+            best(&asynch),
         );
     }
     let count = 20_000 / scale;
