@@ -83,10 +83,12 @@ impl<'a> Tools<'a> {
             .expect("enter the namespace")
             .expect("connect to cmap");
         let command = node.command(C_TOOL);
+        // The program is the last argument of an `ip netns exec` (or container) command, or
+        // the command's own program in existing-daemon mode.
         let c_tool = command
             .get_args()
             .last()
-            .expect("the harness's command names the program")
+            .unwrap_or(command.get_program())
             .to_string_lossy()
             .into_owned();
         Tools { node, cmap, c_tool }
