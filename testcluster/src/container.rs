@@ -476,7 +476,10 @@ impl ContainerNode {
     pub(crate) fn exec(&self, program: &OsStr) -> Command {
         let mut cmd = self.podman.command();
         // `--env NAME*` copies the variables of podman's own environment (the test process's,
-        // plus any set on the returned Command) whose names start with NAME.
+        // plus any set on the returned Command) whose names start with NAME. A program run
+        // here is a client of this container's daemon: if it links corosync-testcluster, its
+        // rootless mode must not move it into a user and network namespace of its own (root
+        // in a container lacks CAP_SYS_ADMIN and CAP_NET_ADMIN, which would trigger it).
         cmd.args([
             "exec",
             "-i",
@@ -485,6 +488,7 @@ impl ContainerNode {
             "--env",
             "RUST_BACKTRACE*",
         ])
+        .args(["--env", "COROSYNC_TESTCLUSTER_ROOTLESS=off"])
         .arg(&self.name)
         .arg(program);
         cmd
