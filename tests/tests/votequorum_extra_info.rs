@@ -167,7 +167,7 @@ fn extra_info_set_on_one_node_is_seen_on_the_others() {
 
     // Unregistering the device clears its information everywhere.
     let mark = log_len(log2);
-    vq3.qdevice_unregister("extra-info-test-3")
+    vq3.qdevice_unregister("extra-info-test")
         .expect("unregister");
     wait_for(vq2, log2, mark, 3, None);
     assert_eq!(vq1.qdevice_extra_info(NodeId::from(3)), Ok(None));
