@@ -740,9 +740,15 @@ fn votequorum_extremes_and_unknown_nodes_leave_the_daemon_running() {
     let raw = node
         .in_namespace(|| {
             let mut handle = 0;
-            // SAFETY: `handle` is writable; no callbacks.
-            let init =
-                unsafe { corosync_sys::votequorum_initialize(&mut handle, std::ptr::null_mut()) };
+            // No callbacks, but a struct: upstream main's libvotequorum reads it without a
+            // NULL check (3.1 accepted NULL).
+            let mut callbacks = corosync_sys::votequorum_callbacks_t {
+                votequorum_quorum_notify_fn: None,
+                votequorum_expectedvotes_notify_fn: None,
+                votequorum_nodelist_notify_fn: None,
+            };
+            // SAFETY: `handle` and `callbacks` are writable and live for the call.
+            let init = unsafe { corosync_sys::votequorum_initialize(&mut handle, &mut callbacks) };
             assert_eq!(init, corosync_sys::CS_OK);
             handle
         })
