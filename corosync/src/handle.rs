@@ -250,11 +250,10 @@ pub(crate) struct Handle<L: Library> {
 // A libqb client connection may be used from any thread as long as no two threads use it at
 // once: libqb keeps no thread-local state for it, lookups in its handle databases are atomic,
 // and creating or destroying entries runs under `with_library_lock`.
-// SAFETY: the handle owns its state (`Callbacks: Send`, the panic payload is Send, the lent
-// pointers are owned allocations whose contents `lend`'s callers require to be Send, the
-// connect closure is Send, the queued events are `L::Event: Send`, the session is
-// `L::Session: Send`, the stopper is Send + Sync,
-// the rest is plain data); `!Sync` (`PhantomData<Cell<()>>`) rules out concurrent use.
+// What the handle owns is Send: `Callbacks`, the panic payload, the lent allocations (`lend`'s
+// callers require Send contents), the connect closure, `L::Event`, `L::Session`, the stopper
+// (Send + Sync); the rest is plain data. `!Sync` (`PhantomData<Cell<()>>`) rules out
+// concurrent use. SAFETY: so moving the handle to another thread is sound.
 unsafe impl<L: Library> Send for Handle<L> {}
 
 impl<L: Library> Handle<L> {
@@ -615,10 +614,9 @@ pub(crate) unsafe fn run_callback<L: Library>(
     let Some(state) = dispatching_state::<L>(raw) else {
         return;
     };
-    // SAFETY: the record names a `State<L>` (its library is `L`) of the handle whose
-    // `dispatch` is running on this thread: `dispatch` borrows that handle, so the state
-    // (freed only after finalize, which needs the handle by value) lives at least until the
-    // record is removed when `dispatch` returns, after this callback.
+    // The record names a `State<L>` (its library is `L`) of the handle whose `dispatch` runs
+    // on this thread and borrows that handle; the state is freed only after finalize, which
+    // needs the handle by value. SAFETY: so the state outlives this callback.
     let shared = unsafe { state.as_ref() };
     if !shared.dispatching.get() || shared.has_panic() {
         return;

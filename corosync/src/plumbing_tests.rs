@@ -78,10 +78,9 @@ struct FakeCallbacks {
     on_event: OnEvent,
 }
 
-// SAFETY: FakeHandle is declared with handle_type!, the fake calls its trampoline only from
-// its dispatch, on the calling thread (with the handle being dispatched, unless a test sets
-// `report_as` to check that such events are refused), and only run_callback touches the
-// callbacks.
+// FakeHandle is declared with handle_type!; the fake calls its trampoline only from its
+// dispatch, on the calling thread (with the dispatched handle, unless a test sets `report_as`
+// to check that such events are refused). SAFETY: only run_callback touches the callbacks.
 unsafe impl Library for FakeLib {
     type Public = FakeHandle;
     type Callbacks = FakeCallbacks;
