@@ -10,4 +10,5 @@
 pub mod c_number;
 pub mod escape;
 pub mod getopt;
+pub mod long_options;
 pub mod main_skeleton;

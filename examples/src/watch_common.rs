@@ -22,40 +22,30 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Optio
         seconds: Duration::from_secs(30),
         cmap_prefix: "watch.".to_owned(),
     };
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        if arg == "-h" || arg == "--help" {
-            return Ok(None);
-        }
-        let (name, inline) = match arg.split_once('=') {
-            Some((name, value)) if name.starts_with("--") => (name.to_owned(), Some(value)),
-            _ => (arg.clone(), None),
-        };
-        if !matches!(name.as_str(), "--events" | "--seconds" | "--cmap-prefix") {
-            return Err(format!("unknown argument {arg:?}"));
-        }
-        let value = match inline {
-            Some(value) => value.to_owned(),
-            None => args.next().ok_or(format!("{name} needs a value"))?,
-        };
-        match name.as_str() {
-            "--events" => {
-                let n = value
-                    .parse()
-                    .map_err(|_| format!("--events: not a count: {value:?}"))?;
-                options.events = Some(n);
+    let more = corosync_examples::long_options::parse(
+        args,
+        &["--events", "--seconds", "--cmap-prefix"],
+        |name, value| {
+            match name {
+                "--events" => {
+                    let n = value
+                        .parse()
+                        .map_err(|_| format!("--events: not a count: {value:?}"))?;
+                    options.events = Some(n);
+                }
+                "--seconds" => {
+                    options.seconds = value
+                        .parse::<f64>()
+                        .ok()
+                        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+                        .ok_or(format!("--seconds: not a number of seconds: {value:?}"))?;
+                }
+                _ => options.cmap_prefix = value,
             }
-            "--seconds" => {
-                options.seconds = value
-                    .parse::<f64>()
-                    .ok()
-                    .and_then(|s| Duration::try_from_secs_f64(s).ok())
-                    .ok_or(format!("--seconds: not a number of seconds: {value:?}"))?;
-            }
-            _ => options.cmap_prefix = value,
-        }
-    }
-    Ok(Some(options))
+            Ok(())
+        },
+    )?;
+    Ok(more.then_some(options))
 }
 
 /// Writes `ids` separated by single spaces.

@@ -78,49 +78,36 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Options>,
         peers: 0,
         timeout: Duration::from_secs(30),
     };
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        if arg == "-h" || arg == "--help" {
-            return Ok(None);
-        }
-        let (name, inline) = match arg.split_once('=') {
-            Some((name, value)) if name.starts_with("--") => (name.to_owned(), Some(value)),
-            _ => (arg.clone(), None),
-        };
-        if !matches!(
-            name.as_str(),
-            "--group" | "--count" | "--peers" | "--timeout"
-        ) {
-            return Err(format!("unknown argument {arg:?}"));
-        }
-        let value = match inline {
-            Some(value) => value.to_owned(),
-            None => args.next().ok_or(format!("{name} needs a value"))?,
-        };
-        match name.as_str() {
-            "--group" => options.group = value,
-            "--count" => {
-                options.count = value
-                    .parse()
-                    .ok()
-                    .filter(|&n| n > 0)
-                    .ok_or(format!("--count: not a count of at least 1: {value:?}"))?;
+    let more = corosync_examples::long_options::parse(
+        args,
+        &["--group", "--count", "--peers", "--timeout"],
+        |name, value| {
+            match name {
+                "--group" => options.group = value,
+                "--count" => {
+                    options.count = value
+                        .parse()
+                        .ok()
+                        .filter(|&n| n > 0)
+                        .ok_or(format!("--count: not a count of at least 1: {value:?}"))?;
+                }
+                "--peers" => {
+                    options.peers = value
+                        .parse()
+                        .map_err(|_| format!("--peers: not a count: {value:?}"))?;
+                }
+                _ => {
+                    options.timeout = value
+                        .parse::<f64>()
+                        .ok()
+                        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+                        .ok_or(format!("--timeout: not a number of seconds: {value:?}"))?;
+                }
             }
-            "--peers" => {
-                options.peers = value
-                    .parse()
-                    .map_err(|_| format!("--peers: not a count: {value:?}"))?;
-            }
-            _ => {
-                options.timeout = value
-                    .parse::<f64>()
-                    .ok()
-                    .and_then(|s| Duration::try_from_secs_f64(s).ok())
-                    .ok_or(format!("--timeout: not a number of seconds: {value:?}"))?;
-            }
-        }
-    }
-    Ok(Some(options))
+            Ok(())
+        },
+    )?;
+    Ok(more.then_some(options))
 }
 
 fn main() -> ExitCode {
