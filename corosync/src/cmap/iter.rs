@@ -45,7 +45,10 @@ impl Cmap {
             raw,
             done: false,
             name: [0; NAME_BUF_LEN],
-            value: Vec::new(),
+            value: ValueBuf {
+                inline: [0; super::STACK_VALUE_LEN],
+                spill: Vec::new(),
+            },
         })
     }
 
@@ -288,15 +291,49 @@ impl<'a> KeyValueRef<'a> {
 /// # Ok(()) }
 /// ```
 pub struct Iter<'a> {
+    /// Borrowed so that the connection outlives the iteration and cannot be reconnected
+    /// (which needs `&mut Cmap`) meanwhile.
     cmap: &'a Cmap,
     raw: sys::cmap_iter_handle_t,
     done: bool,
     /// The current key's name, NUL-terminated by libcmap: written in place for each key
     /// (zeroed only once, here) and handed to `cmap_get` as it is.
     name: [c_char; NAME_BUF_LEN],
-    /// The current value for [`Iter::next_value`]: it grows to the longest value read and is
-    /// reused, so reading a value copies nothing on the Rust side.
-    value: Vec<u8>,
+    /// The current value for [`Iter::next_value`], reused from key to key, so reading a
+    /// value copies and allocates nothing on the Rust side.
+    value: ValueBuf,
+}
+
+/// Where [`Iter::next_value`] reads values: in place for the usual short values (as C code
+/// would, on its stack), on the heap only for a longer one.
+struct ValueBuf {
+    inline: [u8; super::STACK_VALUE_LEN],
+    /// Grows to the longest value above `inline`'s size read so far.
+    spill: Vec<u8>,
+}
+
+impl ValueBuf {
+    /// A buffer of at least `want` bytes (at least the inline one's size).
+    #[inline]
+    fn with_room(&mut self, want: usize) -> &mut [u8] {
+        if want <= self.inline.len() {
+            return &mut self.inline;
+        }
+        if self.spill.len() < want {
+            self.spill.resize(want, 0);
+        }
+        &mut self.spill
+    }
+
+    /// The first `len` bytes of the buffer `with_room(want)` returned.
+    #[inline]
+    fn filled(&self, want: usize, len: usize) -> &[u8] {
+        if want <= self.inline.len() {
+            &self.inline[..len]
+        } else {
+            &self.spill[..len]
+        }
+    }
 }
 
 impl Iter<'_> {
@@ -359,16 +396,19 @@ impl Iter<'_> {
     /// # Ok(()) }
     /// ```
     #[doc(alias = "cmap_get")]
+    #[inline]
     pub fn next_value(&mut self) -> Option<Result<KeyValueRef<'_>>> {
-        let (name_len, raw_type, len) = loop {
+        let (name_len, raw_type, room, len) = loop {
             let (name_len, _, listed_len) = match self.advance()? {
                 Ok(entry) => entry,
                 Err(err) => return Some(Err(err)),
             };
-            let read = name_str(&self.name, name_len)
-                .and_then(|_| read_value(self.cmap, &self.name, &mut self.value, listed_len));
-            match read {
-                Ok((raw_type, len)) => break (name_len, raw_type, len),
+            if let Err(err) = name_str(&self.name, name_len) {
+                self.done = true;
+                return Some(Err(err));
+            }
+            match read_value(self.cmap, &self.name, &mut self.value, listed_len) {
+                Ok((raw_type, room, len)) => break (name_len, raw_type, room, len),
                 // Deleted since it was listed.
                 Err(Error::NotExist) => continue,
                 Err(err) => {
@@ -380,7 +420,7 @@ impl Iter<'_> {
         // SAFETY: `name_str` checked these bytes as UTF-8 above, and nothing wrote to the buffer
         // since (only `value` was written).
         let name = unsafe { std::str::from_utf8_unchecked(name_bytes(&self.name, name_len)) };
-        match ValueRef::from_raw(raw_type, &self.value[..len]) {
+        match ValueRef::from_raw(raw_type, self.value.filled(room, len)) {
             Ok(value) => Some(Ok(KeyValueRef { name, value })),
             Err(err) => {
                 self.done = true;
@@ -392,6 +432,7 @@ impl Iter<'_> {
 
 /// The first `len` bytes of a name libcmap wrote (which hold no NUL), as a `&str`: checked as
 /// [`KeyName`] checks a name.
+#[inline]
 fn name_str(name: &[c_char; NAME_BUF_LEN], len: usize) -> Result<&str> {
     if len > super::KEY_NAME_MAX_LEN {
         return Err(Error::TooLong {
@@ -400,7 +441,13 @@ fn name_str(name: &[c_char; NAME_BUF_LEN], len: usize) -> Result<&str> {
             max: super::KEY_NAME_MAX_LEN,
         });
     }
-    std::str::from_utf8(name_bytes(name, len)).map_err(|_| Error::InvalidUtf8 {
+    let bytes = name_bytes(name, len);
+    if bytes.is_ascii() {
+        // SAFETY: ASCII is UTF-8. Checked inline first because every name corosync itself
+        // makes is ASCII, and the general check is a call into cold code after each request.
+        return Ok(unsafe { std::str::from_utf8_unchecked(bytes) });
+    }
+    std::str::from_utf8(bytes).map_err(|_| Error::InvalidUtf8 {
         what: "cmap key name",
     })
 }
@@ -412,27 +459,28 @@ fn name_bytes(name: &[c_char; NAME_BUF_LEN], len: usize) -> &[u8] {
     unsafe { std::slice::from_raw_parts(name.as_ptr().cast::<u8>(), len.min(NAME_BUF_LEN)) }
 }
 
-/// Reads the value of the key whose NUL-terminated name libcmap left in `name` into `value`
-/// (`cmap_get`), and returns its type and length. `listed_len` is the length `cmap_iter_next`
-/// reported; a value that grew since is read again into a larger buffer.
+/// Reads the value of the key whose NUL-terminated name libcmap left in `name` into `buf`
+/// (`cmap_get`), and returns its type, the room it asked `buf` for and its length (for
+/// [`ValueBuf::filled`]). `listed_len` is the length `cmap_iter_next` reported; a value that
+/// grew since is read again into a larger buffer.
+#[inline]
 fn read_value(
     cmap: &Cmap,
     name: &[c_char; NAME_BUF_LEN],
-    value: &mut Vec<u8>,
+    buf: &mut ValueBuf,
     listed_len: usize,
-) -> Result<(sys::cmap_value_types_t, usize)> {
-    // Never below STACK_VALUE_LEN, as for every cmap_get of this crate: the stats map does
-    // not check the buffer's length, and none of its values is longer.
-    let mut want = listed_len.max(super::STACK_VALUE_LEN);
+) -> Result<(sys::cmap_value_types_t, usize, usize)> {
+    // Never below STACK_VALUE_LEN (`with_room`'s least), as for every cmap_get of this crate:
+    // the stats map does not check the buffer's length, and none of its values is longer.
+    let mut want = listed_len;
     for _ in 0..4 {
-        if value.len() < want {
-            value.resize(want, 0);
-        }
+        let value = buf.with_room(want);
         let mut len = value.len();
         let mut raw_type: sys::cmap_value_types_t = 0;
-        // SAFETY: the handle is live; `name` holds the NUL-terminated name cmap_iter_next
-        // wrote; `value` has `len` writable bytes, and the daemon refuses (CS_ERR_INVALID_PARAM)
-        // rather than sends a longer value; `len` and `raw_type` are writable.
+        // SAFETY: the handle is live (the iterator borrows it); `name` holds the
+        // NUL-terminated name cmap_iter_next wrote; `value` has `len` writable bytes, and the
+        // daemon refuses (CS_ERR_INVALID_PARAM) rather than sends a longer value; `len` and
+        // `raw_type` are writable.
         let code = unsafe {
             sys::cmap_get(
                 cmap.raw(),
@@ -443,7 +491,7 @@ fn read_value(
             )
         };
         match cs_result(code) {
-            Ok(()) if len <= value.len() => return Ok((raw_type, len)),
+            Ok(()) if len <= value.len() => return Ok((raw_type, want, len)),
             Ok(()) => {
                 return Err(Error::UnexpectedValue {
                     what: "cmap value length",

@@ -335,32 +335,38 @@ impl<'a> ValueRef<'a> {
     /// Reads a value of type `raw_type` from the bytes corosync stores for it. A number
     /// whose length does not match its type, or an unknown type, is
     /// [`Error::UnexpectedValue`]; a string ends at its first NUL.
+    #[inline]
     pub(crate) fn from_raw(raw_type: sys::cmap_value_types_t, bytes: &'a [u8]) -> Result<Self> {
-        let value_type = ValueType::from(raw_type);
-        if let Some(len) = value_type.fixed_len() {
-            if bytes.len() != len {
-                return Err(Error::UnexpectedValue {
-                    what: "cmap value length",
-                    value: bytes.len() as i64,
-                });
+        /// The bytes of a number of `N` bytes, or the error for a length that does not match.
+        #[inline]
+        fn number<const N: usize>(bytes: &[u8]) -> Result<[u8; N]> {
+            match bytes.try_into() {
+                Ok(array) => Ok(array),
+                Err(_) => Err(wrong_length(bytes.len())),
             }
         }
-        fn array<const N: usize>(bytes: &[u8]) -> [u8; N] {
-            let mut out = [0u8; N];
-            out.copy_from_slice(bytes);
-            out
+        // Out of line: the usual path stays short (it runs right after a request, with cold
+        // caches).
+        #[cold]
+        fn wrong_length(len: usize) -> Error {
+            Error::UnexpectedValue {
+                what: "cmap value length",
+                value: len as i64,
+            }
         }
-        Ok(match value_type {
-            ValueType::I8 => ValueRef::I8(i8::from_ne_bytes(array(bytes))),
-            ValueType::U8 => ValueRef::U8(bytes[0]),
-            ValueType::I16 => ValueRef::I16(i16::from_ne_bytes(array(bytes))),
-            ValueType::U16 => ValueRef::U16(u16::from_ne_bytes(array(bytes))),
-            ValueType::I32 => ValueRef::I32(i32::from_ne_bytes(array(bytes))),
-            ValueType::U32 => ValueRef::U32(u32::from_ne_bytes(array(bytes))),
-            ValueType::I64 => ValueRef::I64(i64::from_ne_bytes(array(bytes))),
-            ValueType::U64 => ValueRef::U64(u64::from_ne_bytes(array(bytes))),
-            ValueType::Float => ValueRef::Float(f32::from_ne_bytes(array(bytes))),
-            ValueType::Double => ValueRef::Double(f64::from_ne_bytes(array(bytes))),
+        // One match over the type that also checks the length (the same check as
+        // `ValueType::fixed_len`), so the usual path takes one branch on the type.
+        Ok(match ValueType::from(raw_type) {
+            ValueType::I8 => ValueRef::I8(i8::from_ne_bytes(number(bytes)?)),
+            ValueType::U8 => ValueRef::U8(u8::from_ne_bytes(number(bytes)?)),
+            ValueType::I16 => ValueRef::I16(i16::from_ne_bytes(number(bytes)?)),
+            ValueType::U16 => ValueRef::U16(u16::from_ne_bytes(number(bytes)?)),
+            ValueType::I32 => ValueRef::I32(i32::from_ne_bytes(number(bytes)?)),
+            ValueType::U32 => ValueRef::U32(u32::from_ne_bytes(number(bytes)?)),
+            ValueType::I64 => ValueRef::I64(i64::from_ne_bytes(number(bytes)?)),
+            ValueType::U64 => ValueRef::U64(u64::from_ne_bytes(number(bytes)?)),
+            ValueType::Float => ValueRef::Float(f32::from_ne_bytes(number(bytes)?)),
+            ValueType::Double => ValueRef::Double(f64::from_ne_bytes(number(bytes)?)),
             ValueType::String => {
                 let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
                 ValueRef::String(&bytes[..end])

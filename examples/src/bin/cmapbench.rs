@@ -185,7 +185,8 @@ fn allocations_per_call(calls: usize, mut f: impl FnMut(usize)) -> f64 {
     (alloc_counter::allocations() - before) as f64 / calls as f64
 }
 
-fn row(name: &str, m: Measured) {
+/// Prints one row of the table and returns its CPU safe − raw in µs.
+fn row(name: &str, m: Measured) -> f64 {
     let us = |d: Duration| d.as_secs_f64() * 1e6;
     println!(
         "| {name} | {:.2} | {:.2} | {:.3} | {:.3} | {:.3} | {:+.3} |",
@@ -196,6 +197,7 @@ fn row(name: &str, m: Measured) {
         us(m.raw_cpu),
         us(m.safe_cpu) - us(m.raw_cpu),
     );
+    us(m.safe_cpu) - us(m.raw_cpu)
 }
 
 /// Operations per timed batch of the single-key operations.
@@ -249,7 +251,7 @@ fn run(iterations: usize, full: usize) -> corosync::Result<()> {
             |i| raw.set_u32(black_box(c_key), i as u32 + 1),
         ),
     );
-    row(
+    let owned = row(
         &format!("full iteration with values ({keys} keys; safe: iter_values, owned)"),
         compare(
             full,
@@ -265,7 +267,7 @@ fn run(iterations: usize, full: usize) -> corosync::Result<()> {
             |_| assert_eq!(raw.read_all(), keys),
         ),
     );
-    row(
+    let borrowed = row(
         &format!("full iteration with values ({keys} keys; safe: next_value, borrowed)"),
         compare(
             full,
@@ -281,6 +283,43 @@ fn run(iterations: usize, full: usize) -> corosync::Result<()> {
             },
             |_| assert_eq!(raw.read_all(), keys),
         ),
+    );
+
+    // The same alternation with raw calls on both sides (a second libcmap connection in the
+    // safe column): how far apart two identical sides land, the floor under the rows above.
+    let raw2 = RawCmap::new().map_err(|message| {
+        eprintln!("{message}");
+        corosync::Error::Library { errno: 0 }
+    })?;
+    row(
+        "noise floor: get u32, raw against raw (second connection)",
+        compare(
+            batches,
+            BATCH,
+            |_| {
+                black_box(raw2.get_u32(black_box(c_key)));
+            },
+            |_| {
+                black_box(raw.get_u32(black_box(c_key)));
+            },
+        ),
+    );
+    let floor = row(
+        &format!("noise floor: full iteration ({keys} keys), raw against raw"),
+        compare(
+            full,
+            1,
+            |_| assert_eq!(raw2.read_all(), keys),
+            |_| assert_eq!(raw.read_all(), keys),
+        ),
+    );
+    let per_key = |total: f64| total / keys as f64;
+    println!(
+        "\nCPU safe − raw per key of a full iteration (two requests): next_value {:+.3} µs, \
+         iter_values {:+.3} µs; raw against raw {:+.3} µs",
+        per_key(borrowed),
+        per_key(owned),
+        per_key(floor),
     );
 
     // Allocations made by the safe layer.
