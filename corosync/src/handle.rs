@@ -17,8 +17,11 @@
 //! event). The trampoline calls [`run_callback`], which refuses events for any handle but
 //! the one being dispatched on this thread, catches a panic of the user's
 //! closure and stores it; `dispatch` resumes it once the C call has returned, so no panic ever
-//! unwinds through a C frame. `dispatch` has the C library read one event per call, so the
-//! events behind a panicking one are not read and wait for the next dispatch. A closure
+//! unwinds through a C frame. The events behind a panicking one wait for the next dispatch:
+//! for a library whose trampolines can copy their event ([`Library::DEFERS`], libcpg),
+//! `dispatch(All)` is one C call and the events it reads after the panic are kept in the
+//! handle; for the others it has the C library read one event per call, so they are not read
+//! until then. A closure
 //! receives `&PublicHandle`, so it can make requests on the same connection (send a reply from
 //! a CPG deliver callback), but it cannot drop the handle, and re-entering `dispatch` is
 //! refused with [`Error::ReentrantDispatch`].
@@ -61,6 +64,15 @@ pub(crate) unsafe trait Library: Sized + 'static {
     /// that the daemon would mishandle (CPG: the group the handle joined or left); `()` for
     /// most libraries. A new connection ([`Handle::reconnect`]) starts from `Default`.
     type Session: Default + Send;
+
+    /// Whether every trampoline of the library hands [`run_callback_or_defer`] a copy of its
+    /// event to keep for later. Then `dispatch(All)` lets the C library read every pending
+    /// event in one call (`CS_DISPATCH_ALL`), and the events it reads after a callback
+    /// panicked are kept and delivered by the next dispatch. Otherwise `All` has the C library
+    /// read one event per call, so that a panic leaves the later events in the connection;
+    /// each C call costs libcpg, for one, a handle lookup and a 1 MiB stack frame, about
+    /// 35–140 ns per event on the development machine.
+    const DEFERS: bool = false;
 
     /// The event that tells a handle in pull mode that it was reconnected.
     fn reconnected(gap: Reconnected) -> Self::Event;
@@ -201,6 +213,11 @@ fn with_errno(init: impl FnOnce() -> Result<u64>) -> Result<u64> {
     })
 }
 
+/// An event the C library read after a callback of the same dispatch panicked, copied out of
+/// the library's buffer: the next dispatch delivers it (see [`Library::DEFERS`]).
+pub(crate) type Deferred<L> =
+    Box<dyn FnOnce(&<L as Library>::Public, &mut <L as Library>::Callbacks) + Send>;
+
 /// The Rust side of one connection, boxed so that its address never moves.
 pub(crate) struct State<L: Library> {
     raw: u64,
@@ -216,6 +233,8 @@ pub(crate) struct State<L: Library> {
     info: Cell<u64>,
     dispatching: Cell<bool>,
     panic: Cell<Option<Box<dyn Any + Send>>>,
+    /// Events read after a panic, in order, for the next dispatch ([`Library::DEFERS`]).
+    deferred: RefCell<VecDeque<Deferred<L>>>,
     callbacks: UnsafeCell<L::Callbacks>,
     /// See [`Library::Session`] and [`Handle::session`].
     session: RefCell<L::Session>,
@@ -243,6 +262,11 @@ impl<L: Library> State<L> {
 /// An owned connection to one corosync library.
 pub(crate) struct Handle<L: Library> {
     state: NonNull<State<L>>,
+    /// A copy of `state.raw`, which every request reads: here, in the handle the caller holds
+    /// (usually on its stack), it is not a load from the heap state, which is cold after each
+    /// request (the daemon runs in between, often on the same CPU). Both change together, in
+    /// `reconnect`.
+    raw: u64,
     /// Not Sync: one libqb IPC connection must not carry requests from two threads at once.
     _not_sync: PhantomData<Cell<()>>,
 }
@@ -250,9 +274,9 @@ pub(crate) struct Handle<L: Library> {
 // A libqb client connection may be used from any thread as long as no two threads use it at
 // once: libqb keeps no thread-local state for it, lookups in its handle databases are atomic,
 // and creating or destroying entries runs under `with_library_lock`.
-// What the handle owns is Send: `Callbacks`, the panic payload, the lent allocations (`lend`'s
-// callers require Send contents), the connect closure, `L::Event`, `L::Session`, the stopper
-// (Send + Sync); the rest is plain data. `!Sync` (`PhantomData<Cell<()>>`) rules out
+// What the handle owns is Send: `Callbacks`, the panic payload, the deferred events (Send
+// closures), the lent allocations (`lend`'s callers require Send contents), the connect
+// closure, `L::Event`, `L::Session`, the stopper (Send + Sync); the rest is plain data. `!Sync` (`PhantomData<Cell<()>>`) rules out
 // concurrent use. SAFETY: so moving the handle to another thread is sound.
 unsafe impl<L: Library> Send for Handle<L> {}
 
@@ -273,6 +297,7 @@ impl<L: Library> Handle<L> {
             info: Cell::new(0),
             dispatching: Cell::new(false),
             panic: Cell::new(None),
+            deferred: RefCell::new(VecDeque::new()),
             callbacks: UnsafeCell::new(callbacks),
             session: RefCell::new(L::Session::default()),
             lent: Cell::new(Vec::new()),
@@ -288,6 +313,7 @@ impl<L: Library> Handle<L> {
                 }
                 Ok(Handle {
                     state,
+                    raw,
                     _not_sync: PhantomData,
                 })
             }
@@ -339,7 +365,7 @@ impl<L: Library> Handle<L> {
     /// The C handle, for the library module's calls.
     #[inline]
     pub(crate) fn raw(&self) -> u64 {
-        self.state().raw
+        self.raw
     }
 
     /// The connection's fd; valid while the handle lives.
@@ -408,19 +434,29 @@ impl<L: Library> Handle<L> {
                 result => result,
             }
         };
-        // `All` takes one event per C call, so that after a panic no C call reads (and
-        // discards) the events behind the one whose callback panicked: they stay queued for
-        // the next dispatch. A C `CS_DISPATCH_ALL` would read them all at once.
-        let result = match mode {
-            DispatchMode::All => loop {
-                match call(DispatchMode::OneNonBlocking) {
-                    // Nothing (more) pending.
-                    Err(Error::TryAgain) => break Ok(()),
-                    Ok(()) if !state.has_panic() => continue,
-                    result => break result,
-                }
-            },
-            _ => call(mode),
+        // Events kept by a dispatch whose callback panicked come first, in their order; with
+        // `One` or `OneNonBlocking`, such an event is the one this call processes.
+        let replayed = self.replay_deferred(mode);
+        let result = if (replayed && mode != DispatchMode::All) || state.has_panic() {
+            Ok(())
+        } else {
+            match mode {
+                // The C library reads every pending event; those behind a panic are kept
+                // (`run_callback_or_defer`) for the next dispatch.
+                DispatchMode::All if L::DEFERS => call(DispatchMode::All),
+                // One event per C call, so that after a panic no C call reads (and discards)
+                // the events behind the one whose callback panicked: they stay queued in the
+                // connection for the next dispatch.
+                DispatchMode::All => loop {
+                    match call(DispatchMode::OneNonBlocking) {
+                        // Nothing (more) pending.
+                        Err(Error::TryAgain) => break Ok(()),
+                        Ok(()) if !state.has_panic() => continue,
+                        result => break result,
+                    }
+                },
+                _ => call(mode),
+            }
         };
         state.dispatching.set(false);
         if let Some(payload) = state.panic.take() {
@@ -432,9 +468,40 @@ impl<L: Library> Handle<L> {
         }
     }
 
+    /// Delivers the events a dispatch kept after a panic (all of them for `All`, else one),
+    /// stopping at a panic; returns whether there was any. Called by `dispatch`, with the
+    /// handle recorded as the one being dispatched.
+    fn replay_deferred(&self, mode: DispatchMode) -> bool {
+        let state = self.state();
+        let mut replayed = false;
+        while !state.has_panic() {
+            // Not borrowed while the closure runs: it may dispatch (refused) or send.
+            let Some(event) = state.deferred.borrow_mut().pop_front() else {
+                break;
+            };
+            // SAFETY: called from `dispatch` with `dispatching` set, on the thread that holds
+            // the handle, and no other reference to the callbacks exists.
+            unsafe { call_closures(self.state, self.raw, event) };
+            replayed = true;
+            if mode != DispatchMode::All {
+                break;
+            }
+        }
+        replayed
+    }
+
+    /// Whether a dispatch kept events after a panic that the next dispatch delivers.
+    fn has_deferred(&self) -> bool {
+        !self.state().deferred.borrow().is_empty()
+    }
+
     /// Waits up to `timeout` (`None`: without limit) for the connection's fd to become
     /// readable; false when the timeout passed.
     pub(crate) fn wait_readable(&self, timeout: Option<Duration>) -> Result<bool> {
+        // Events kept after a panic wait in the handle, not in the connection.
+        if self.has_deferred() {
+            return Ok(true);
+        }
         Ok(poll_readable(&[self.fd()], timeout)?.any())
     }
 
@@ -458,9 +525,12 @@ impl<L: Library> Handle<L> {
             if stopper.take() {
                 return Ok(Stopped::new());
             }
-            let ready = poll_readable(&[self.fd(), stopper.as_fd()], None)?;
-            if !ready.is_ready(0) {
-                continue;
+            // Events kept after a panic wait in the handle, not in the connection.
+            if !self.has_deferred() {
+                let ready = poll_readable(&[self.fd(), stopper.as_fd()], None)?;
+                if !ready.is_ready(0) {
+                    continue;
+                }
             }
             // One event at a time, so that a stop requested by a callback ends the loop
             // before the next event.
@@ -533,6 +603,7 @@ impl<L: Library> Handle<L> {
         // SAFETY: as above.
         let state = unsafe { &mut *self.state.as_ptr() };
         let old = std::mem::replace(&mut state.raw, raw);
+        self.raw = raw;
         state.fd = fd;
         // The daemon knows nothing of the new connection yet.
         *state.session.get_mut() = L::Session::default();
@@ -596,14 +667,14 @@ impl<L: Library> Drop for Handle<L> {
     }
 }
 
-/// Runs `f` for an event of the handle whose C handle is `raw`: the entry point of every
-/// trampoline.
+/// Runs `f` for an event of the handle whose C handle is `raw`: the entry point of the
+/// trampolines of a library that does not defer events ([`Library::DEFERS`] false).
 ///
 /// It finds the handle in the thread-local record that [`Handle::dispatch`] keeps for the
 /// duration of the C call (no lookup in the C library), gives `f` the public handle and the
 /// callbacks, and catches a panic of `f` for `dispatch` to resume. An event for any C handle
-/// but the one being dispatched on this thread, or after a panic in the same dispatch, is
-/// not delivered.
+/// but the one being dispatched on this thread, or after a panic in the same dispatch (which
+/// reads no further event of such a library), is not delivered.
 ///
 /// # Safety
 /// Called only from a trampoline that the C library `L` calls during its dispatch.
@@ -611,6 +682,7 @@ pub(crate) unsafe fn run_callback<L: Library>(
     raw: u64,
     f: impl FnOnce(&L::Public, &mut L::Callbacks),
 ) {
+    debug_assert!(!L::DEFERS, "a deferring library's trampolines pass a copy");
     let Some(state) = dispatching_state::<L>(raw) else {
         return;
     };
@@ -621,16 +693,62 @@ pub(crate) unsafe fn run_callback<L: Library>(
     if !shared.dispatching.get() || shared.has_panic() {
         return;
     }
+    // SAFETY: inside the handle's dispatch on this thread (checked above), from a trampoline.
+    unsafe { call_closures(state, raw, f) }
+}
+
+/// As [`run_callback`], for a library whose dispatch reads every pending event in one C call
+/// ([`Library::DEFERS`]): after a panic in the same dispatch, `defer` copies the event out of
+/// the C library's buffer and the handle keeps it for its next dispatch.
+///
+/// # Safety
+/// As [`run_callback`].
+pub(crate) unsafe fn run_callback_or_defer<L: Library>(
+    raw: u64,
+    f: impl FnOnce(&L::Public, &mut L::Callbacks),
+    defer: impl FnOnce() -> Deferred<L>,
+) {
+    let Some(state) = dispatching_state::<L>(raw) else {
+        return;
+    };
+    // SAFETY: as in run_callback, the state outlives this callback.
+    let shared = unsafe { state.as_ref() };
+    if !shared.dispatching.get() {
+        return;
+    }
+    if shared.has_panic() {
+        // Only crate code runs here (a copy of the event), never the user's closures.
+        shared.deferred.borrow_mut().push_back(defer());
+        return;
+    }
+    // SAFETY: inside the handle's dispatch on this thread (checked above), from a trampoline.
+    unsafe { call_closures(state, raw, f) }
+}
+
+/// Runs `f` with the public handle and the closures of the handle whose state is `state` and
+/// C handle `raw`, catching a panic of `f` for `dispatch` to resume.
+///
+/// # Safety
+/// Called during that handle's `dispatch`, on its thread (from a trampoline or the replay
+/// of kept events), so the state lives and nothing else references the callbacks.
+unsafe fn call_closures<L: Library>(
+    state: NonNull<State<L>>,
+    raw: u64,
+    f: impl FnOnce(&L::Public, &mut L::Callbacks),
+) {
     // A second owner of the same state, never dropped, to lend the closure `&Public`.
     let handle = ManuallyDrop::new(Handle::<L> {
         state,
+        raw,
         _not_sync: PhantomData,
     });
     let handle: &Handle<L> = &handle;
     // SAFETY: `Public` is repr(transparent) over `Handle<L>` (Library's contract).
     let public = unsafe { &*(handle as *const Handle<L>).cast::<L::Public>() };
-    // SAFETY: dispatch is not re-entered (refused above) and the public handle offers no way
-    // to reach the callbacks through `&self`, so this is their only reference.
+    // SAFETY: the caller guarantees the state lives for this call.
+    let shared = unsafe { state.as_ref() };
+    // SAFETY: dispatch is not re-entered (it refuses to be) and the public handle offers no
+    // way to reach the callbacks through `&self`, so this is their only reference.
     let callbacks = unsafe { &mut *shared.callbacks.get() };
     if let Err(payload) = catch_unwind(AssertUnwindSafe(|| f(public, callbacks))) {
         shared.panic.set(Some(payload));
@@ -657,11 +775,14 @@ macro_rules! handle_type {
             /// Processes events from the daemon, running this handle's callbacks on the
             /// calling thread; see [`DispatchMode`](crate::DispatchMode) for how many.
             ///
-            /// A panic in a callback stops the dispatch and is resumed here once the C
-            /// library has returned. No event is lost: the event whose callback panicked is
-            /// consumed, and every later one stays queued for the next `dispatch` (each C call
-            /// reads one event), so a program that catches the panic and dispatches again
-            /// sees every event the other members saw.
+            /// A panic in a callback stops the delivery of events and is resumed here once
+            /// the C library has returned. No event is lost: the event whose callback panicked
+            /// is consumed, and every later one is delivered, in order, by the next
+            /// `dispatch` (CPG keeps a copy of those its C dispatch read after the panic; the
+            /// other libraries leave them in the connection), so a program that catches the
+            /// panic and dispatches again sees every event the other members saw. Dispatch
+            /// again before waiting on the fd: kept events do not make it readable
+            /// ([`wait_readable`](Self::wait_readable) counts them).
             ///
             /// The C library's dispatch keeps a 1 MiB receive buffer on the stack
             /// (`IPC_DISPATCH_SIZE`), so callbacks run with about 1 MiB less stack than the
@@ -700,8 +821,9 @@ macro_rules! handle_type {
 
             /// Waits up to `timeout` (`None`: without limit) for an event to arrive, without
             /// dispatching it: `Ok(true)` when the connection's fd is readable (an event
-            /// waits, or the daemon went away, which the next `dispatch` reports), `Ok(false)`
-            /// when the timeout passed.
+            /// waits, or the daemon went away, which the next `dispatch` reports) or the
+            /// handle kept events after a callback panicked, `Ok(false)` when the timeout
+            /// passed.
             ///
             /// ```no_run
             /// use std::time::Duration;
@@ -927,11 +1049,13 @@ pub(crate) use handle_type;
 macro_rules! library {
     (@session) => { () };
     (@session $session:ty) => { $session };
+    (@defers) => { false };
+    (@defers $defers:literal) => { $defers };
     (
         $(#[$doc:meta])*
         $lib:ident for $public:ty, callbacks: $callbacks:ty, event: $event:ident,
         finalize: $finalize:path, fd_get: $fd_get:path, dispatch: $dispatch:path
-        $(, session: $session:ty)? $(,)?
+        $(, session: $session:ty)? $(, defers: $defers:literal)? $(,)?
     ) => {
         $(#[$doc])*
         pub(crate) enum $lib {}
@@ -945,6 +1069,7 @@ macro_rules! library {
             type Callbacks = $callbacks;
             type Event = $event;
             type Session = $crate::handle::library!(@session $($session)?);
+            const DEFERS: bool = $crate::handle::library!(@defers $($defers)?);
 
             fn reconnected(gap: $crate::Reconnected) -> $event {
                 $event::Reconnected(gap)

@@ -65,10 +65,15 @@
 //! a loop.
 //!
 //! A panic in a callback never unwinds through C: it is caught in the trampoline, the
-//! dispatch stops, and the panic is resumed from `dispatch`. No event is lost by it: the events
-//! behind the one whose callback panicked stay queued (the crate has the C library read one
-//! event at a time) and the next `dispatch` delivers them, so a CPG member that catches the
-//! panic and goes on dispatching sees every message the other members saw.
+//! dispatch stops delivering, and the panic is resumed from `dispatch`. No event is lost by
+//! it: the events behind the one whose callback panicked are delivered, in order, by the next
+//! `dispatch`, so a CPG member that catches the panic and goes on dispatching sees every
+//! message the other members saw. (CPG's `dispatch(All)` reads every pending event in one C
+//! call, as C programs do, and keeps a copy of those behind the panic; the other libraries
+//! have the C library read one event per call, so the later events stay in the connection.)
+//! Call `dispatch` again after catching such a panic rather than waiting on the fd first: the
+//! kept events do not make the fd readable (the handle's own `wait_readable` and
+//! `dispatch_blocking` know of them).
 //!
 //! The C libraries also keep a "context" pointer per handle (`cmap_context_set` and
 //! friends). It is not offered: keep state in your closures instead. (The crate's trampolines

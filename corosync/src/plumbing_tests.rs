@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use corosync_sys as sys;
 
-use crate::handle::{handle_type, run_callback, Library};
+use crate::handle::{handle_type, run_callback, run_callback_or_defer, Library};
 use crate::{DispatchMode, Dispatched, Error};
 
 /// The fake library's handle table: raw handle -> (pending events, where its dispatch
@@ -67,7 +67,13 @@ extern "C" fn fake_dispatch(raw: u64, flags: sys::cs_dispatch_flags_t) -> sys::c
 
 extern "C" fn fake_trampoline(raw: u64, event: u32) {
     // SAFETY: called by the fake library's dispatch.
-    unsafe { run_callback::<FakeLib>(raw, |handle, callbacks| (callbacks.on_event)(handle, event)) }
+    unsafe {
+        run_callback_or_defer::<FakeLib>(
+            raw,
+            |handle, callbacks| (callbacks.on_event)(handle, event),
+            || Box::new(move |handle, callbacks| (callbacks.on_event)(handle, event)),
+        )
+    }
 }
 
 enum FakeLib {}
@@ -86,6 +92,8 @@ unsafe impl Library for FakeLib {
     type Callbacks = FakeCallbacks;
     type Event = FakeEvent;
     type Session = ();
+    // As libcpg: `dispatch(All)` is one C call, events after a panic are kept.
+    const DEFERS: bool = true;
 
     fn reconnected(_gap: crate::Reconnected) -> FakeEvent {
         FakeEvent::Reconnected
@@ -186,7 +194,7 @@ fn events_reach_the_closure_in_order() {
 }
 
 #[test]
-fn a_panic_is_resumed_after_the_c_call_and_later_events_wait() {
+fn a_panic_is_resumed_after_the_c_call_and_later_events_are_kept() {
     let seen = std::sync::Arc::new(Mutex::new(Vec::new()));
     let sink = seen.clone();
     let handle = FakeHandle::open(move |_, event| {
@@ -202,15 +210,103 @@ fn a_panic_is_resumed_after_the_c_call_and_later_events_wait() {
         payload.downcast_ref::<String>().map(String::as_str),
         Some("callback panicked on 2")
     );
-    // Event 3 was not read by the panicking dispatch: it waits for the next one.
+    // The C dispatch read event 3 too, after the panic: the handle kept it, undelivered.
     assert_eq!(*seen.lock().unwrap(), vec![1]);
-    // The handle is usable afterwards, and nothing was lost.
+    assert!(with_fake(handle.raw(), |f| f.pending.is_empty()));
+    // The handle is usable afterwards, and nothing was lost: the kept event comes first.
     handle.push(&[4]);
     assert_eq!(
         handle.dispatch(DispatchMode::All),
         Ok(Dispatched::Processed)
     );
     assert_eq!(*seen.lock().unwrap(), vec![1, 3, 4]);
+}
+
+#[test]
+fn a_one_event_dispatch_after_a_panic_delivers_one_kept_event() {
+    let seen = std::sync::Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let handle = FakeHandle::open(move |_, event| {
+        if event == 2 {
+            panic!("callback panicked on {event}");
+        }
+        sink.lock().unwrap().push(event);
+    });
+    handle.push(&[1, 2, 3, 4]);
+    catch_unwind(AssertUnwindSafe(|| handle.dispatch(DispatchMode::All)))
+        .expect_err("the panic reaches the caller of dispatch");
+    handle.push(&[5]);
+    assert_eq!(
+        handle.dispatch(DispatchMode::One),
+        Ok(Dispatched::Processed)
+    );
+    assert_eq!(*seen.lock().unwrap(), vec![1, 3]);
+    assert_eq!(
+        handle.dispatch(DispatchMode::OneNonBlocking),
+        Ok(Dispatched::Processed)
+    );
+    assert_eq!(*seen.lock().unwrap(), vec![1, 3, 4]);
+    // Event 5 is still in the (fake) connection, read only now.
+    assert_eq!(with_fake(handle.raw(), |f| f.pending.clone()), vec![5]);
+    assert_eq!(
+        handle.dispatch(DispatchMode::OneNonBlocking),
+        Ok(Dispatched::Processed)
+    );
+    assert_eq!(
+        handle.dispatch(DispatchMode::OneNonBlocking),
+        Ok(Dispatched::NothingPending)
+    );
+    assert_eq!(*seen.lock().unwrap(), vec![1, 3, 4, 5]);
+}
+
+#[test]
+fn a_panic_while_kept_events_are_delivered_keeps_the_rest() {
+    let seen = std::sync::Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let handle = FakeHandle::open(move |_, event| {
+        sink.lock().unwrap().push(event);
+        if event == 2 || event == 3 {
+            panic!("callback panicked on {event}");
+        }
+    });
+    handle.push(&[1, 2, 3, 4]);
+    for expected in ["callback panicked on 2", "callback panicked on 3"] {
+        let payload = catch_unwind(AssertUnwindSafe(|| handle.dispatch(DispatchMode::All)))
+            .expect_err("the panic reaches the caller of dispatch");
+        assert_eq!(payload.downcast_ref::<String>().unwrap(), expected);
+    }
+    assert_eq!(*seen.lock().unwrap(), vec![1, 2, 3]);
+    // The kept event makes the handle ready without the connection being readable.
+    assert_eq!(handle.wait_readable(Some(Duration::ZERO)), Ok(true));
+    assert_eq!(
+        handle.dispatch(DispatchMode::All),
+        Ok(Dispatched::Processed)
+    );
+    assert_eq!(*seen.lock().unwrap(), vec![1, 2, 3, 4]);
+}
+
+#[test]
+fn the_blocking_dispatch_delivers_kept_events_first() {
+    let seen = std::sync::Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let handle = FakeHandle::open(move |handle, event| {
+        sink.lock().unwrap().push(event);
+        match event {
+            2 => panic!("callback panicked on {event}"),
+            4 => handle.stopper().unwrap().stop(),
+            _ => {}
+        }
+    });
+    handle.push(&[1, 2, 3, 4, 5]);
+    catch_unwind(AssertUnwindSafe(|| handle.dispatch(DispatchMode::All)))
+        .expect_err("the panic reaches the caller of dispatch");
+    assert_eq!(handle.dispatch_blocking(), Ok(crate::Stopped::new()));
+    assert_eq!(*seen.lock().unwrap(), vec![1, 2, 3, 4]);
+    assert_eq!(
+        handle.dispatch(DispatchMode::All),
+        Ok(Dispatched::Processed)
+    );
+    assert_eq!(*seen.lock().unwrap(), vec![1, 2, 3, 4, 5]);
 }
 
 #[test]

@@ -59,8 +59,9 @@ fn a_member_that_catches_a_callback_panic_misses_no_message() {
             .mcast_retrying(Guarantee::Agreed, message, Some(deadline))
             .expect("send");
     }
-    // The sender sees all of them: the daemons have ordered them, so node 2's are all queued
-    // (and a single C `CS_DISPATCH_ALL` would read them in one go).
+    // The sender sees all of them: the daemons have ordered them, so node 2's are all queued,
+    // and its `dispatch(All)` (one C `CS_DISPATCH_ALL`) reads them in one go: the handle
+    // keeps those behind the panic.
     while sender_seen.lock().unwrap().len() < sent.len() {
         assert!(Instant::now() < deadline, "the sender's own messages");
         wait_readable(&[sender.as_fd()], Duration::from_millis(100));

@@ -428,6 +428,16 @@ impl OwnedMessage {
     pub fn into_data(self) -> Vec<u8> {
         self.data
     }
+
+    /// The message as the view a deliver closure gets.
+    pub(crate) fn view(&self) -> Message<'_> {
+        Message {
+            group: &self.group,
+            node_id: self.node_id,
+            pid: self.pid,
+            data: &self.data,
+        }
+    }
 }
 
 impl From<Message<'_>> for OwnedMessage {
@@ -519,6 +529,16 @@ impl OwnedConfigChange {
     pub fn joined(&self) -> &[Address] {
         &self.joined
     }
+
+    /// The change as the view a confchg closure gets.
+    pub(crate) fn view(&self) -> ConfigChange<'_> {
+        ConfigChange {
+            group: &self.group,
+            members: &self.members,
+            left: &self.left,
+            joined: &self.joined,
+        }
+    }
 }
 
 impl From<ConfigChange<'_>> for OwnedConfigChange {
@@ -584,6 +604,14 @@ impl OwnedTotemConfigChange {
     /// ```
     pub fn members(&self) -> &[NodeId] {
         &self.members
+    }
+
+    /// The change as the view a totem confchg closure gets.
+    pub(crate) fn view(&self) -> TotemConfigChange<'_> {
+        TotemConfigChange {
+            ring_id: self.ring_id,
+            members: &self.members,
+        }
     }
 }
 

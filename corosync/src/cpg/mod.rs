@@ -123,7 +123,7 @@ pub use zcb::ZeroCopyBuffer;
 use crate::c_enum::c_enum;
 use crate::clist::{c_bytes, with_c_list, with_node_ids};
 use crate::error::cs_result;
-use crate::handle::{handle_type, library, run_callback, Handle};
+use crate::handle::{handle_type, library, run_callback_or_defer, Deferred, Handle};
 use crate::{DispatchMode, Error, NodeId, Result, RingId};
 
 type DeliverFn = Box<dyn FnMut(&Cpg, &Message<'_>) + Send>;
@@ -163,6 +163,9 @@ library! {
     CpgLib for Cpg, callbacks: Callbacks, event: Event,
     finalize: sys::cpg_finalize, fd_get: sys::cpg_fd_get, dispatch: sys::cpg_dispatch,
     session: Membership,
+    // The library events come at the highest rates from: its trampolines copy an event read
+    // after a panic, so `dispatch(All)` is one C call.
+    defers: true,
 }
 
 /// The most members a group may have for corosync 3.1.7 to handle it safely
@@ -844,27 +847,37 @@ extern "C" fn deliver_trampoline(
     msg: *mut c_void,
     msg_len: usize,
 ) {
-    let call = |cpg: &Cpg, callbacks: &mut Callbacks| {
-        let Some(on_deliver) = callbacks.deliver.as_mut() else {
-            return;
-        };
-        if group_name.is_null() {
-            return;
-        }
-        // SAFETY: libcpg passes a cpg_name that lives for the callback.
-        let group = GroupName::from_raw(unsafe { &*group_name });
-        // SAFETY: libcpg passes `msg_len` bytes at `msg`, valid for the callback.
-        let data = unsafe { c_bytes(msg, msg_len) };
-        let message = Message {
-            group,
-            node_id: NodeId::from(nodeid),
-            pid,
-            data,
-        };
-        on_deliver(cpg, &message);
+    if group_name.is_null() {
+        return;
+    }
+    // SAFETY: libcpg passes a cpg_name that lives for the callback.
+    let group = GroupName::from_raw(unsafe { &*group_name });
+    // SAFETY: libcpg passes `msg_len` bytes at `msg`, valid for the callback.
+    let data = unsafe { c_bytes(msg, msg_len) };
+    let message = Message {
+        group,
+        node_id: NodeId::from(nodeid),
+        pid,
+        data,
+    };
+    let defer = || -> Deferred<CpgLib> {
+        let owned = message.into_owned();
+        Box::new(move |cpg, callbacks| on_deliver(cpg, callbacks, &owned.view()))
     };
     // SAFETY: libcpg calls this trampoline only from cpg_dispatch of a handle of this module.
-    unsafe { run_callback::<CpgLib>(handle, call) }
+    unsafe {
+        run_callback_or_defer::<CpgLib>(
+            handle,
+            |cpg, callbacks| on_deliver(cpg, callbacks, &message),
+            defer,
+        )
+    }
+}
+
+fn on_deliver(cpg: &Cpg, callbacks: &mut Callbacks, message: &Message<'_>) {
+    if let Some(on_deliver) = callbacks.deliver.as_mut() {
+        on_deliver(cpg, message);
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -878,34 +891,43 @@ extern "C" fn confchg_trampoline(
     joined_list: *const sys::cpg_address,
     joined_list_entries: usize,
 ) {
-    let call = |cpg: &Cpg, callbacks: &mut Callbacks| {
-        let Some(on_confchg) = callbacks.confchg.as_mut() else {
-            return;
-        };
-        if group_name.is_null() {
-            return;
-        }
-        // SAFETY: libcpg passes a cpg_name that lives for the callback.
-        let group = GroupName::from_raw(unsafe { &*group_name });
-        // SAFETY: libcpg passes each list with its number of entries, valid for the callback.
-        unsafe {
-            with_c_list(member_list, member_list_entries, |members| {
-                with_c_list(left_list, left_list_entries, |left| {
-                    with_c_list(joined_list, joined_list_entries, |joined| {
-                        let change = ConfigChange {
-                            group,
-                            members: Address::from_raw_slice(members),
-                            left: Address::from_raw_slice(left),
-                            joined: Address::from_raw_slice(joined),
-                        };
-                        on_confchg(cpg, &change);
-                    })
+    if group_name.is_null() {
+        return;
+    }
+    // SAFETY: libcpg passes a cpg_name that lives for the callback.
+    let group = GroupName::from_raw(unsafe { &*group_name });
+    // SAFETY: libcpg passes each list with its number of entries, valid for the callback.
+    unsafe {
+        with_c_list(member_list, member_list_entries, |members| {
+            with_c_list(left_list, left_list_entries, |left| {
+                with_c_list(joined_list, joined_list_entries, |joined| {
+                    let change = ConfigChange {
+                        group,
+                        members: Address::from_raw_slice(members),
+                        left: Address::from_raw_slice(left),
+                        joined: Address::from_raw_slice(joined),
+                    };
+                    let defer = || -> Deferred<CpgLib> {
+                        let owned = change.into_owned();
+                        Box::new(move |cpg, callbacks| on_confchg(cpg, callbacks, &owned.view()))
+                    };
+                    // SAFETY: libcpg calls this trampoline only from cpg_dispatch of a handle
+                    // of this module.
+                    run_callback_or_defer::<CpgLib>(
+                        handle,
+                        |cpg, callbacks| on_confchg(cpg, callbacks, &change),
+                        defer,
+                    )
                 })
             })
-        }
-    };
-    // SAFETY: libcpg calls this trampoline only from cpg_dispatch of a handle of this module.
-    unsafe { run_callback::<CpgLib>(handle, call) }
+        })
+    }
+}
+
+fn on_confchg(cpg: &Cpg, callbacks: &mut Callbacks, change: &ConfigChange<'_>) {
+    if let Some(on_confchg) = callbacks.confchg.as_mut() {
+        on_confchg(cpg, change);
+    }
 }
 
 extern "C" fn totem_confchg_trampoline(
@@ -914,20 +936,30 @@ extern "C" fn totem_confchg_trampoline(
     member_list_entries: u32,
     member_list: *const u32,
 ) {
-    let call = |cpg: &Cpg, callbacks: &mut Callbacks| {
-        let Some(on_totem_confchg) = callbacks.totem_confchg.as_mut() else {
-            return;
-        };
-        let ring_id = RingId::from(ring_id);
-        // SAFETY: libcpg passes `member_list_entries` node ids, valid for the callback.
-        unsafe {
-            with_node_ids(member_list, member_list_entries as usize, |members| {
-                on_totem_confchg(cpg, &TotemConfigChange { ring_id, members });
-            })
-        }
-    };
-    // SAFETY: libcpg calls this trampoline only from cpg_dispatch of a handle of this module.
-    unsafe { run_callback::<CpgLib>(handle, call) }
+    let ring_id = RingId::from(ring_id);
+    // SAFETY: libcpg passes `member_list_entries` node ids, valid for the callback.
+    unsafe {
+        with_node_ids(member_list, member_list_entries as usize, |members| {
+            let change = TotemConfigChange { ring_id, members };
+            let defer = || -> Deferred<CpgLib> {
+                let owned = change.into_owned();
+                Box::new(move |cpg, callbacks| on_totem_confchg(cpg, callbacks, &owned.view()))
+            };
+            // SAFETY: libcpg calls this trampoline only from cpg_dispatch of a handle of this
+            // module.
+            run_callback_or_defer::<CpgLib>(
+                handle,
+                |cpg, callbacks| on_totem_confchg(cpg, callbacks, &change),
+                defer,
+            )
+        })
+    }
+}
+
+fn on_totem_confchg(cpg: &Cpg, callbacks: &mut Callbacks, change: &TotemConfigChange<'_>) {
+    if let Some(on_totem_confchg) = callbacks.totem_confchg.as_mut() {
+        on_totem_confchg(cpg, change);
+    }
 }
 
 #[cfg(test)]

@@ -25,9 +25,8 @@
 //!   left to arrive, then one `dispatch(All)` (safe) or `cpg_dispatch(CS_DISPATCH_ALL)` (raw)
 //!   delivers every one of them, with no waiting and no sending inside the timed call, so
 //!   the difference is the safe layer's cost per event; a raw loop of
-//!   `CS_DISPATCH_ONE_NONBLOCKING` calls (one C call per event, as the safe `dispatch(All)`
-//!   makes so that a panic leaves the later events queued) shows how much of it is the C
-//!   library's own cost per call;
+//!   `CS_DISPATCH_ONE_NONBLOCKING` calls (one C call per event) shows the C library's own
+//!   cost per call, which the safe `dispatch(All)` does not pay (it is one C call too);
 //! - heap allocations made by Rust code per delivered message through the safe API (counted
 //!   with a counting global allocator over the whole timed send + deliver loop; libcpg's own
 //!   `malloc`s are C's and not counted);
