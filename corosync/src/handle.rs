@@ -787,7 +787,8 @@ macro_rules! handle_type {
             /// The C library's dispatch keeps a 1 MiB receive buffer on the stack
             /// (`IPC_DISPATCH_SIZE`), so callbacks run with about 1 MiB less stack than the
             /// calling thread has: dispatch from a thread with at least 2 MiB of stack
-            /// (Rust's default for spawned threads; the main thread has 8 MiB).
+            /// (Rust's default for spawned threads; the main thread has 8 MiB), and with
+            /// another 1 MiB for each dispatch a callback makes of another handle.
             ///
             /// Calling `dispatch` from inside a callback returns
             /// [`Error::ReentrantDispatch`](crate::Error::ReentrantDispatch).

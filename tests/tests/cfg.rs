@@ -215,7 +215,19 @@ fn queries_reload_and_isolation() {
     cluster.node(1).write_config(&good).unwrap();
     assert_eq!(cluster.node(1).cmap_get("totem.token").unwrap(), "1700");
 
-    shutdown_callbacks_on_a_real_daemon(cluster.node(2));
+    // A callback there dispatches a second handle: two libcfg dispatch frames (1 MiB of
+    // receive buffer each) are on the stack at once, more than a test thread's 2 MiB, so
+    // this part runs on a thread with room for them (see the crate docs of `dispatch`).
+    let node2 = cluster.node(2);
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("nested-dispatch".into())
+            .stack_size(8 * 1024 * 1024)
+            .spawn_scoped(scope, || shutdown_callbacks_on_a_real_daemon(node2))
+            .expect("spawn a thread with an 8 MiB stack")
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    });
 
     // A node cut off by the harness: its link goes down in node 1's view, and ring_status
     // and corosync-cfgtool agree on it.
