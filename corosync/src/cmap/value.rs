@@ -354,25 +354,25 @@ impl<'a> ValueRef<'a> {
                 value: len as i64,
             }
         }
-        // One match over the type that also checks the length (the same check as
-        // `ValueType::fixed_len`), so the usual path takes one branch on the type.
-        Ok(match ValueType::from(raw_type) {
-            ValueType::I8 => ValueRef::I8(i8::from_ne_bytes(number(bytes)?)),
-            ValueType::U8 => ValueRef::U8(u8::from_ne_bytes(number(bytes)?)),
-            ValueType::I16 => ValueRef::I16(i16::from_ne_bytes(number(bytes)?)),
-            ValueType::U16 => ValueRef::U16(u16::from_ne_bytes(number(bytes)?)),
-            ValueType::I32 => ValueRef::I32(i32::from_ne_bytes(number(bytes)?)),
-            ValueType::U32 => ValueRef::U32(u32::from_ne_bytes(number(bytes)?)),
-            ValueType::I64 => ValueRef::I64(i64::from_ne_bytes(number(bytes)?)),
-            ValueType::U64 => ValueRef::U64(u64::from_ne_bytes(number(bytes)?)),
-            ValueType::Float => ValueRef::Float(f32::from_ne_bytes(number(bytes)?)),
-            ValueType::Double => ValueRef::Double(f64::from_ne_bytes(number(bytes)?)),
-            ValueType::String => {
-                let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-                ValueRef::String(&bytes[..end])
+        // One match on the C value itself that also checks the length (the check of
+        // `ValueType::fixed_len`): one jump, not a conversion to `ValueType` and a second
+        // match. A unit test checks that both agree on every C value.
+        Ok(match raw_type {
+            sys::CMAP_VALUETYPE_INT8 => ValueRef::I8(i8::from_ne_bytes(number(bytes)?)),
+            sys::CMAP_VALUETYPE_UINT8 => ValueRef::U8(u8::from_ne_bytes(number(bytes)?)),
+            sys::CMAP_VALUETYPE_INT16 => ValueRef::I16(i16::from_ne_bytes(number(bytes)?)),
+            sys::CMAP_VALUETYPE_UINT16 => ValueRef::U16(u16::from_ne_bytes(number(bytes)?)),
+            sys::CMAP_VALUETYPE_INT32 => ValueRef::I32(i32::from_ne_bytes(number(bytes)?)),
+            sys::CMAP_VALUETYPE_UINT32 => ValueRef::U32(u32::from_ne_bytes(number(bytes)?)),
+            sys::CMAP_VALUETYPE_INT64 => ValueRef::I64(i64::from_ne_bytes(number(bytes)?)),
+            sys::CMAP_VALUETYPE_UINT64 => ValueRef::U64(u64::from_ne_bytes(number(bytes)?)),
+            sys::CMAP_VALUETYPE_FLOAT => ValueRef::Float(f32::from_ne_bytes(number(bytes)?)),
+            sys::CMAP_VALUETYPE_DOUBLE => ValueRef::Double(f64::from_ne_bytes(number(bytes)?)),
+            sys::CMAP_VALUETYPE_STRING => {
+                ValueRef::String(&bytes[..crate::cstr::nul_position(bytes).unwrap_or(bytes.len())])
             }
-            ValueType::Binary => ValueRef::Binary(bytes),
-            ValueType::Unknown(raw) => {
+            sys::CMAP_VALUETYPE_BINARY => ValueRef::Binary(bytes),
+            raw => {
                 return Err(Error::UnexpectedValue {
                     what: "cmap value type",
                     value: i64::from(raw),
@@ -457,6 +457,9 @@ macro_rules! numbers {
             impl sealed::Sealed for $t {}
 
             impl FromCmap for $t {
+                // Inlined into the caller, like the key layout: after the C call returns, a
+                // separate function would be entered cold (see docs/bench-cmap.md).
+                #[inline]
                 fn get_from(cmap: &Cmap, key: &KeyBuf) -> Result<Self> {
                     let mut value: $t = Default::default();
                     // SAFETY: the handle is live, the key is NUL-terminated and `value` is a
@@ -469,6 +472,7 @@ macro_rules! numbers {
             }
 
             impl ToCmap for $t {
+                #[inline]
                 fn set_into(&self, cmap: &Cmap, key: &KeyBuf) -> Result<()> {
                     // SAFETY: the handle is live and the key is NUL-terminated.
                     cs_result(unsafe { sys::$set(cmap.raw(), key.as_ptr(), *self) })
@@ -644,6 +648,23 @@ mod tests {
                 value: 13
             })
         );
+    }
+
+    #[test]
+    fn from_raw_agrees_with_value_type_on_every_c_value() {
+        let bytes = [0u8; 8];
+        for raw in 0..=20 {
+            let value_type = ValueType::from(raw);
+            let len = value_type.fixed_len().unwrap_or(3);
+            match ValueRef::from_raw(raw, &bytes[..len]) {
+                Ok(value) => assert_eq!(value.value_type(), value_type, "C value {raw}"),
+                Err(_) => assert!(matches!(value_type, ValueType::Unknown(_)), "C value {raw}"),
+            }
+            if let Some(fixed) = value_type.fixed_len() {
+                assert!(ValueRef::from_raw(raw, &bytes[..fixed - 1]).is_err());
+                assert!(ValueRef::from_raw(raw, &[0u8; 9][..fixed + 1]).is_err());
+            }
+        }
     }
 
     #[test]
