@@ -18,7 +18,8 @@
 //! the one being dispatched on this thread, catches a panic of the user's
 //! closure and stores it; `dispatch` resumes it once the C call has returned, so no panic ever
 //! unwinds through a C frame. The events behind a panicking one wait for the next dispatch:
-//! for a library whose trampolines can copy their event ([`Library::DEFERS`], libcpg),
+//! for a library whose trampolines can copy their event ([`Library::DEFERS`]: libcpg and
+//! libcmap, whose events come at high rates),
 //! `dispatch(All)` is one C call and the events it reads after the panic are kept in the
 //! handle; for the others it has the C library read one event per call, so they are not read
 //! until then. A closure
@@ -390,6 +391,15 @@ impl<L: Library> Handle<L> {
         let mut lent = self.state().lent.take();
         lent.push(Lent { ptr, free });
         self.state().lent.set(lent);
+    }
+
+    /// Whether `ptr` is lent to C (not yet given back, and the connection it was lent to is
+    /// still this handle's).
+    pub(crate) fn is_lent(&self, ptr: *const ()) -> bool {
+        let lent = self.state().lent.take();
+        let found = lent.iter().any(|l| l.ptr == ptr);
+        self.state().lent.set(lent);
+        found
     }
 
     /// C has given back `ptr` (it will not use it again): frees it now. Returns whether it was
@@ -778,8 +788,10 @@ macro_rules! handle_type {
             /// A panic in a callback stops the delivery of events and is resumed here once
             /// the C library has returned. No event is lost: the event whose callback panicked
             /// is consumed, and every later one is delivered, in order, by the next
-            /// `dispatch` (CPG keeps a copy of those its C dispatch read after the panic; the
-            /// other libraries leave them in the connection), so a program that catches the
+            /// `dispatch` (CPG and cmap keep a copy of those their C dispatch read after the
+            /// panic, except the events of a cmap track deleted meanwhile, which libcmap
+            /// would drop too; the other libraries leave them in the connection), so a
+            /// program that catches the
             /// panic and dispatches again sees every event the other members saw. Dispatch
             /// again before waiting on the fd: kept events do not make it readable
             /// ([`wait_readable`](Self::wait_readable) counts them).

@@ -68,9 +68,11 @@
 //! dispatch stops delivering, and the panic is resumed from `dispatch`. No event is lost by
 //! it: the events behind the one whose callback panicked are delivered, in order, by the next
 //! `dispatch`, so a CPG member that catches the panic and goes on dispatching sees every
-//! message the other members saw. (CPG's `dispatch(All)` reads every pending event in one C
-//! call, as C programs do, and keeps a copy of those behind the panic; the other libraries
-//! have the C library read one event per call, so the later events stay in the connection.)
+//! message the other members saw. (For CPG and cmap, whose events come at high rates,
+//! `dispatch(All)` reads every pending event in one C call, as C programs do, and keeps a
+//! copy of those behind the panic, dropping those of a cmap track deleted meanwhile as
+//! libcmap does; quorum, votequorum and cfg have the C library read one event per call, so
+//! the later events stay in the connection.)
 //! Call `dispatch` again after catching such a panic rather than waiting on the fd first: the
 //! kept events do not make the fd readable (the handle's own `wait_readable` and
 //! `dispatch_blocking` know of them).

@@ -861,7 +861,8 @@ fn callback_may_read_and_write_through_its_handle() {
 }
 
 /// A panicking callback: dispatch resumes the panic here and the handle stays usable. With
-/// One or All, the events behind the panicking one wait for the next dispatch.
+/// One or All, the events behind the panicking one wait for the next dispatch (with All the
+/// handle keeps those libcmap read in the same call), unless their track is deleted first.
 #[test]
 fn panicking_callback_resumes_in_dispatch_and_the_handle_stays_usable() {
     let cluster = CLUSTER.get();
@@ -870,7 +871,7 @@ fn panicking_callback_resumes_in_dispatch_and_the_handle_stays_usable() {
     let other = open(node);
     let calls = Arc::new(Mutex::new(Vec::new()));
     let counter = calls.clone();
-    let _track = cmap
+    let track = cmap
         .track(
             "test.panic.",
             TrackOptions::ADD | TrackOptions::PREFIX,
@@ -918,6 +919,26 @@ fn panicking_callback_resumes_in_dispatch_and_the_handle_stays_usable() {
         cmap.dispatch(DispatchMode::OneNonBlocking),
         Ok(Dispatched::NothingPending)
     );
+
+    // Both events are queued when `set` returns (the daemon sends them while it handles
+    // the request), so the one C dispatch reads both and the handle keeps the second. Its
+    // track is deleted before the next dispatch: like libcmap for a deleted track, the
+    // dispatch drops the event.
+    other.set("test.panic.third.boom", 1u8).unwrap();
+    other.set("test.panic.untracked", 1u8).unwrap();
+    catch_unwind(AssertUnwindSafe(|| cmap.dispatch(DispatchMode::All)))
+        .expect_err("the callback's panic reaches the caller");
+    assert_eq!(calls.lock().unwrap().len(), 5);
+    assert_eq!(
+        cmap.wait_readable(Some(Duration::ZERO)),
+        Ok(true),
+        "an event is kept"
+    );
+    track.delete().unwrap();
+    assert_eq!(cmap.dispatch(DispatchMode::All), Ok(Dispatched::Processed));
+    let delivered = calls.lock().unwrap().clone();
+    assert_eq!(delivered.len(), 5, "{delivered:?}");
+    assert_eq!(cmap.wait_readable(Some(Duration::ZERO)), Ok(false));
 }
 
 /// A track guard dropped by its own closure (it lives in a thread-local, which needs a

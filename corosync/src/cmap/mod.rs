@@ -122,6 +122,9 @@ library! {
     /// The marker for libcmap in the shared handle plumbing.
     CmapLib for Cmap, callbacks: (), event: Event,
     finalize: sys::cmap_finalize, fd_get: sys::cmap_fd_get, dispatch: sys::cmap_dispatch,
+    // Track events come at the rate keys change: the trampoline copies an event read after
+    // a panic, so `dispatch(All)` is one C call.
+    defers: true,
 }
 
 handle_type! {

@@ -15,7 +15,7 @@ use super::{Cmap, CmapLib, Map, ValueRef};
 use crate::clist::c_bytes;
 use crate::cstr;
 use crate::error::cs_result;
-use crate::handle::{run_callback, with_library_lock};
+use crate::handle::{run_callback_or_defer, with_library_lock, Deferred};
 use crate::{Error, Result};
 
 bitflags::bitflags! {
@@ -260,6 +260,50 @@ unsafe fn release<F>(ptr: *const ()) {
     drop(unsafe { Arc::from_raw(ptr.cast::<TrackSlot<F>>()) });
 }
 
+/// A count of a track's slot kept with an event read after a panic (see `notify`).
+struct KeptSlot<F>(Arc<TrackSlot<F>>);
+
+// A kept event lives in its handle's state, so it moves with the handle, and its slot's
+// `RefCell` is used only by the dispatch of that handle, on the thread that has it (as
+// every other user of the slot: see `TrackSlot`); dropping the last count drops `F`, which
+// is Send. SAFETY: so sending the count with the handle is sound.
+unsafe impl<F: Send> Send for KeptSlot<F> {}
+
+impl<F> KeptSlot<F> {
+    /// The slot (a method, so that a closure captures the whole `KeptSlot`, which is Send).
+    fn slot(&self) -> &Arc<TrackSlot<F>> {
+        &self.0
+    }
+}
+
+/// Takes a count of the slot at `ptr` for as long as the returned `Arc` lives.
+///
+/// # Safety
+/// `ptr` is a track's `user_data` that libcmap just passed to `notify::<F>`.
+unsafe fn slot_of<F>(ptr: *const TrackSlot<F>) -> Arc<TrackSlot<F>> {
+    // `user_data` is the pointer `track` got from `Arc::into_raw` for a `TrackSlot<F>` (the
+    // trampoline is instantiated for that F). libcmap calls with it only while the track is
+    // registered, and the handle's ledger releases its count only after cmap_track_delete
+    // succeeded or after finalize. Taking a count of our own keeps the slot alive while we
+    // use it, even if the closure drops its own guard.
+    // SAFETY: so `ptr` is a live `Arc<TrackSlot<F>>` allocation from `Arc::into_raw`.
+    unsafe {
+        Arc::increment_strong_count(ptr);
+        Arc::from_raw(ptr)
+    }
+}
+
+/// Runs the track's closure for `event`.
+fn run_track_closure<F>(cmap: &Cmap, slot: &TrackSlot<F>, event: &TrackEvent<'_>)
+where
+    F: FnMut(&Cmap, &TrackEvent<'_>) + Send + 'static,
+{
+    // Never busy: dispatch is not re-entrant, so the closure cannot be running.
+    if let Ok(mut callback) = slot.callback.try_borrow_mut() {
+        (*callback)(cmap, event);
+    }
+}
+
 /// The C callback of every track whose closure has type `F`.
 extern "C" fn notify<F>(
     handle: sys::cmap_handle_t,
@@ -272,29 +316,30 @@ extern "C" fn notify<F>(
 ) where
     F: FnMut(&Cmap, &TrackEvent<'_>) + Send + 'static,
 {
+    let ptr = user_data.cast_const().cast::<TrackSlot<F>>();
+    // SAFETY: libcmap passes the key and values of the message in its dispatch buffer,
+    // valid during this call.
+    let event = unsafe { TrackEvent::from_c(track, event, key, &new_value, &old_value) };
     let deliver = |cmap: &Cmap, _: &mut ()| {
-        let ptr = user_data.cast_const().cast::<TrackSlot<F>>();
-        // `user_data` is the pointer `track` got from `Arc::into_raw` for a `TrackSlot<F>`
-        // (this trampoline is instantiated for that F). libcmap calls with it only while the
-        // track is registered, and the handle's ledger releases its count only after
-        // cmap_track_delete succeeded or after finalize. Taking a count of our own keeps the
-        // slot alive until this call ends, even if the closure drops its own guard.
-        // SAFETY: so `ptr` is a live `Arc<TrackSlot<F>>` allocation from `Arc::into_raw`.
-        let slot = unsafe {
-            Arc::increment_strong_count(ptr);
-            Arc::from_raw(ptr)
-        };
-        // SAFETY: libcmap passes the key and values of the message in its dispatch buffer,
-        // valid during this call.
-        let event = unsafe { TrackEvent::from_c(track, event, key, &new_value, &old_value) };
-        // Never busy: dispatch is not re-entrant, so the closure cannot be running.
-        if let Ok(mut callback) = slot.callback.try_borrow_mut() {
-            (*callback)(cmap, &event);
-        };
+        // SAFETY: libcmap just passed `ptr` to this trampoline.
+        let slot = unsafe { slot_of(ptr) };
+        run_track_closure(cmap, &slot, &event);
         // Dropping `slot` here frees the closure if its guard was dropped meanwhile.
     };
+    let defer = || -> Deferred<CmapLib> {
+        // SAFETY: libcmap just passed `ptr` to this trampoline.
+        let slot = KeptSlot(unsafe { slot_of(ptr) });
+        let owned = event.into_owned();
+        Box::new(move |cmap, _| {
+            // Delivered only if the track is still registered, as libcmap drops the events
+            // of a deleted track; the count held keeps the address from being reused.
+            if cmap.handle.is_lent(Arc::as_ptr(slot.slot()).cast()) {
+                run_track_closure(cmap, slot.slot(), &owned.view());
+            }
+        })
+    };
     // SAFETY: libcmap calls this only from cmap_dispatch of `handle`.
-    unsafe { run_callback::<CmapLib>(handle, deliver) };
+    unsafe { run_callback_or_defer::<CmapLib>(handle, deliver, defer) };
 }
 
 impl Cmap {
@@ -753,6 +798,18 @@ impl OwnedTrackEvent {
     /// ```
     pub fn old_value(&self) -> Option<ValueRef<'_>> {
         self.old_value.as_ref().map(KeptValue::view)
+    }
+
+    /// The event as the view a track closure gets.
+    pub(crate) fn view(&self) -> TrackEvent<'_> {
+        TrackEvent {
+            track: self.track,
+            kind: self.kind,
+            key_bytes: &self.key_bytes,
+            key: self.key(),
+            new_value: self.new_value(),
+            old_value: self.old_value(),
+        }
     }
 }
 

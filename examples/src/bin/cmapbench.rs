@@ -11,7 +11,10 @@
 //! For each operation (get a `u32`, set a `u32`: `N` of each per side, default 20000; a full
 //! iteration reading every value: `F` per side, default 100) it alternates batches of the
 //! safe call and of the raw C call, and prints the median time per operation of each and
-//! their ratio. `--quick` is a smoke run (200 and 3). It then counts, with a counting global allocator, the
+//! their ratio, with the CPU time of the benchmark's thread per operation. It also times the
+//! dispatch of queued track events (`dispatch(All)` with a closure against
+//! `cmap_dispatch(CS_DISPATCH_ALL)` with a C callback), and runs raw against raw as the
+//! noise floor. `--quick` is a smoke run (200 and 3). It then counts, with a counting global allocator, the
 //! heap allocations the safe layer makes per call (libcmap's own `malloc`s are not Rust
 //! allocations and are not counted), including per track notification.
 //!
@@ -101,6 +104,58 @@ impl RawCmap {
     }
 }
 
+/// The raw track callback: counts the event and reads its new value, as the safe closure
+/// does. `user_data` is the counter.
+unsafe extern "C" fn raw_notify(
+    _handle: u64,
+    _track: u64,
+    _event: i32,
+    _key: *const c_char,
+    new_value: raw::cmap_notify_value,
+    _old_value: raw::cmap_notify_value,
+    user_data: *mut c_void,
+) {
+    if new_value.type_ == raw::CMAP_VALUETYPE_UINT32 && new_value.len == 4 {
+        // SAFETY: libcmap passes `len` bytes at `data`, valid for the callback.
+        black_box(unsafe { new_value.data.cast::<u32>().read_unaligned() });
+    }
+    // SAFETY: `user_data` is the AtomicUsize that `track_events` keeps alive while tracking.
+    unsafe { &*user_data.cast::<AtomicUsize>() }.fetch_add(1, Ordering::Relaxed);
+}
+
+impl RawCmap {
+    /// Tracks changes of `key`, counting them in `seen`; returns the track handle.
+    fn track(&self, key: &CStr, seen: &AtomicUsize) -> u64 {
+        let mut track = 0;
+        // SAFETY: live handle, NUL-terminated key; `seen` outlives the track (the caller
+        // deletes it first); `track` is writable.
+        let code = unsafe {
+            raw::cmap_track_add(
+                self.0,
+                key.as_ptr(),
+                raw::CMAP_TRACK_MODIFY as i32,
+                Some(raw_notify),
+                (seen as *const AtomicUsize).cast_mut().cast(),
+                &mut track,
+            )
+        };
+        assert_eq!(code, raw::CS_OK, "cmap_track_add");
+        track
+    }
+
+    fn dispatch_all(&self) {
+        // SAFETY: live handle.
+        let code = unsafe { raw::cmap_dispatch(self.0, raw::CS_DISPATCH_ALL) };
+        assert_eq!(code, raw::CS_OK, "cmap_dispatch");
+    }
+
+    fn track_delete(&self, track: u64) {
+        // SAFETY: live handle, a track of it, deleted once.
+        let code = unsafe { raw::cmap_track_delete(self.0, track) };
+        assert_eq!(code, raw::CS_OK, "cmap_track_delete");
+    }
+}
+
 impl Drop for RawCmap {
     fn drop(&mut self) {
         // SAFETY: finalized once, here.
@@ -174,6 +229,87 @@ fn compare(
         safe_cpu: safe_cpu / operations,
         raw_cpu: raw_cpu / operations,
     }
+}
+
+/// Events per batch of the track measurement.
+const TRACK_BATCH: usize = 500;
+
+/// CPU per track event of dispatching events already queued: a third connection sets `key`
+/// `TRACK_BATCH` times, both tracking connections receive every change, and then the safe
+/// handle's `dispatch(All)` (a closure per event) and the raw handle's
+/// `cmap_dispatch(CS_DISPATCH_ALL)` (a C callback per event) each deliver theirs, nothing
+/// waited for or sent inside the timed calls; `batches` batches, the order alternating.
+/// The wall-time columns of this row are per event too.
+fn track_events(
+    cmap: &Cmap,
+    raw: &RawCmap,
+    c_key: &CStr,
+    key: &str,
+    batches: usize,
+) -> corosync::Result<Measured> {
+    let writer = RawCmap::new().map_err(|message| {
+        eprintln!("{message}");
+        corosync::Error::Library { errno: 0 }
+    })?;
+    let safe_seen = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = safe_seen.clone();
+    let track = cmap.track(key, TrackOptions::MODIFY, move |_, event| {
+        if let Some(ValueRef::U32(v)) = event.new_value() {
+            black_box(v);
+        }
+        counter.fetch_add(1, Ordering::Relaxed);
+    })?;
+    let raw_seen = AtomicUsize::new(0);
+    let raw_track = raw.track(c_key, &raw_seen);
+    let (mut safe_cpu, mut raw_cpu) = (Duration::ZERO, Duration::ZERO);
+    let (mut safe_times, mut raw_times) = (Vec::new(), Vec::new());
+    let base = writer.get_u32(c_key);
+    for batch in 0..batches {
+        for i in 0..TRACK_BATCH {
+            writer.set_u32(
+                c_key,
+                base.wrapping_add((batch * TRACK_BATCH + i) as u32 + 1),
+            );
+        }
+        // Every event reaches both connections' queues well within this.
+        std::thread::sleep(Duration::from_millis(200));
+        let expected = (batch + 1) * TRACK_BATCH;
+        let mut timed = |safe: bool| {
+            let (cpu, start) = (thread_cpu(), Instant::now());
+            if safe {
+                cmap.dispatch(DispatchMode::All).expect("dispatch");
+            } else {
+                raw.dispatch_all();
+            }
+            let (wall, cpu) = (start.elapsed(), thread_cpu() - cpu);
+            let (seen, cpu_total, times) = if safe {
+                (&*safe_seen, &mut safe_cpu, &mut safe_times)
+            } else {
+                (&raw_seen, &mut raw_cpu, &mut raw_times)
+            };
+            assert_eq!(
+                seen.load(Ordering::Relaxed),
+                expected,
+                "events queued before the dispatch"
+            );
+            *cpu_total += cpu;
+            times.push(wall / TRACK_BATCH as u32);
+        };
+        let safe_first = batch % 2 == 0;
+        timed(safe_first);
+        timed(!safe_first);
+    }
+    raw.track_delete(raw_track);
+    track.delete()?;
+    let events = (batches * TRACK_BATCH) as u32;
+    safe_times.sort();
+    raw_times.sort();
+    Ok(Measured {
+        safe: safe_times[batches / 2],
+        raw: raw_times[batches / 2],
+        safe_cpu: safe_cpu / events,
+        raw_cpu: raw_cpu / events,
+    })
 }
 
 /// Heap allocations per call of `f`, over `calls` calls.
@@ -283,6 +419,12 @@ fn run(iterations: usize, full: usize) -> corosync::Result<()> {
             },
             |_| assert_eq!(raw.read_all(), keys),
         ),
+    );
+
+    let track_row = track_events(&cmap, &raw, c_key, key, if full < 100 { 3 } else { 20 })?;
+    row(
+        "track event, dispatching queued ones (safe: dispatch(All) + closure; raw: CS_DISPATCH_ALL + callback)",
+        track_row,
     );
 
     // The same alternation with raw calls on both sides (a second libcmap connection in the
