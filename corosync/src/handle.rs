@@ -19,10 +19,9 @@
 //! closure and stores it; `dispatch` resumes it once the C call has returned, so no panic ever
 //! unwinds through a C frame. The events behind a panicking one wait for the next dispatch:
 //! for a library whose trampolines can copy their event ([`Library::DEFERS`]: libcpg and
-//! libcmap, whose events come at high rates),
-//! `dispatch(All)` is one C call and the events it reads after the panic are kept in the
-//! handle; for the others it has the C library read one event per call, so they are not read
-//! until then. A closure
+//! libcmap, whose events come at high rates), `dispatch(All)` is one C call and the events it
+//! reads after the panic are kept in the handle; for the others it has the C library read one
+//! event per call, so they are not read until then. A closure
 //! receives `&PublicHandle`, so it can make requests on the same connection (send a reply from
 //! a CPG deliver callback), but it cannot drop the handle, and re-entering `dispatch` is
 //! refused with [`Error::ReentrantDispatch`].
@@ -277,8 +276,9 @@ pub(crate) struct Handle<L: Library> {
 // and creating or destroying entries runs under `with_library_lock`.
 // What the handle owns is Send: `Callbacks`, the panic payload, the deferred events (Send
 // closures), the lent allocations (`lend`'s callers require Send contents), the connect
-// closure, `L::Event`, `L::Session`, the stopper (Send + Sync); the rest is plain data. `!Sync` (`PhantomData<Cell<()>>`) rules out
-// concurrent use. SAFETY: so moving the handle to another thread is sound.
+// closure, `L::Event`, `L::Session`, the stopper (Send + Sync); the rest is plain data.
+// `!Sync` (`PhantomData<Cell<()>>`) rules out concurrent use. SAFETY: so moving the handle to
+// another thread is sound.
 unsafe impl<L: Library> Send for Handle<L> {}
 
 impl<L: Library> Handle<L> {

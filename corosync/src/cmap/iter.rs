@@ -481,10 +481,9 @@ fn read_value(
         let value = buf.with_room(want);
         let mut len = value.len();
         let mut raw_type: sys::cmap_value_types_t = 0;
-        // SAFETY: the handle is live (the iterator borrows it); `name` holds the
-        // NUL-terminated name cmap_iter_next wrote; `value` has `len` writable bytes, and the
-        // daemon refuses (CS_ERR_INVALID_PARAM) rather than sends a longer value; `len` and
-        // `raw_type` are writable.
+        // SAFETY: the handle is live (borrowed); `name` is the NUL-terminated name libcmap
+        // wrote; `value` has `len` writable bytes (the daemon refuses, CS_ERR_INVALID_PARAM,
+        // rather than sends a longer value); `len` and `raw_type` are writable.
         let code = unsafe {
             sys::cmap_get(
                 cmap.raw(),

@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 #[path = "../alloc_counter.rs"]
 mod alloc_counter;
 
-use corosync::cmap::{Cmap, TrackOptions, ValueRef};
+use corosync::cmap::{Cmap, Track, TrackOptions, ValueRef};
 use corosync::DispatchMode;
 use corosync_examples::main_skeleton::{number, run_main};
 
@@ -41,12 +41,16 @@ use corosync_sys as raw;
 struct RawCmap(u64);
 
 impl RawCmap {
-    fn new() -> Result<RawCmap, String> {
+    /// Connects; a failure is printed with its cs_error_t and reported as a library error.
+    fn new() -> corosync::Result<RawCmap> {
         let mut handle = 0;
         // SAFETY: `handle` is writable.
         match unsafe { raw::cmap_initialize(&mut handle) } {
             raw::CS_OK => Ok(RawCmap(handle)),
-            code => Err(format!("cmap_initialize failed with cs_error_t {code}")),
+            code => {
+                eprintln!("cmap_initialize failed with cs_error_t {code}");
+                Err(corosync::Error::Library { errno: 0 })
+            }
         }
     }
 
@@ -231,6 +235,22 @@ fn compare(
     }
 }
 
+/// Tracks changes of `key` with a closure that reads the new value and counts the events.
+fn counting_track<'a>(
+    cmap: &'a Cmap,
+    key: &str,
+) -> corosync::Result<(Track<'a>, std::sync::Arc<AtomicUsize>)> {
+    let seen = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = seen.clone();
+    let track = cmap.track(key, TrackOptions::MODIFY, move |_, event| {
+        if let Some(ValueRef::U32(v)) = event.new_value() {
+            black_box(v);
+        }
+        counter.fetch_add(1, Ordering::Relaxed);
+    })?;
+    Ok((track, seen))
+}
+
 /// Events per batch of the track measurement: few enough that the connection's event ring
 /// holds them all (at 500, the daemon kept the rest back and refilled the ring while the
 /// dispatch ran, which put its work into the measurement).
@@ -249,18 +269,8 @@ fn track_events(
     key: &str,
     batches: usize,
 ) -> corosync::Result<Measured> {
-    let writer = RawCmap::new().map_err(|message| {
-        eprintln!("{message}");
-        corosync::Error::Library { errno: 0 }
-    })?;
-    let safe_seen = std::sync::Arc::new(AtomicUsize::new(0));
-    let counter = safe_seen.clone();
-    let track = cmap.track(key, TrackOptions::MODIFY, move |_, event| {
-        if let Some(ValueRef::U32(v)) = event.new_value() {
-            black_box(v);
-        }
-        counter.fetch_add(1, Ordering::Relaxed);
-    })?;
+    let writer = RawCmap::new()?;
+    let (track, safe_seen) = counting_track(cmap, key)?;
     let raw_seen = AtomicUsize::new(0);
     let raw_track = raw.track(c_key, &raw_seen);
     let (mut safe_cpu, mut raw_cpu) = (Duration::ZERO, Duration::ZERO);
@@ -343,10 +353,7 @@ const BATCH: usize = 100;
 
 fn run(iterations: usize, full: usize) -> corosync::Result<()> {
     let cmap = Cmap::new()?;
-    let raw = RawCmap::new().map_err(|message| {
-        eprintln!("{message}");
-        corosync::Error::Library { errno: 0 }
-    })?;
+    let raw = RawCmap::new()?;
     let key = "cmapbench.u32";
     let c_key = c"cmapbench.u32";
     cmap.set(key, 0u32)?;
@@ -431,10 +438,7 @@ fn run(iterations: usize, full: usize) -> corosync::Result<()> {
 
     // The same alternation with raw calls on both sides (a second libcmap connection in the
     // safe column): how far apart two identical sides land, the floor under the rows above.
-    let raw2 = RawCmap::new().map_err(|message| {
-        eprintln!("{message}");
-        corosync::Error::Library { errno: 0 }
-    })?;
+    let raw2 = RawCmap::new()?;
     row(
         "noise floor: get u32, raw against raw (second connection)",
         compare(
@@ -520,14 +524,7 @@ fn run(iterations: usize, full: usize) -> corosync::Result<()> {
 
     // Track notifications: changes made through the raw handle (no Rust allocation), then
     // dispatched to a closure that only counts.
-    let seen = std::sync::Arc::new(AtomicUsize::new(0));
-    let counter = seen.clone();
-    let track = cmap.track(key, TrackOptions::MODIFY, move |_, event| {
-        if let Some(ValueRef::U32(v)) = event.new_value() {
-            black_box(v);
-        }
-        counter.fetch_add(1, Ordering::Relaxed);
-    })?;
+    let (track, seen) = counting_track(&cmap, key)?;
     let base = raw.get_u32(c_key);
     for i in 0..calls {
         raw.set_u32(c_key, base.wrapping_add(i as u32 + 1));
