@@ -242,6 +242,10 @@ pub(crate) struct State<L: Library> {
     /// freed when C gives it back ([`Handle::reclaim`]) or, at the latest, right after
     /// finalize, when the C library holds nothing of ours any more.
     lent: Cell<Vec<Lent>>,
+    /// Lent memory that C gave back during a dispatch: freed when that dispatch ends, as
+    /// the callback running may be the one it owns (a track closure dropping its own
+    /// guard), so trampolines use lent memory without taking a count per event.
+    reclaimed: Cell<Vec<Lent>>,
 }
 
 /// One allocation lent to C: `free(ptr)` releases it.
@@ -302,6 +306,7 @@ impl<L: Library> Handle<L> {
             callbacks: UnsafeCell::new(callbacks),
             session: RefCell::new(L::Session::default()),
             lent: Cell::new(Vec::new()),
+            reclaimed: Cell::new(Vec::new()),
         });
         let state = NonNull::from(Box::leak(state));
         // SAFETY: no reference to the state exists yet; we are its only user.
@@ -402,22 +407,37 @@ impl<L: Library> Handle<L> {
         found
     }
 
-    /// C has given back `ptr` (it will not use it again): frees it now. Returns whether it was
-    /// lent.
+    /// C has given back `ptr` (it will not use it again): frees it now, or at the end of
+    /// the dispatch running on this handle. Returns whether it was lent.
     pub(crate) fn reclaim(&self, ptr: *const ()) -> bool {
-        let mut lent = self.state().lent.take();
+        let state = self.state();
+        let mut lent = state.lent.take();
         let found = lent
             .iter()
             .position(|l| l.ptr == ptr)
             .map(|i| lent.swap_remove(i));
-        self.state().lent.set(lent);
+        state.lent.set(lent);
         match found {
+            Some(entry) if state.dispatching.get() => {
+                let mut reclaimed = state.reclaimed.take();
+                reclaimed.push(entry);
+                state.reclaimed.set(reclaimed);
+            }
             // SAFETY: `lend`'s caller promised that one `free(ptr)` here is sound, and the
             // entry was removed, so it is not freed again after finalize.
             Some(entry) => unsafe { (entry.free)(entry.ptr) },
             None => return false,
         }
         true
+    }
+
+    /// Frees what C gave back during the dispatch that just ended (see `State::reclaimed`).
+    fn free_reclaimed(&self) {
+        for entry in self.state().reclaimed.take() {
+            // SAFETY: `reclaim` removed the entry from `lent` (so nothing else frees it) and
+            // C gave it back; the dispatch whose callbacks could still use it has ended.
+            unsafe { (entry.free)(entry.ptr) };
+        }
     }
 
     /// Runs the C dispatch; see [`DispatchMode`] for what each value does.
@@ -469,6 +489,7 @@ impl<L: Library> Handle<L> {
             }
         };
         state.dispatching.set(false);
+        self.free_reclaimed();
         if let Some(payload) = state.panic.take() {
             resume_unwind(payload);
         }

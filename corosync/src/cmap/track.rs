@@ -199,20 +199,28 @@ impl<'a> TrackEvent<'a> {
         new_value: &sys::cmap_notify_value,
         old_value: &sys::cmap_notify_value,
     ) -> TrackEvent<'a> {
-        let key_bytes: &'a [u8] = if key.is_null() {
-            &[]
+        let (key_bytes, ascii): (&'a [u8], bool) = if key.is_null() {
+            (&[], true)
         } else {
             // SAFETY: the key name is the `value` array of the message's cs_name_t, whose
             // CS_MAX_NAME_LENGTH bytes are all readable (the daemon zeroes what the name does
             // not use).
-            cstr::from_c_array(unsafe {
+            cstr::from_c_array_ascii(unsafe {
                 std::slice::from_raw_parts(key, sys::CS_MAX_NAME_LENGTH as usize)
             })
         };
-        let key = match std::str::from_utf8(key_bytes) {
-            Ok(key) => key,
-            // The longest valid UTF-8 beginning (always valid, so never empty by error).
-            Err(err) => std::str::from_utf8(&key_bytes[..err.valid_up_to()]).unwrap_or_default(),
+        let key = if ascii {
+            // SAFETY: ASCII is UTF-8. Every name corosync makes is ASCII, found while looking
+            // for the NUL; `from_utf8` would be a second pass, out of line.
+            unsafe { std::str::from_utf8_unchecked(key_bytes) }
+        } else {
+            match std::str::from_utf8(key_bytes) {
+                Ok(key) => key,
+                // The longest valid UTF-8 beginning (always valid, so never empty by error).
+                Err(err) => {
+                    std::str::from_utf8(&key_bytes[..err.valid_up_to()]).unwrap_or_default()
+                }
+            }
         };
         // SAFETY: the caller guarantees the values' data.
         let (new_value, old_value) = unsafe { (value(new_value), value(old_value)) };
@@ -242,7 +250,8 @@ unsafe fn value<'a>(value: &sys::cmap_notify_value) -> Option<ValueRef<'a>> {
 
 /// The heap slot that owns a track's closure. Its address is the `user_data` given to
 /// `cmap_track_add`; the handle's ledger of memory lent to C (`Handle::lend`) holds one count
-/// while libcmap may call with it, and a running callback another.
+/// while libcmap may call with it (freed after the dispatch in which the track was deleted,
+/// if it was deleted from a callback), and an event kept after a panic another.
 ///
 /// Only the thread that dispatches the handle touches the `RefCell` (the guard, which borrows
 /// the `!Sync` handle, lives on that thread too). The counts are atomic anyway, so that a
@@ -276,7 +285,8 @@ impl<F> KeptSlot<F> {
     }
 }
 
-/// Takes a count of the slot at `ptr` for as long as the returned `Arc` lives.
+/// Takes a count of the slot at `ptr` for as long as the returned `Arc` lives (an event
+/// kept after a panic, delivered by a later dispatch).
 ///
 /// # Safety
 /// `ptr` is a track's `user_data` that libcmap just passed to `notify::<F>`.
@@ -284,8 +294,8 @@ unsafe fn slot_of<F>(ptr: *const TrackSlot<F>) -> Arc<TrackSlot<F>> {
     // `user_data` is the pointer `track` got from `Arc::into_raw` for a `TrackSlot<F>` (the
     // trampoline is instantiated for that F). libcmap calls with it only while the track is
     // registered, and the handle's ledger releases its count only after cmap_track_delete
-    // succeeded or after finalize. Taking a count of our own keeps the slot alive while we
-    // use it, even if the closure drops its own guard.
+    // succeeded (after the dispatch running then, if any) or after finalize. Taking a count
+    // of our own keeps the slot alive after this dispatch.
     // SAFETY: so `ptr` is a live `Arc<TrackSlot<F>>` allocation from `Arc::into_raw`.
     unsafe {
         Arc::increment_strong_count(ptr);
@@ -321,10 +331,12 @@ extern "C" fn notify<F>(
     // valid during this call.
     let event = unsafe { TrackEvent::from_c(track, event, key, &new_value, &old_value) };
     let deliver = |cmap: &Cmap, _: &mut ()| {
-        // SAFETY: libcmap just passed `ptr` to this trampoline.
-        let slot = unsafe { slot_of(ptr) };
-        run_track_closure(cmap, &slot, &event);
-        // Dropping `slot` here frees the closure if its guard was dropped meanwhile.
+        // SAFETY: libcmap passes the `user_data` of a registered track, an
+        // `Arc<TrackSlot<F>>` from `Arc::into_raw` that the handle's ledger holds a count of
+        // (`Handle::lend`); that count is freed at the earliest when this dispatch ends
+        // (`Handle::reclaim` waits for it), even if the closure drops its own guard.
+        let slot = unsafe { &*ptr };
+        run_track_closure(cmap, slot, &event);
     };
     let defer = || -> Deferred<CmapLib> {
         // SAFETY: libcmap just passed `ptr` to this trampoline.
@@ -563,8 +575,9 @@ fn delete_track(cmap: &Cmap, raw: sys::cmap_track_handle_t, slot: *const ()) -> 
         cs_result(unsafe { sys::cmap_track_delete(cmap.raw(), raw) })
     });
     if result.is_ok() {
-        // libcmap no longer calls with the slot's address (a callback running right now
-        // holds its own count). Otherwise the count stays lent until finalize.
+        // libcmap no longer calls with the slot's address (a callback running right now may
+        // still use it: `reclaim` frees it when the dispatch ends). Otherwise the count
+        // stays lent until finalize.
         cmap.handle.reclaim(slot);
     }
     result
@@ -875,5 +888,49 @@ mod tests {
         assert_eq!(deleted.old_value(), Some(ValueRef::Binary(&[1, 2])));
         fn check<T: Send + Clone + std::fmt::Debug + PartialEq + 'static>() {}
         check::<Event>();
+    }
+
+    /// The key of an event as libcmap passes it: a zero-padded `cs_name_t` array.
+    fn event_for_key(name: &[u8]) -> (Vec<u8>, String) {
+        let mut array = vec![0 as c_char; sys::CS_MAX_NAME_LENGTH as usize];
+        for (dst, &src) in array.iter_mut().zip(name) {
+            *dst = src as c_char;
+        }
+        let none = sys::cmap_notify_value {
+            type_: 0,
+            len: 0,
+            data: std::ptr::null(),
+        };
+        // SAFETY: `array` has CS_MAX_NAME_LENGTH bytes; the values carry no data.
+        let event = unsafe {
+            TrackEvent::from_c(1, sys::CMAP_TRACK_ADD as i32, array.as_ptr(), &none, &none)
+        };
+        (event.key_bytes().to_vec(), event.key().to_owned())
+    }
+
+    #[test]
+    fn event_keys_are_read_up_to_nul_and_valid_utf8() {
+        let ascii = event_for_key(b"runtime.members.1.ip");
+        assert_eq!(
+            ascii,
+            (
+                b"runtime.members.1.ip".to_vec(),
+                "runtime.members.1.ip".into()
+            )
+        );
+        let utf8 = "cl\u{e9}.\u{1f600}".as_bytes();
+        assert_eq!(
+            event_for_key(utf8),
+            (utf8.to_vec(), "cl\u{e9}.\u{1f600}".into())
+        );
+        // Invalid UTF-8: the bytes whole, the key the valid beginning.
+        assert_eq!(
+            event_for_key(b"ab\xffcd"),
+            (b"ab\xffcd".to_vec(), "ab".into())
+        );
+        // No NUL in the whole array: every byte, never past its end.
+        let full = vec![b'k'; sys::CS_MAX_NAME_LENGTH as usize];
+        let (bytes, key) = event_for_key(&full);
+        assert_eq!((bytes.len(), key.len()), (full.len(), full.len()));
     }
 }
