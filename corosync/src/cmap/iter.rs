@@ -273,7 +273,7 @@ impl<'a> KeyValueRef<'a> {
     /// ```
     pub fn to_owned(&self) -> Result<KeyValue> {
         Ok(KeyValue {
-            name: KeyName::from_bytes(self.name.as_bytes())?,
+            name: KeyName::from_listed(self.name),
             value: self.value.to_value()?,
         })
     }
@@ -399,7 +399,7 @@ impl Iter<'_> {
     /// # Ok(()) }
     /// ```
     #[doc(alias = "cmap_get")]
-    #[inline]
+    #[inline(always)]
     pub fn next_value(&mut self) -> Option<Result<KeyValueRef<'_>>> {
         let (name_len, raw_type, room, len) = loop {
             let (name_len, ascii, _, listed_len) = match self.advance()? {
@@ -516,9 +516,9 @@ impl Iterator for Iter<'_> {
     fn next(&mut self) -> Option<Self::Item> {
         let result = self
             .advance()?
-            .and_then(|(name_len, _, value_type, value_len)| {
+            .and_then(|(name_len, ascii, value_type, value_len)| {
                 Ok(KeyInfo {
-                    name: KeyName::from_bytes(name_bytes(&self.name, name_len))?,
+                    name: KeyName::from_listed(name_str(&self.name, name_len, ascii)?),
                     value_type,
                     value_len,
                 })
@@ -566,12 +566,67 @@ impl Iterator for IterValues<'_> {
     type Item = Result<KeyValue>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let owned = self.keys.next_value()?.and_then(|entry| entry.to_owned());
-        if owned.is_err() {
-            self.keys.done = true;
+        // Built in the return value (no `Result` to move it through): a `KeyValue` is about
+        // 300 bytes, each move a `memcpy` call.
+        let entry = match self.keys.next_value()? {
+            Ok(entry) => entry,
+            Err(err) => return Some(Err(err)),
+        };
+        match entry.value.to_value() {
+            Ok(value) => Some(Ok(KeyValue {
+                name: KeyName::from_listed(entry.name),
+                value,
+            })),
+            Err(err) => {
+                self.keys.done = true;
+                Some(Err(err))
+            }
         }
-        Some(owned)
     }
 }
 
 impl FusedIterator for IterValues<'_> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A name buffer as libcmap leaves it: the name, then NULs.
+    fn buffer(name: &[u8]) -> [c_char; NAME_BUF_LEN] {
+        let mut buf = [0 as c_char; NAME_BUF_LEN];
+        for (dst, &src) in buf.iter_mut().zip(name) {
+            *dst = src as c_char;
+        }
+        buf
+    }
+
+    /// `name_str` with the length and ASCII flag found as `advance` finds them.
+    fn listed(name: &[u8]) -> Result<String> {
+        let buf = buffer(name);
+        let (bytes, ascii) = cstr::from_c_array_ascii(&buf);
+        name_str(&buf, bytes.len(), ascii).map(str::to_owned)
+    }
+
+    #[test]
+    fn listed_names_are_checked_once_and_copied_whole() {
+        assert_eq!(listed(b"totem.token").unwrap(), "totem.token");
+        assert_eq!(listed("n\u{e6}m".as_bytes()).unwrap(), "n\u{e6}m");
+        assert_eq!(
+            listed(b"a\xffb"),
+            Err(Error::InvalidUtf8 {
+                what: "cmap key name"
+            })
+        );
+        let longest = vec![b'k'; super::super::KEY_NAME_MAX_LEN];
+        let name = listed(&longest).unwrap();
+        assert_eq!(KeyName::from_listed(&name).as_str(), name);
+        assert_eq!(
+            listed(&[b'k'; NAME_BUF_LEN - 1]),
+            Err(Error::TooLong {
+                what: "cmap key name",
+                length: NAME_BUF_LEN - 1,
+                max: super::super::KEY_NAME_MAX_LEN,
+            })
+        );
+    }
+}

@@ -116,22 +116,28 @@ impl fmt::Debug for KeyBuf {
 #[derive(Clone)]
 pub struct KeyName {
     len: u8,
-    buf: [u8; KEY_NAME_MAX_LEN],
+    /// `buf[..len]` is initialised, as in [`KeyBuf`]: every trait reads the name through
+    /// `as_str`, so the rest is never read and need not be zeroed per key.
+    buf: [MaybeUninit<u8>; KEY_NAME_MAX_LEN],
 }
 
 impl KeyName {
-    /// Copies `name` (a NUL-free name of at most `CMAP_KEYNAME_MAXLEN` bytes).
-    pub(crate) fn from_bytes(name: &[u8]) -> Result<KeyName> {
-        cstr::check("cmap key name", name, Some(KEY_NAME_MAX_LEN))?;
-        std::str::from_utf8(name).map_err(|_| Error::InvalidUtf8 {
-            what: "cmap key name",
-        })?;
-        let mut buf = [0u8; KEY_NAME_MAX_LEN];
-        buf[..name.len()].copy_from_slice(name);
-        Ok(KeyName {
+    /// Copies a name that an iteration read and checked (`iter::name_str`: NUL-free, at
+    /// most `CMAP_KEYNAME_MAXLEN` bytes), so nothing is checked again per key.
+    #[inline]
+    pub(crate) fn from_listed(name: &str) -> KeyName {
+        let mut buf = [MaybeUninit::<u8>::uninit(); KEY_NAME_MAX_LEN];
+        // Never out of range: `name_str` refused longer names.
+        let dst = &mut buf[..name.len()];
+        // SAFETY: MaybeUninit<u8> has u8's layout; `dst` has `name.len()` bytes and does not
+        // overlap `name`.
+        unsafe {
+            std::ptr::copy_nonoverlapping(name.as_ptr(), dst.as_mut_ptr().cast::<u8>(), dst.len())
+        };
+        KeyName {
             len: name.len() as u8,
             buf,
-        })
+        }
     }
 
     /// The name as a string slice.
@@ -146,9 +152,14 @@ impl KeyName {
     /// # Ok(()) }
     /// ```
     pub fn as_str(&self) -> &str {
-        let bytes = &self.buf[..usize::from(self.len)];
-        // SAFETY: `from_bytes`, the only constructor, checked that these bytes are UTF-8.
-        unsafe { std::str::from_utf8_unchecked(bytes) }
+        // SAFETY: `from_listed`, the only constructor, initialised `buf[..len]` with the bytes
+        // of a whole `str` (MaybeUninit<u8> has u8's layout).
+        unsafe {
+            std::str::from_utf8_unchecked(std::slice::from_raw_parts(
+                self.buf.as_ptr().cast::<u8>(),
+                usize::from(self.len),
+            ))
+        }
     }
 }
 
@@ -278,14 +289,14 @@ mod tests {
 
     #[test]
     fn key_names_compare_like_strings() {
-        let a = KeyName::from_bytes(b"totem.token").unwrap();
+        let a = KeyName::from_listed("totem.token");
         assert_eq!(a, "totem.token");
         assert_eq!(a.len(), 11);
         assert_eq!(format!("{a}"), "totem.token");
         assert_eq!(format!("{a:?}"), "\"totem.token\"");
         let set: std::collections::HashSet<KeyName> = [a.clone()].into_iter().collect();
         assert!(set.contains("totem.token"));
-        assert!(KeyName::from_bytes(&[0xff, b'a', b'b']).is_err());
-        assert!(KeyName::from_bytes(&[b'a'; 256]).is_err());
+        let longest = "k".repeat(KEY_NAME_MAX_LEN);
+        assert_eq!(KeyName::from_listed(&longest).as_str(), longest);
     }
 }
