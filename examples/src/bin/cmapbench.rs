@@ -9,7 +9,8 @@
 //! ```
 //!
 //! For each operation (get a `u32`, set a `u32`: `N` of each per side, default 20000; a full
-//! iteration reading every value: `F` per side, default 100) it alternates batches of the
+//! iteration reading every value: `F` per side, default 100, once with borrowed names and
+//! values and once keeping a copy of each, on the raw side too) it alternates batches of the
 //! safe call and of the raw C call, and prints the median time per operation of each and
 //! their ratio, with the CPU time of the benchmark's thread per operation. It also times the
 //! dispatch of queued track events (`dispatch(All)` with a closure against
@@ -30,8 +31,9 @@ use std::time::{Duration, Instant};
 #[path = "../alloc_counter.rs"]
 mod alloc_counter;
 
-use corosync::cmap::{Cmap, Track, TrackOptions, ValueRef};
+use corosync::cmap::{Cmap, Track, TrackOptions, ValueRef, KEY_NAME_MAX_LEN};
 use corosync::DispatchMode;
+use corosync_examples::bench::{thread_cpu, Paired};
 use corosync_examples::main_skeleton::{number, run_main};
 
 /// The raw libcmap functions the comparison calls, from the generated bindings.
@@ -68,9 +70,10 @@ impl RawCmap {
         assert_eq!(code, raw::CS_OK, "cmap_set_uint32");
     }
 
-    /// Iterates over every key and reads each value into a stack buffer; returns the number
-    /// of keys.
-    fn read_all(&self) -> usize {
+    /// Iterates over every key and reads each value into a stack buffer, passing `each` the
+    /// NUL-terminated name, the value's type and its bytes; returns the number of keys.
+    #[inline(always)]
+    fn visit_all(&self, mut each: impl FnMut(&[c_char; 257], u32, &[u8])) -> usize {
         let mut iter = 0;
         // SAFETY: live handle, NUL-terminated prefix, writable iterator handle.
         let code = unsafe { raw::cmap_iter_init(self.0, c"".as_ptr(), &mut iter) };
@@ -99,12 +102,43 @@ impl RawCmap {
                     &mut value_type,
                 )
             };
-            black_box((code, &value[..len.min(value.len())]));
+            if code == raw::CS_OK {
+                each(&name, value_type, &value[..len.min(value.len())]);
+            }
             keys += 1;
         }
         // SAFETY: live handle and iteration, finalized once.
         unsafe { raw::cmap_iter_finalize(self.0, iter) };
         keys
+    }
+
+    /// Reads every key's value and looks at nothing else: the counterpart of `next_value`,
+    /// which lends the name and value.
+    fn read_all(&self) -> usize {
+        self.visit_all(|_, value_type, value| {
+            black_box((value_type, value));
+        })
+    }
+
+    /// Reads every key's value and keeps a copy of its name and value, as `iter_values` does
+    /// and as a C program that collects the keys would: the name measured (`strlen`) and
+    /// copied into a fixed array, a string or binary value into a heap copy. Never inlined,
+    /// as `read_all` is not, so that callgrind counts each apart.
+    #[inline(never)]
+    fn read_all_owned(&self) -> usize {
+        self.visit_all(|name, value_type, value| {
+            // SAFETY: cmap_iter_next left a NUL-terminated name in `name`.
+            let len = unsafe { libc::strlen(name.as_ptr()) }.min(KEY_NAME_MAX_LEN);
+            let mut key = [0u8; KEY_NAME_MAX_LEN];
+            for (dst, &src) in key[..len].iter_mut().zip(name) {
+                *dst = src as u8;
+            }
+            let heap = match value_type {
+                raw::CMAP_VALUETYPE_STRING | raw::CMAP_VALUETYPE_BINARY => Some(value.to_vec()),
+                _ => None,
+            };
+            black_box((key, len, value_type, value, heap));
+        })
     }
 }
 
@@ -167,72 +201,58 @@ impl Drop for RawCmap {
     }
 }
 
-/// What [`compare`] measured for each side: the median wall time per operation, and the
-/// CPU time this thread spent per operation over all batches.
+/// What [`compare`] measured, batch by batch: wall time and thread CPU time per operation
+/// of each side, in µs.
+#[derive(Default)]
 struct Measured {
-    safe: Duration,
-    raw: Duration,
-    safe_cpu: Duration,
-    raw_cpu: Duration,
+    wall: Paired,
+    cpu: Paired,
 }
 
-/// The CPU time this thread has used (`CLOCK_THREAD_CPUTIME_ID`: user and system, counted
-/// by the scheduler in nanoseconds). Both sides make the same system calls, so the
-/// difference between them is the user-space work the safe layer adds; `getrusage`'s
-/// user/system split would be a sample of timer ticks, too coarse for it.
-fn thread_cpu() -> Duration {
-    let mut now = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `now` is writable for the call; the clock exists on every Linux.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
-    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
+impl Measured {
+    /// Records one pair of batches of `operations` operations each: (wall, CPU) of each side.
+    fn push(&mut self, safe: (Duration, Duration), raw: (Duration, Duration), operations: usize) {
+        let us = |d: Duration| d.as_secs_f64() * 1e6 / operations as f64;
+        self.wall.push(us(safe.0), us(raw.0));
+        self.cpu.push(us(safe.1), us(raw.1));
+    }
 }
 
-/// Median time per operation of the safe and the raw side, over `batches` batches of
-/// `per_batch` operations each, and CPU time per operation. The sides alternate batch by
-/// batch (in turns, which side goes first), so that load from other processes and drift in
-/// the daemon hit both alike.
+/// Runs `f` and returns its (wall, thread CPU) time.
+fn timed(f: impl FnOnce()) -> (Duration, Duration) {
+    let (cpu, start) = (thread_cpu(), Instant::now());
+    f();
+    (start.elapsed(), thread_cpu() - cpu)
+}
+
+/// Wall and CPU time per operation of the safe and the raw side, over `batches` batches of
+/// `per_batch` operations each. The sides alternate batch by batch (in turns, which side
+/// goes first), so that load from other processes and drift in the daemon hit both alike.
 fn compare(
     batches: usize,
     per_batch: usize,
     mut safe: impl FnMut(usize),
     mut raw: impl FnMut(usize),
 ) -> Measured {
-    let mut safe_times = Vec::with_capacity(batches);
-    let mut raw_times = Vec::with_capacity(batches);
-    let (mut safe_cpu, mut raw_cpu) = (Duration::ZERO, Duration::ZERO);
+    let mut measured = Measured::default();
     for batch in 0..batches {
-        let time = |f: &mut dyn FnMut(usize), cpu_total: &mut Duration| {
-            let cpu = thread_cpu();
-            let start = Instant::now();
-            for i in 0..per_batch {
-                f(batch * per_batch + i);
-            }
-            let elapsed = start.elapsed() / per_batch as u32;
-            *cpu_total += thread_cpu() - cpu;
-            elapsed
+        let run = |f: &mut dyn FnMut(usize)| {
+            timed(|| {
+                for i in 0..per_batch {
+                    f(batch * per_batch + i);
+                }
+            })
         };
-        if batch % 2 == 0 {
-            safe_times.push(time(&mut safe, &mut safe_cpu));
-            raw_times.push(time(&mut raw, &mut raw_cpu));
+        let (s, r) = if batch % 2 == 0 {
+            let s = run(&mut safe);
+            (s, run(&mut raw))
         } else {
-            raw_times.push(time(&mut raw, &mut raw_cpu));
-            safe_times.push(time(&mut safe, &mut safe_cpu));
-        }
+            let r = run(&mut raw);
+            (run(&mut safe), r)
+        };
+        measured.push(s, r, per_batch);
     }
-    let median = |times: &mut Vec<Duration>| {
-        times.sort();
-        times[times.len() / 2]
-    };
-    let operations = (batches * per_batch) as u32;
-    Measured {
-        safe: median(&mut safe_times),
-        raw: median(&mut raw_times),
-        safe_cpu: safe_cpu / operations,
-        raw_cpu: raw_cpu / operations,
-    }
+    measured
 }
 
 /// Tracks changes of `key` with a closure that reads the new value and counts the events.
@@ -273,8 +293,7 @@ fn track_events(
     let (track, safe_seen) = counting_track(cmap, key)?;
     let raw_seen = AtomicUsize::new(0);
     let raw_track = raw.track(c_key, &raw_seen);
-    let (mut safe_cpu, mut raw_cpu) = (Duration::ZERO, Duration::ZERO);
-    let (mut safe_times, mut raw_times) = (Vec::new(), Vec::new());
+    let mut measured = Measured::default();
     let base = writer.get_u32(c_key);
     for batch in 0..batches {
         for i in 0..TRACK_BATCH {
@@ -286,42 +305,36 @@ fn track_events(
         // The daemon sends each event while it handles the `set`; this is a margin.
         std::thread::sleep(Duration::from_millis(20));
         let expected = (batch + 1) * TRACK_BATCH;
-        let mut timed = |safe: bool| {
-            let (cpu, start) = (thread_cpu(), Instant::now());
-            if safe {
-                cmap.dispatch(DispatchMode::All).expect("dispatch");
+        let dispatch = |safe: bool| {
+            let time = if safe {
+                timed(|| {
+                    cmap.dispatch(DispatchMode::All)
+                        .map(drop)
+                        .expect("dispatch")
+                })
             } else {
-                raw.dispatch_all();
-            }
-            let (wall, cpu) = (start.elapsed(), thread_cpu() - cpu);
-            let (seen, cpu_total, times) = if safe {
-                (&*safe_seen, &mut safe_cpu, &mut safe_times)
-            } else {
-                (&raw_seen, &mut raw_cpu, &mut raw_times)
+                timed(|| raw.dispatch_all())
             };
+            let seen = if safe { &*safe_seen } else { &raw_seen };
             assert_eq!(
                 seen.load(Ordering::Relaxed),
                 expected,
                 "events queued before the dispatch"
             );
-            *cpu_total += cpu;
-            times.push(wall / TRACK_BATCH as u32);
+            time
         };
-        let safe_first = batch % 2 == 0;
-        timed(safe_first);
-        timed(!safe_first);
+        let (s, r) = if batch % 2 == 0 {
+            let s = dispatch(true);
+            (s, dispatch(false))
+        } else {
+            let r = dispatch(false);
+            (dispatch(true), r)
+        };
+        measured.push(s, r, TRACK_BATCH);
     }
     raw.track_delete(raw_track);
     track.delete()?;
-    let events = (batches * TRACK_BATCH) as u32;
-    safe_times.sort();
-    raw_times.sort();
-    Ok(Measured {
-        safe: safe_times[batches / 2],
-        raw: raw_times[batches / 2],
-        safe_cpu: safe_cpu / events,
-        raw_cpu: raw_cpu / events,
-    })
+    Ok(measured)
 }
 
 /// Heap allocations per call of `f`, over `calls` calls.
@@ -333,19 +346,18 @@ fn allocations_per_call(calls: usize, mut f: impl FnMut(usize)) -> f64 {
     (alloc_counter::allocations() - before) as f64 / calls as f64
 }
 
-/// Prints one row of the table and returns its CPU safe − raw in µs.
+/// Prints one row of the table (medians over batches; the difference is the median of the
+/// per-batch differences) and returns its CPU safe − raw in µs.
 fn row(name: &str, m: Measured) -> f64 {
-    let us = |d: Duration| d.as_secs_f64() * 1e6;
+    let (safe, raw) = (m.wall.safe(), m.wall.raw());
     println!(
-        "| {name} | {:.2} | {:.2} | {:.3} | {:.3} | {:.3} | {:+.3} |",
-        us(m.safe),
-        us(m.raw),
-        m.safe.as_secs_f64() / m.raw.as_secs_f64(),
-        us(m.safe_cpu),
-        us(m.raw_cpu),
-        us(m.safe_cpu) - us(m.raw_cpu),
+        "| {name} | {safe:.2} | {raw:.2} | {:.3} | {:.3} | {:.3} | {:+.3} |",
+        safe / raw,
+        m.cpu.safe(),
+        m.cpu.raw(),
+        m.cpu.difference(),
     );
-    us(m.safe_cpu) - us(m.raw_cpu)
+    m.cpu.difference()
 }
 
 /// Operations per timed batch of the single-key operations.
@@ -363,7 +375,8 @@ fn run(iterations: usize, full: usize) -> corosync::Result<()> {
     let batches = (iterations / BATCH).max(1);
     println!(
         "cmapbench: get/set: {batches} batches of {BATCH} per side; full iteration: {full} \
-         per side; median per operation, sides alternating batch by batch"
+         per side; sides alternating batch by batch; per operation, the median over batches, \
+         and for CPU safe − raw the median of the per-batch differences"
     );
     println!(
         "(corosync {}, {keys} keys in the map)\n",
@@ -397,7 +410,9 @@ fn run(iterations: usize, full: usize) -> corosync::Result<()> {
         ),
     );
     let owned = row(
-        &format!("full iteration with values ({keys} keys; safe: iter_values, owned)"),
+        &format!(
+            "full iteration keeping copies ({keys} keys; safe: iter_values; raw: strlen + copies)"
+        ),
         compare(
             full,
             1,
@@ -409,7 +424,7 @@ fn run(iterations: usize, full: usize) -> corosync::Result<()> {
                 }
                 assert_eq!(n, keys);
             },
-            |_| assert_eq!(raw.read_all(), keys),
+            |_| assert_eq!(raw.read_all_owned(), keys),
         ),
     );
     let borrowed = row(

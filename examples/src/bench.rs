@@ -1,0 +1,85 @@
+//! What the benchmarks (`cmapbench`, `cpgbench`) share: the CPU clock they read and the
+//! statistics they print.
+//!
+//! Both compare the safe API with raw C calls by alternating batches of each on one thread.
+//! The difference they report is the median, over batches, of each batch's safe − raw CPU
+//! per operation, taken from batches run back to back: a batch that the host slowed down
+//! (another guest on the CPU, an interrupt storm) moves that one difference, not a total.
+
+use std::time::Duration;
+
+/// User + system CPU time of the calling thread so far (`CLOCK_THREAD_CPUTIME_ID`, counted
+/// in nanoseconds by the scheduler; `getrusage`'s figures are samples of timer ticks, too
+/// coarse for a difference of a few nanoseconds per operation). Both sides of a comparison
+/// make the same system calls, so their difference is the user-space work of the layer.
+pub fn thread_cpu() -> Duration {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is writable for the call; the clock exists on every Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
+}
+
+/// The median of `values` (the upper one of an even count); NaN for none.
+///
+/// ```
+/// use corosync_examples::bench::median;
+/// assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+/// assert!(median(Vec::new()).is_nan());
+/// ```
+pub fn median(mut values: Vec<f64>) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// Paired per-batch figures of the two sides of a comparison, in the same unit (say µs of
+/// CPU per operation): `safe[i]` and `raw[i]` come from batches run back to back.
+#[derive(Debug, Default, Clone)]
+pub struct Paired {
+    safe: Vec<f64>,
+    raw: Vec<f64>,
+}
+
+impl Paired {
+    /// Records one pair of batches.
+    pub fn push(&mut self, safe: f64, raw: f64) {
+        self.safe.push(safe);
+        self.raw.push(raw);
+    }
+
+    /// The median of the safe side's batches.
+    pub fn safe(&self) -> f64 {
+        median(self.safe.clone())
+    }
+
+    /// The median of the raw side's batches.
+    pub fn raw(&self) -> f64 {
+        median(self.raw.clone())
+    }
+
+    /// The median of the per-pair differences safe − raw.
+    ///
+    /// ```
+    /// use corosync_examples::bench::Paired;
+    /// let mut p = Paired::default();
+    /// // One pair that the host slowed down moves one difference, not the median.
+    /// for (safe, raw) in [(1.02, 1.0), (1.03, 1.0), (9.0, 1.0)] {
+    ///     p.push(safe, raw);
+    /// }
+    /// assert!((p.difference() - 0.03).abs() < 1e-9);
+    /// ```
+    pub fn difference(&self) -> f64 {
+        median(
+            self.safe
+                .iter()
+                .zip(&self.raw)
+                .map(|(s, r)| s - r)
+                .collect(),
+        )
+    }
+}
