@@ -34,7 +34,7 @@ pub(crate) fn with_c_str<R>(
 /// The checks of [`with_c_str`], for callers that lay the string out themselves.
 #[inline]
 pub(crate) fn check(what: &'static str, bytes: &[u8], max_len: Option<usize>) -> Result<()> {
-    if let Some(position) = bytes.iter().position(|&b| b == 0) {
+    if let Some(position) = nul_position(bytes) {
         return Err(Error::InteriorNul { what, position });
     }
     match max_len {
@@ -80,33 +80,49 @@ struct Scan {
 
 /// Looks for the first NUL eight bytes at a time: for the short names the crate reads after
 /// every request, a third of the instructions of `iter().position` (a vector loop with a
-/// long reduction) or of `CStr::from_bytes_until_nul` (out of line). Callers that do not use
-/// `ascii` have its work optimised away.
+/// long reduction, or a byte loop) or of `CStr::from_bytes_until_nul` (out of line). A tail
+/// shorter than a word is read as the last eight bytes, overlapping bytes already read.
+/// Callers that do not use `ascii` have its work optimised away.
 #[inline]
 fn scan(bytes: &[u8]) -> Scan {
     const ONES: u64 = u64::from_le_bytes([0x01; 8]);
     const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+    let word_at =
+        |start: usize| u64::from_le_bytes(bytes[start..start + 8].try_into().expect("eight bytes"));
+    // A byte's high bit is set in `zeros` if the byte is zero, and possibly for bytes after
+    // the first zero (a borrow), never before it: the lowest set bit marks the first.
+    let zeros = |word: u64| word.wrapping_sub(ONES) & !word & HIGHS;
+    let found = |start: usize, word: u64, zeros: u64, high_bits: u64| {
+        let before = zeros.trailing_zeros() as usize / 8;
+        Scan {
+            len: start + before,
+            terminated: true,
+            ascii: (high_bits | (word & ((1u64 << (8 * before)) - 1))) & HIGHS == 0,
+        }
+    };
     let mut high_bits = 0u64;
-    let mut words = bytes.chunks_exact(8);
     let mut offset = 0;
-    for word in &mut words {
-        let word = u64::from_le_bytes(word.try_into().expect("chunks of 8 bytes"));
-        // A byte's high bit is set here if the byte is zero, and possibly for bytes after
-        // the first zero (a borrow), never before it: the lowest set bit marks the first.
-        let zeros = word.wrapping_sub(ONES) & !word & HIGHS;
+    while offset + 8 <= bytes.len() {
+        let word = word_at(offset);
+        let zeros = zeros(word);
         if zeros != 0 {
-            let before = zeros.trailing_zeros() as usize / 8;
-            high_bits |= word & ((1u64 << (8 * before)) - 1);
-            return Scan {
-                len: offset + before,
-                terminated: true,
-                ascii: high_bits & HIGHS == 0,
-            };
+            return found(offset, word, zeros, high_bits);
         }
         high_bits |= word;
         offset += 8;
     }
-    let rest = words.remainder();
+    if offset < bytes.len() && bytes.len() >= 8 {
+        // The bytes before `offset` hold no NUL, so a NUL found here is at or after it.
+        let start = bytes.len() - 8;
+        let word = word_at(start);
+        let zeros = zeros(word);
+        if zeros != 0 {
+            return found(start, word, zeros, high_bits);
+        }
+        high_bits |= word;
+        offset = bytes.len();
+    }
+    let rest = &bytes[offset..];
     let nul = rest.iter().position(|&b| b == 0);
     let end = nul.unwrap_or(rest.len());
     Scan {
