@@ -27,6 +27,11 @@
 //!   the difference is the safe layer's cost per event; a raw loop of
 //!   `CS_DISPATCH_ONE_NONBLOCKING` calls (one C call per event) shows the C library's own
 //!   cost per call, which the safe `dispatch(All)` does not pay (it is one C call too);
+//! - the CPU time of send + deliver per message at a pace the daemon keeps up with (64 B to
+//!   64 KiB): per batch, a few sends, a pause, then one dispatch of their deliveries, safe
+//!   against raw, batches alternating. The throughput table's CPU columns include how often
+//!   each loop happened to wait and dispatch, which varies between runs by far more than the
+//!   layer costs; this table times only the calls, which both sides make alike;
 //! - heap allocations made by Rust code per delivered message through the safe API (counted
 //!   with a counting global allocator over the whole timed send + deliver loop; libcpg's own
 //!   `malloc`s are C's and not counted);
@@ -48,6 +53,7 @@ mod alloc_counter;
 use alloc_counter::allocations;
 use corosync::cpg::{Cpg, GroupName, Guarantee};
 use corosync::{DispatchMode, Error};
+use corosync_examples::bench::{median, thread_cpu, Paired};
 use corosync_examples::main_skeleton::run_main;
 
 // ---------------------------------------------------------------- raw libcpg
@@ -243,11 +249,6 @@ fn naive_run(cpg: &Cpg, delivered: &AtomicUsize, data: &[u8], count: usize) -> R
     }
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
-}
-
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
@@ -345,14 +346,14 @@ fn bench(options: &Options) {
         for round in 0..rounds {
             // Alternate which side goes first, so drift of the machine's load hits both.
             let timed_safe = || {
-                let cpu = cpu_seconds();
+                let cpu = thread_cpu().as_secs_f64();
                 let run = safe_run(&cpg, &delivered, &data, count);
-                (run, cpu_seconds() - cpu)
+                (run, thread_cpu().as_secs_f64() - cpu)
             };
             let timed_raw = || {
-                let cpu = cpu_seconds();
+                let cpu = thread_cpu().as_secs_f64();
                 let run = raw_run(&raw_cpg, &data, count);
-                (run, cpu_seconds() - cpu)
+                (run, thread_cpu().as_secs_f64() - cpu)
             };
             let ((s, s_cpu), (r, r_cpu)) = if round % 2 == 0 {
                 let s = timed_safe();
@@ -427,6 +428,7 @@ fn bench(options: &Options) {
     );
 
     dispatch_cost(&cpg, &delivered, &raw_cpg, quick);
+    paced_cost(&cpg, &delivered, &raw_cpg, quick);
 
     // Allocations per delivered message, measured on deliveries alone.
     let n = if quick { 500 } else { 5000 };
@@ -457,13 +459,13 @@ fn bench(options: &Options) {
     for round in 0..rounds {
         for k in 0..2 {
             let which = (k + round) % 2;
-            let cpu = cpu_seconds();
+            let cpu = thread_cpu().as_secs_f64();
             let run = if which == 0 {
                 safe_run(&cpg, &delivered, &big, n)
             } else {
                 naive_run(&cpg, &delivered, &big, n)
             };
-            let cpu = cpu_seconds() - cpu;
+            let cpu = thread_cpu().as_secs_f64() - cpu;
             results[which].0.push(run.try_again as f64 / n as f64);
             results[which].1.push(n as f64 / run.seconds);
             results[which].2.push(cpu / run.seconds * 100.0);
@@ -486,45 +488,62 @@ fn bench(options: &Options) {
     }
 }
 
-/// How a batch of queued events is dispatched in [`dispatch_cost`].
+/// Which API a paced batch ([`paced_batch`]) sends with and how it dispatches.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Dispatcher {
+    /// `mcast_retrying`, then one `dispatch(All)`.
     Safe,
+    /// The same retry loop over raw `cpg_mcast_joined`, then one
+    /// `cpg_dispatch(CS_DISPATCH_ALL)`.
     RawAll,
+    /// As `RawAll`, then `CS_DISPATCH_ONE_NONBLOCKING` calls until none is left.
     RawOneByOne,
 }
 
-/// Sends `count` 64-byte messages, waits for them to arrive, then times one dispatch of
-/// everything queued; returns (thread CPU seconds of that dispatch, events it delivered).
-fn dispatch_batch(
+/// What one [`paced_batch`] measured.
+struct Batch {
+    /// Thread CPU seconds of the sends (each a request the daemon answers).
+    send_cpu: f64,
+    /// Thread CPU seconds of the one timed dispatch.
+    dispatch_cpu: f64,
+    /// Events the timed dispatch delivered.
+    events: usize,
+    /// `TRY_AGAIN` answers during the sends.
+    try_again: u64,
+}
+
+/// Sends `count` messages of `data` (timed), pauses for `pause` so that they arrive
+/// (untimed: the thread sleeps), then times one dispatch of everything queued. Whatever has
+/// not arrived by then is delivered untimed afterwards, so the next batch starts from an
+/// empty queue.
+fn paced_batch(
     cpg: &Cpg,
     delivered: &AtomicUsize,
     raw_cpg: &RawCpg,
     how: Dispatcher,
+    data: &[u8],
     count: usize,
-) -> (f64, usize) {
-    let data = [0x44u8; 64];
+    pause: Duration,
+) -> Batch {
     let counter = || match how {
         Dispatcher::Safe => delivered.load(Ordering::Relaxed),
         _ => RAW_DELIVERED.load(Ordering::Relaxed),
     };
     let start = counter();
+    let mut try_again = 0u64;
+    let cpu = thread_cpu();
     for _ in 0..count {
-        match how {
-            Dispatcher::Safe => {
-                cpg.mcast_retrying(Guarantee::Agreed, &data, None)
-                    .expect("send");
-            }
-            _ => {
-                raw_cpg.mcast_retrying(&data);
-            }
-        }
+        try_again += u64::from(match how {
+            Dispatcher::Safe => cpg
+                .mcast_retrying(Guarantee::Agreed, data, None)
+                .expect("send"),
+            _ => raw_cpg.mcast_retrying(data),
+        });
     }
-    // The sends' own waits may have delivered some; the rest arrive within a moment on a
-    // one-node cluster. Whatever has arrived by then is what the timed call delivers.
-    std::thread::sleep(Duration::from_millis(200));
+    let send_cpu = (thread_cpu() - cpu).as_secs_f64();
+    std::thread::sleep(pause);
     let before = counter();
-    let cpu = cpu_seconds();
+    let cpu = thread_cpu();
     match how {
         Dispatcher::Safe => {
             cpg.dispatch(DispatchMode::All).expect("dispatch");
@@ -536,9 +555,8 @@ fn dispatch_batch(
             while raw_cpg.dispatch(raw::CS_DISPATCH_ONE_NONBLOCKING) == raw::CS_OK {}
         }
     }
-    let cpu = cpu_seconds() - cpu;
+    let dispatch_cpu = (thread_cpu() - cpu).as_secs_f64();
     let events = counter() - before;
-    // Anything late is delivered untimed, so the next batch starts from an empty queue.
     while counter() - start < count {
         match how {
             Dispatcher::Safe => {
@@ -549,12 +567,18 @@ fn dispatch_batch(
             }
         }
     }
-    (cpu, events)
+    Batch {
+        send_cpu,
+        dispatch_cpu,
+        events,
+        try_again,
+    }
 }
 
 /// The dispatch-only measurement: CPU per delivered event of the safe `dispatch(All)`, of
 /// raw `CS_DISPATCH_ALL` and of a raw loop of `CS_DISPATCH_ONE_NONBLOCKING`, batches
-/// interleaved.
+/// interleaved; each way's figure is the median over batches, and its difference from raw
+/// `CS_DISPATCH_ALL` the median of the per-batch differences.
 fn dispatch_cost(cpg: &Cpg, delivered: &AtomicUsize, raw_cpg: &RawCpg, quick: bool) {
     let (batches, count) = if quick { (3, 200) } else { (20, 1000) };
     let order = [
@@ -562,45 +586,106 @@ fn dispatch_cost(cpg: &Cpg, delivered: &AtomicUsize, raw_cpg: &RawCpg, quick: bo
         Dispatcher::RawAll,
         Dispatcher::RawOneByOne,
     ];
-    let mut totals = [(0.0f64, 0usize); 3];
+    let data = [0x44u8; 64];
+    // Against raw CS_DISPATCH_ALL: the safe way, and the one-by-one loop.
+    let (mut safe, mut one_by_one) = (Paired::default(), Paired::default());
+    let mut events = [0usize; 3];
     for batch in 0..batches {
+        let mut ns = [0.0; 3];
         for k in 0..order.len() {
             let which = (k + batch) % order.len();
-            let (cpu, events) = dispatch_batch(cpg, delivered, raw_cpg, order[which], count);
-            totals[which].0 += cpu;
-            totals[which].1 += events;
+            let pause = Duration::from_millis(200);
+            let b = paced_batch(cpg, delivered, raw_cpg, order[which], &data, count, pause);
+            ns[which] = b.dispatch_cpu * 1e9 / b.events.max(1) as f64;
+            events[which] += b.events;
         }
+        safe.push(ns[0], ns[1]);
+        one_by_one.push(ns[2], ns[1]);
     }
-    let per_event = |(cpu, events): (f64, usize)| cpu * 1e9 / events.max(1) as f64;
-    let safe = per_event(totals[0]);
-    let raw_all = per_event(totals[1]);
-    let raw_one = per_event(totals[2]);
     println!(
         "\nDispatch alone, 64-byte messages already queued ({batches} batches of {count} per \
-         way, interleaved), thread CPU per delivered event:\n"
+         way, interleaved), thread CPU per delivered event (median over batches; the \
+         difference: median of the per-batch differences):\n"
     );
     println!("| dispatch | events | ns/event | − raw CS_DISPATCH_ALL (ns) |");
     println!("|---|---:|---:|---:|");
-    for (name, total, ns) in [
-        ("safe `dispatch(All)`", totals[0], safe),
-        ("raw `CS_DISPATCH_ALL`", totals[1], raw_all),
-        ("raw `CS_DISPATCH_ONE_NONBLOCKING` loop", totals[2], raw_one),
-    ] {
-        println!("| {name} | {} | {ns:.0} | {:+.0} |", total.1, ns - raw_all);
-    }
+    println!(
+        "| safe `dispatch(All)` | {} | {:.0} | {:+.0} |",
+        events[0],
+        safe.safe(),
+        safe.difference()
+    );
+    println!(
+        "| raw `CS_DISPATCH_ALL` | {} | {:.0} | 0 |",
+        events[1],
+        safe.raw()
+    );
+    println!(
+        "| raw `CS_DISPATCH_ONE_NONBLOCKING` loop | {} | {:.0} | {:+.0} |",
+        events[2],
+        one_by_one.safe(),
+        one_by_one.difference()
+    );
 }
 
-/// User + system CPU time of the calling thread so far (`CLOCK_THREAD_CPUTIME_ID`, counted
-/// in nanoseconds by the scheduler; `getrusage`'s figures are coarser). The benchmark runs on
-/// one thread.
-fn cpu_seconds() -> f64 {
-    let mut now = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `now` is writable for the call.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
-    now.tv_sec as f64 + now.tv_nsec as f64 / 1e9
+/// Messages per paced batch of each size in [`paced_cost`]: few enough that the daemon
+/// never answers `TRY_AGAIN` and the connection's event ring holds every delivery.
+const PACED: [(usize, usize); 4] = [(64, 100), (1024, 100), (8192, 32), (65536, 8)];
+
+/// Send + deliver at a pace the daemon keeps up with: per batch, the sends, then (after a
+/// pause) one dispatch of every delivery; thread CPU per message of both, safe against raw
+/// (each side's `mcast_retrying`, then `dispatch(All)` / `CS_DISPATCH_ALL`), batches
+/// alternating. Unlike the throughput table, no side waits or retries inside the timed
+/// calls, so the difference is the safe layer's cost per message.
+fn paced_cost(cpg: &Cpg, delivered: &AtomicUsize, raw_cpg: &RawCpg, quick: bool) {
+    // A second raw connection in its own group, in place of the safe side: how far apart two
+    // identical sides land (each connection has its own rings), the floor under the figures.
+    let raw_floor = RawCpg::open(b"cpgbench-raw-floor").expect("raw libcpg");
+    let batches = if quick { 3 } else { 300 };
+    println!(
+        "\nSend + deliver, paced ({batches} batches per size and side, in turns; no \
+         TRY_AGAIN): thread CPU per message, the sends and one dispatch of their deliveries \
+         (median over batches; the differences: median of the per-batch differences; the \
+         noise floor is a second raw connection against the raw one):\n"
+    );
+    println!(
+        "| size | messages per batch | safe CPU µs/msg | raw CPU µs/msg | CPU safe − raw µs/msg \
+         | noise floor: raw − raw µs/msg | TRY_AGAIN (all sides) |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    for (size, count) in PACED {
+        let data = vec![0x66u8; size];
+        let (mut cpu, mut floor) = (Paired::default(), Paired::default());
+        let mut try_again = 0;
+        for batch in 0..batches {
+            let mut run = |how, raw: &RawCpg| {
+                let pause = Duration::from_millis(10);
+                let b = paced_batch(cpg, delivered, raw, how, &data, count, pause);
+                assert_eq!(b.events, count, "deliveries queued before the dispatch");
+                try_again += b.try_again;
+                (b.send_cpu + b.dispatch_cpu) * 1e6 / count as f64
+            };
+            // Three sides, each first in turn.
+            let mut times = [0.0; 3];
+            for k in 0..3 {
+                let which = (k + batch) % 3;
+                times[which] = match which {
+                    0 => run(Dispatcher::Safe, raw_cpg),
+                    1 => run(Dispatcher::RawAll, raw_cpg),
+                    _ => run(Dispatcher::RawAll, &raw_floor),
+                };
+            }
+            cpu.push(times[0], times[1]);
+            floor.push(times[2], times[1]);
+        }
+        println!(
+            "| {size} B | {count} | {:.3} | {:.3} | {:+.3} | {:+.3} | {try_again} |",
+            cpu.safe(),
+            cpu.raw(),
+            cpu.difference(),
+            floor.difference(),
+        );
+    }
 }
 
 #[cfg(test)]
