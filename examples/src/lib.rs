@@ -5,7 +5,7 @@
 //!   `quorumtool`, `cfgtool`). The other programs parse their arguments with `lexopt`.
 //! - [`escape`]: bytes printed as corosync's tools print them.
 //! - [`c_number`]: numbers read as corosync's tools read them.
-//! - [`bench`]: the CPU clock and the paired statistics of `cmapbench` and `cpgbench`.
+//! - [`bench`](mod@bench): the CPU clock and the paired statistics of `cmapbench` and `cpgbench`.
 //! - [`main_skeleton`]: `main`'s shape (error to stderr, exit status) and option values.
 
 pub mod bench;
