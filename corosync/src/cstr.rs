@@ -132,6 +132,49 @@ fn scan(bytes: &[u8]) -> Scan {
     }
 }
 
+/// Copies `src` to `dst`, for a name of up to 32 bytes as two overlapping moves of the
+/// widest size that fits, without a call to `memcpy` (whose call and dispatch on the
+/// length cost as much as all the other work of laying out a key); longer ones with
+/// `copy_nonoverlapping`.
+///
+/// # Safety
+/// `dst` is valid for writes of `src.len()` bytes and does not overlap `src`.
+#[inline(always)]
+pub(crate) unsafe fn copy_short(src: &[u8], dst: *mut u8) {
+    /// Copies the first and the last `N` bytes (`N <= len <= 2 * N`), which cover all.
+    ///
+    /// # Safety
+    /// As `copy_short`, with `N <= src.len()`.
+    #[inline(always)]
+    unsafe fn ends<const N: usize>(src: &[u8], dst: *mut u8) {
+        let (len, src) = (src.len(), src.as_ptr());
+        // SAFETY: `N <= len`, so both reads stay inside `src` and both writes inside the
+        // `len` bytes the caller guarantees at `dst`; unaligned reads and writes are allowed.
+        unsafe {
+            let head = src.cast::<[u8; N]>().read_unaligned();
+            let tail = src.add(len - N).cast::<[u8; N]>().read_unaligned();
+            dst.cast::<[u8; N]>().write_unaligned(head);
+            dst.add(len - N).cast::<[u8; N]>().write_unaligned(tail);
+        }
+    }
+    let len = src.len();
+    // SAFETY: in every branch, the caller's guarantee, and that branch's `N <= len`.
+    unsafe {
+        match len {
+            0 => {}
+            1..=3 => {
+                for (i, &b) in src.iter().enumerate() {
+                    dst.add(i).write(b);
+                }
+            }
+            4..=7 => ends::<4>(src, dst),
+            8..=15 => ends::<8>(src, dst),
+            16..=32 => ends::<16>(src, dst),
+            _ => std::ptr::copy_nonoverlapping(src.as_ptr(), dst, len),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,6 +224,22 @@ mod tests {
             nul_position(&[0x80, 0x01, 0x81, 0xff, 0x7f, 0x01, 0x02, 0x80, 0x01, 0]),
             Some(9)
         );
+    }
+
+    #[test]
+    fn short_copies_copy_every_byte_of_every_length() {
+        let src: Vec<u8> = (1..=80).collect();
+        for len in 0..=src.len() {
+            let mut dst = vec![0u8; len + 2];
+            // SAFETY: `dst` has room for `len` bytes after its first and does not overlap.
+            unsafe { copy_short(&src[..len], dst.as_mut_ptr().add(1)) };
+            assert_eq!(&dst[1..=len], &src[..len], "len {len}");
+            assert_eq!(
+                (dst[0], dst[len + 1]),
+                (0, 0),
+                "len {len}: nothing around it"
+            );
+        }
     }
 
     #[test]

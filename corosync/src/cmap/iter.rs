@@ -36,10 +36,11 @@ impl Cmap {
     /// # Ok(()) }
     /// ```
     pub fn iter(&self, prefix: &str) -> Result<Iter<'_>> {
-        let prefix = KeyBuf::prefix(prefix)?;
         let mut raw: sys::cmap_iter_handle_t = 0;
-        // SAFETY: the handle is live, the prefix is NUL-terminated and `raw` is writable.
-        cs_result(unsafe { sys::cmap_iter_init(self.raw(), prefix.as_ptr(), &mut raw) })?;
+        KeyBuf::with_prefix(prefix, |prefix| {
+            // SAFETY: the handle is live, the prefix is NUL-terminated and `raw` is writable.
+            cs_result(unsafe { sys::cmap_iter_init(self.raw(), prefix.as_ptr(), &mut raw) })
+        })?;
         Ok(Iter {
             cmap: self,
             raw,

@@ -40,9 +40,13 @@ pub struct KeyBuf {
 }
 
 impl KeyBuf {
-    /// A key name: `CMAP_KEYNAME_MINLEN..=CMAP_KEYNAME_MAXLEN` bytes, no NUL.
-    #[inline]
-    pub(crate) fn key(key: &str) -> Result<KeyBuf> {
+    /// Lays out a key name (`CMAP_KEYNAME_MINLEN..=CMAP_KEYNAME_MAXLEN` bytes, no NUL) and
+    /// runs `f` with it.
+    ///
+    /// The buffer lives in this call's frame and `f` borrows it: returned by value, it
+    /// reached the caller by a 256-byte move, a `memcpy` call per request.
+    #[inline(always)]
+    pub(crate) fn with_key<R>(key: &str, f: impl FnOnce(&KeyBuf) -> Result<R>) -> Result<R> {
         let bytes = key.as_bytes();
         if bytes.len() < KEY_NAME_MIN_LEN {
             // A NUL would be the more precise complaint, if there is one.
@@ -53,32 +57,37 @@ impl KeyBuf {
                 min: KEY_NAME_MIN_LEN,
             });
         }
-        Self::layout("cmap key name", bytes)
+        Self::with_layout("cmap key name", bytes, f)
     }
 
-    /// A prefix (for iteration and prefix tracking): at most `CMAP_KEYNAME_MAXLEN` bytes,
-    /// no NUL; the empty prefix matches every key.
-    pub(crate) fn prefix(prefix: &str) -> Result<KeyBuf> {
-        Self::layout("cmap key prefix", prefix.as_bytes())
+    /// As [`KeyBuf::with_key`], for a prefix (for iteration and prefix tracking): at most
+    /// `CMAP_KEYNAME_MAXLEN` bytes, no NUL; the empty prefix matches every key.
+    pub(crate) fn with_prefix<R>(prefix: &str, f: impl FnOnce(&KeyBuf) -> Result<R>) -> Result<R> {
+        Self::with_layout("cmap key prefix", prefix.as_bytes(), f)
     }
 
-    #[inline]
-    fn layout(what: &'static str, bytes: &[u8]) -> Result<KeyBuf> {
+    #[inline(always)]
+    fn with_layout<R>(
+        what: &'static str,
+        bytes: &[u8],
+        f: impl FnOnce(&KeyBuf) -> Result<R>,
+    ) -> Result<R> {
         cstr::check(what, bytes, Some(KEY_NAME_MAX_LEN))?;
         let len = bytes.len();
-        let mut buf = [MaybeUninit::<u8>::uninit(); KEY_NAME_MAX_LEN + 1];
+        let mut key = KeyBuf {
+            buf: [MaybeUninit::<u8>::uninit(); KEY_NAME_MAX_LEN + 1],
+            len,
+        };
         // SAFETY: `len <= KEY_NAME_MAX_LEN` (checked above), so `len` bytes and the NUL fit
         // in the buffer, which does not overlap `bytes` (MaybeUninit<u8> has u8's layout).
-        unsafe {
-            std::ptr::copy_nonoverlapping(bytes.as_ptr(), buf.as_mut_ptr().cast::<u8>(), len)
-        };
-        buf[len] = MaybeUninit::new(0);
-        Ok(KeyBuf { buf, len })
+        unsafe { cstr::copy_short(bytes, key.buf.as_mut_ptr().cast::<u8>()) };
+        key.buf[len] = MaybeUninit::new(0);
+        f(&key)
     }
 
     /// The name, without its NUL.
     fn name(&self) -> &[u8] {
-        // SAFETY: `buf[..len]` was written in `layout` (MaybeUninit<u8> has u8's layout).
+        // SAFETY: `buf[..len]` was written in `with_layout` (MaybeUninit<u8> has u8's layout).
         unsafe { std::slice::from_raw_parts(self.buf.as_ptr().cast::<u8>(), self.len) }
     }
 
@@ -131,9 +140,7 @@ impl KeyName {
         let dst = &mut buf[..name.len()];
         // SAFETY: MaybeUninit<u8> has u8's layout; `dst` has `name.len()` bytes and does not
         // overlap `name`.
-        unsafe {
-            std::ptr::copy_nonoverlapping(name.as_ptr(), dst.as_mut_ptr().cast::<u8>(), dst.len())
-        };
+        unsafe { cstr::copy_short(name.as_bytes(), dst.as_mut_ptr().cast::<u8>()) };
         KeyName {
             len: name.len() as u8,
             buf,
@@ -238,18 +245,34 @@ mod tests {
     use super::*;
     use std::ffi::CStr;
 
-    fn c(buf: &KeyBuf) -> &[u8] {
+    /// The bytes `with_key` lays out for `key` (before the NUL), or its error.
+    fn key(key: &str) -> Result<Vec<u8>> {
+        KeyBuf::with_key(key, |buf| Ok(c(buf)))
+    }
+
+    fn prefix(prefix: &str) -> Result<Vec<u8>> {
+        KeyBuf::with_prefix(prefix, |buf| Ok(c(buf)))
+    }
+
+    fn c(buf: &KeyBuf) -> Vec<u8> {
         // SAFETY: a KeyBuf always holds a NUL-terminated string.
-        unsafe { CStr::from_ptr(buf.as_ptr()) }.to_bytes()
+        let bytes = unsafe { CStr::from_ptr(buf.as_ptr()) }.to_bytes();
+        assert_eq!(bytes, buf.name(), "the NUL comes right after the name");
+        bytes.to_vec()
     }
 
     #[test]
     fn keys_are_checked_and_terminated() {
-        assert_eq!(c(&KeyBuf::key("totem.token").unwrap()), b"totem.token");
+        assert_eq!(key("totem.token").unwrap(), b"totem.token");
+        // Every length a short copy handles, up to the longest name.
+        for len in 3..=KEY_NAME_MAX_LEN {
+            let name: String = (0..len).map(|i| (b'a' + (i % 26) as u8) as char).collect();
+            assert_eq!(key(&name).unwrap(), name.as_bytes(), "len {len}");
+        }
         let longest = "k".repeat(KEY_NAME_MAX_LEN);
-        assert_eq!(c(&KeyBuf::key(&longest).unwrap()), longest.as_bytes());
+        assert_eq!(key(&longest).unwrap(), longest.as_bytes());
         assert_eq!(
-            KeyBuf::key(&"k".repeat(256)).err(),
+            key(&"k".repeat(256)).err(),
             Some(Error::TooLong {
                 what: "cmap key name",
                 length: 256,
@@ -257,7 +280,7 @@ mod tests {
             })
         );
         assert_eq!(
-            KeyBuf::key("ab").err(),
+            key("ab").err(),
             Some(Error::TooShort {
                 what: "cmap key name",
                 length: 2,
@@ -265,14 +288,14 @@ mod tests {
             })
         );
         assert_eq!(
-            KeyBuf::key("a\0b.c").err(),
+            key("a\0b.c").err(),
             Some(Error::InteriorNul {
                 what: "cmap key name",
                 position: 1
             })
         );
         assert_eq!(
-            KeyBuf::key("\0").err(),
+            key("\0").err(),
             Some(Error::InteriorNul {
                 what: "cmap key name",
                 position: 0
@@ -282,9 +305,9 @@ mod tests {
 
     #[test]
     fn prefixes_may_be_empty() {
-        assert_eq!(c(&KeyBuf::prefix("").unwrap()), b"");
-        assert_eq!(c(&KeyBuf::prefix("to").unwrap()), b"to");
-        assert!(KeyBuf::prefix(&"p".repeat(256)).is_err());
+        assert_eq!(prefix("").unwrap(), b"");
+        assert_eq!(prefix("to").unwrap(), b"to");
+        assert!(prefix(&"p".repeat(256)).is_err());
     }
 
     #[test]

@@ -341,7 +341,7 @@ impl Cmap {
     /// # Ok(()) }
     /// ```
     pub fn get<T: FromCmap>(&self, key: &str) -> Result<T> {
-        T::get_from(self, &KeyBuf::key(key)?)
+        KeyBuf::with_key(key, |key| T::get_from(self, key))
     }
 
     /// Reads `key` with whatever type it has.
@@ -368,7 +368,7 @@ impl Cmap {
     /// # Ok(()) }
     /// ```
     pub fn with_value<R>(&self, key: &str, f: impl FnOnce(ValueRef<'_>) -> R) -> Result<R> {
-        self.with_value_raw(&KeyBuf::key(key)?, f)
+        KeyBuf::with_key(key, |key| self.with_value_raw(key, f))
     }
 
     /// The type and length in bytes of the value stored under `key`. A string's length
@@ -388,7 +388,7 @@ impl Cmap {
     /// # Ok(()) }
     /// ```
     pub fn info(&self, key: &str) -> Result<(ValueType, usize)> {
-        self.info_raw(&KeyBuf::key(key)?)
+        KeyBuf::with_key(key, |key| self.info_raw(key))
     }
 
     pub(crate) fn info_raw(&self, key: &KeyBuf) -> Result<(ValueType, usize)> {
@@ -519,7 +519,7 @@ impl Cmap {
     /// # Ok(()) }
     /// ```
     pub fn set<V: ToCmap>(&self, key: &str, value: V) -> Result<()> {
-        value.set_into(self, &KeyBuf::key(key)?)
+        KeyBuf::with_key(key, |key| value.set_into(self, key))
     }
 
     /// Deletes `key` (`cmap_delete`); [`Error::NotExist`] if there is none.
@@ -533,9 +533,10 @@ impl Cmap {
     /// # Ok(()) }
     /// ```
     pub fn delete(&self, key: &str) -> Result<()> {
-        let key = KeyBuf::key(key)?;
-        // SAFETY: the handle is live and the key is NUL-terminated.
-        cs_result(unsafe { sys::cmap_delete(self.raw(), key.as_ptr()) })
+        KeyBuf::with_key(key, |key| {
+            // SAFETY: the handle is live and the key is NUL-terminated.
+            cs_result(unsafe { sys::cmap_delete(self.raw(), key.as_ptr()) })
+        })
     }
 
     /// Adds one to the integer stored under `key`, wrapping around at its type's maximum
@@ -550,9 +551,10 @@ impl Cmap {
     /// # Ok(()) }
     /// ```
     pub fn inc(&self, key: &str) -> Result<()> {
-        let key = KeyBuf::key(key)?;
-        // SAFETY: the handle is live and the key is NUL-terminated.
-        cs_result(unsafe { sys::cmap_inc(self.raw(), key.as_ptr()) })
+        KeyBuf::with_key(key, |key| {
+            // SAFETY: the handle is live and the key is NUL-terminated.
+            cs_result(unsafe { sys::cmap_inc(self.raw(), key.as_ptr()) })
+        })
     }
 
     /// Subtracts one from the integer stored under `key`, wrapping around at its type's
@@ -567,8 +569,9 @@ impl Cmap {
     /// # Ok(()) }
     /// ```
     pub fn dec(&self, key: &str) -> Result<()> {
-        let key = KeyBuf::key(key)?;
-        // SAFETY: the handle is live and the key is NUL-terminated.
-        cs_result(unsafe { sys::cmap_dec(self.raw(), key.as_ptr()) })
+        KeyBuf::with_key(key, |key| {
+            // SAFETY: the handle is live and the key is NUL-terminated.
+            cs_result(unsafe { sys::cmap_dec(self.raw(), key.as_ptr()) })
+        })
     }
 }

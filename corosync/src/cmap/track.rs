@@ -436,16 +436,23 @@ impl Cmap {
     where
         F: FnMut(&Cmap, &TrackEvent<'_>) + Send + 'static,
     {
-        let key = if track_type.contains(TrackOptions::PREFIX) {
-            KeyBuf::prefix(key)?
+        if track_type.contains(TrackOptions::PREFIX) {
+            KeyBuf::with_prefix(key, |prefix| self.add_track(prefix, track_type, callback))
         } else {
-            let name = key;
-            let key = KeyBuf::key(name)?;
-            if self.map() == Map::Stats {
-                self.check_stats_track(name, &key)?;
-            }
-            key
-        };
+            KeyBuf::with_key(key, |buf| {
+                if self.map() == Map::Stats {
+                    self.check_stats_track(key, buf)?;
+                }
+                self.add_track(buf, track_type, callback)
+            })
+        }
+    }
+
+    /// `cmap_track_add` of the laid-out `key`, with the closure's slot lent to the handle.
+    fn add_track<F>(&self, key: &KeyBuf, track_type: TrackOptions, callback: F) -> Result<Track<'_>>
+    where
+        F: FnMut(&Cmap, &TrackEvent<'_>) + Send + 'static,
+    {
         let slot = Arc::into_raw(Arc::new(TrackSlot {
             callback: RefCell::new(callback),
         }));
