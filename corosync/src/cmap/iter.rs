@@ -468,8 +468,11 @@ fn name_bytes(name: &[c_char; NAME_BUF_LEN], len: usize) -> &[u8] {
 /// (`cmap_get`), and returns its type, the room it asked `buf` for and its length (for
 /// [`ValueBuf::filled`]). `listed_len` is the length `cmap_iter_next` reported; a value that
 /// grew since is read again into a larger buffer.
-// Always inlined, as `advance`: called once per key, and out of line its call, prologue and
-// epilogue were a third of what `next_value` adds to the two C calls.
+///
+/// Only the usual case is inlined into `next_value`: a value that fits the inline buffer,
+/// read at the first try. Everything else (a longer value, one that grew, an error) goes to
+/// [`read_value_rest`], so that the loop's code does not lie between the requests of
+/// every key (unrolled, it made `next_value` 2.5 KiB of code to fetch after each request).
 #[inline(always)]
 fn read_value(
     cmap: &Cmap,
@@ -477,24 +480,36 @@ fn read_value(
     buf: &mut ValueBuf,
     listed_len: usize,
 ) -> Result<(sys::cmap_value_types_t, usize, usize)> {
+    if listed_len > buf.inline.len() {
+        return read_value_rest(cmap, name, buf, listed_len, None);
+    }
+    let answer = get_into(cmap, name, &mut buf.inline);
+    match answer {
+        (sys::CS_OK, raw_type, len) if len <= buf.inline.len() => Ok((raw_type, listed_len, len)),
+        _ => read_value_rest(cmap, name, buf, listed_len, Some(answer)),
+    }
+}
+
+/// The rest of [`read_value`]: up to four tries (counting `first`, the answer to a try with
+/// room for `listed_len` already made), each with twice the room of the one before while
+/// libcmap answers that the buffer is too small.
+#[cold]
+#[inline(never)]
+fn read_value_rest(
+    cmap: &Cmap,
+    name: &[c_char; NAME_BUF_LEN],
+    buf: &mut ValueBuf,
+    listed_len: usize,
+    mut first: Option<(sys::cs_error_t, sys::cmap_value_types_t, usize)>,
+) -> Result<(sys::cmap_value_types_t, usize, usize)> {
     // Never below STACK_VALUE_LEN (`with_room`'s least), as for every cmap_get of this crate:
     // the stats map does not check the buffer's length, and none of its values is longer.
     let mut want = listed_len;
     for _ in 0..4 {
         let value = buf.with_room(want);
-        let mut len = value.len();
-        let mut raw_type: sys::cmap_value_types_t = 0;
-        // SAFETY: the handle is live (borrowed); `name` is the NUL-terminated name libcmap
-        // wrote; `value` has `len` writable bytes (the daemon refuses, CS_ERR_INVALID_PARAM,
-        // rather than sends a longer value); `len` and `raw_type` are writable.
-        let code = unsafe {
-            sys::cmap_get(
-                cmap.raw(),
-                name.as_ptr(),
-                value.as_mut_ptr().cast(),
-                &mut len,
-                &mut raw_type,
-            )
+        let (code, raw_type, len) = match first.take() {
+            Some(answer) => answer,
+            None => get_into(cmap, name, value),
         };
         match cs_result(code) {
             Ok(()) if len <= value.len() => return Ok((raw_type, want, len)),
@@ -511,6 +526,31 @@ fn read_value(
         }
     }
     Err(Error::InvalidParam)
+}
+
+/// One `cmap_get` of the key named in `name` into `value`: libcmap's answer, the value's
+/// type and its length.
+#[inline(always)]
+fn get_into(
+    cmap: &Cmap,
+    name: &[c_char; NAME_BUF_LEN],
+    value: &mut [u8],
+) -> (sys::cs_error_t, sys::cmap_value_types_t, usize) {
+    let mut len = value.len();
+    let mut raw_type: sys::cmap_value_types_t = 0;
+    // SAFETY: the handle is live (borrowed); `name` is the NUL-terminated name libcmap
+    // wrote; `value` has `len` writable bytes (the daemon refuses, CS_ERR_INVALID_PARAM,
+    // rather than sends a longer value); `len` and `raw_type` are writable.
+    let code = unsafe {
+        sys::cmap_get(
+            cmap.raw(),
+            name.as_ptr(),
+            value.as_mut_ptr().cast(),
+            &mut len,
+            &mut raw_type,
+        )
+    };
+    (code, raw_type, len)
 }
 
 impl Iterator for Iter<'_> {
