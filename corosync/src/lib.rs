@@ -265,6 +265,18 @@
 //! - **Tracking a `stats.ipcs.*.procname` key crashes the daemon.** The stats map reads a
 //!   tracked value into 8 bytes; [`cmap::Cmap::track`] refuses single-key tracks of wider
 //!   stats values with [`Error::NotSupported`].
+//! - **Keys changed while an iteration stands on them** (libqb's trie, which holds the
+//!   icmap). The daemon's iterator keeps a reference to the key it last returned; a key
+//!   deleted meanwhile stays readable until the iteration moves on or ends, and then goes,
+//!   so (a) a value set again under the same name in between is lost with it, although
+//!   both requests succeeded, and (b) a second delete, which succeeds because the key still
+//!   reads, frees it under the iteration: the daemon crashes when the iteration moves on.
+//!   This happens whichever connections (or processes) iterate and delete, so the crate
+//!   cannot refuse the second delete; [`cmap::Cmap::delete`] and [`cmap::Cmap::iter`] say
+//!   so, and `tests/tests/cmap.rs` and `tests/tests/daemon_safety.rs` show both on real
+//!   daemons. Deleting each key once while iterating over it, as `corosync-cmapctl -D`
+//!   does, is safe; do not delete a key twice (or delete, set and delete it) while any
+//!   iteration may stand on it, and keep iterations short where other programs change keys.
 //! - **A CPG leave of a group the handle did not join corrupts the membership**, and **a join
 //!   after a leave never returns** (the daemon answers `CS_ERR_BUSY` for good, which libcpg
 //!   retries). [`cpg::Cpg::leave`] refuses another group's name with [`Error::NotExist`] and

@@ -274,6 +274,55 @@ fn open_cmap(node: &Node, map: Map) -> Cmap {
         .expect("connect to cmap")
 }
 
+/// A defect of libqb's trie, which holds the icmap, that no client can avoid for others (the
+/// crate docs' known bugs): a key deleted while an iteration stands on it stays readable
+/// until the iteration moves on, so a second delete succeeds too and frees the key under the
+/// iteration, and the daemon crashes when the iteration moves on. The crate cannot see other
+/// connections' iterations, so it cannot refuse the second delete; this test shows the
+/// sequence on a daemon of its own, so that the docs stay true (if it fails, libqb fixed it).
+#[test]
+fn a_key_deleted_twice_under_an_iteration_crashes_the_daemon() {
+    let cluster = Cluster::start(1).expect("start a 1-node cluster");
+    let node = cluster.node(1);
+    let (reader, writer) = (open_cmap(node, Map::Icmap), open_cmap(node, Map::Icmap));
+    writer.set("test.twice.a", 1u8).expect("set");
+    writer.set("test.twice.b", 1u8).expect("set");
+    let mut iter = reader.iter("test.twice.").expect("iter");
+    let first = iter.next().expect("an entry").expect("listed");
+    assert_eq!(first.name(), "test.twice.a");
+    assert_eq!(writer.delete("test.twice.a"), Ok(()));
+    assert_eq!(
+        writer.get::<u8>("test.twice.a"),
+        Ok(1),
+        "deleted under the iteration, the key still reads"
+    );
+    assert_eq!(
+        writer.delete("test.twice.a"),
+        Ok(()),
+        "so it is deleted again"
+    );
+    assert_eq!(writer.get::<u8>("test.twice.a"), Err(Error::NotExist));
+    assert_serving(
+        node,
+        "the second delete (the key is freed under the iteration)",
+    );
+    // The iteration moves on from the freed key.
+    let next = iter.next();
+    assert!(
+        matches!(next, Some(Err(Error::Library { .. }))),
+        "the connection is lost: {next:?}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while node.is_running() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        !node.is_running(),
+        "the daemon survived an iteration moving on from a key deleted twice: libqb fixed \
+         its trie, update the crate docs' known bugs and docs/daemon-safety.md"
+    );
+}
+
 #[test]
 fn cmap_requests_at_their_limits_leave_the_daemon_running() {
     let cluster = Cluster::start(1).expect("start a 1-node cluster");

@@ -24,7 +24,10 @@ impl Cmap {
     /// `next`.
     ///
     /// The daemon walks its map in key order while the iteration is open; keys added or
-    /// deleted meanwhile may or may not be seen.
+    /// deleted meanwhile may or may not be seen. The key the iteration returned last stays in
+    /// the daemon until the iteration moves on or is dropped, even if deleted: a value set
+    /// again under that name meanwhile is lost then, and deleting it twice crashes the
+    /// daemon (a libqb defect, see [`Cmap::delete`] and the crate docs' known bugs).
     ///
     /// ```no_run
     /// # fn main() -> corosync::Result<()> {

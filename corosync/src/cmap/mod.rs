@@ -524,6 +524,23 @@ impl Cmap {
 
     /// Deletes `key` (`cmap_delete`); [`Error::NotExist`] if there is none.
     ///
+    /// While an iteration (of any connection) stands on `key`, having just returned it, the
+    /// daemon keeps the key readable until the iteration moves on. Do not delete it a second
+    /// time then: the second delete succeeds too, and the daemon crashes when the iteration
+    /// moves on (a libqb defect; see the crate docs' known bugs). One delete per key, as in
+    /// the loop below, is safe.
+    ///
+    /// ```no_run
+    /// # fn main() -> corosync::Result<()> {
+    /// let cmap = corosync::cmap::Cmap::new()?;
+    /// // Delete every key under a prefix, each once.
+    /// let mut iter = cmap.iter("example.")?;
+    /// while let Some(entry) = iter.next() {
+    ///     cmap.delete(entry?.name())?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
     /// ```no_run
     /// # fn main() -> corosync::Result<()> {
     /// let cmap = corosync::cmap::Cmap::new()?;
