@@ -54,10 +54,16 @@ pub(crate) fn from_c_array(array: &[c_char]) -> &[u8] {
 }
 
 /// As [`from_c_array`], and whether the string is ASCII, found in the same pass.
-#[inline]
+#[inline(always)]
 pub(crate) fn from_c_array_ascii(array: &[c_char]) -> (&[u8], bool) {
     // SAFETY: c_char and u8 have the same size and alignment.
     let bytes = unsafe { std::slice::from_raw_parts(array.as_ptr().cast::<u8>(), array.len()) };
+    until_nul_ascii(bytes)
+}
+
+/// The bytes before the first NUL (all of them if there is none), and whether they are ASCII.
+#[inline(always)]
+pub(crate) fn until_nul_ascii(bytes: &[u8]) -> (&[u8], bool) {
     let scan = scan(bytes);
     (&bytes[..scan.len], scan.ascii)
 }

@@ -78,15 +78,66 @@ c_enum! {
 /// })?;
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq)]
+///
+/// The key and the values are read from libcmap's message when an accessor asks for them, so
+/// a closure pays only for what it reads (as a C callback does).
+#[derive(Clone, Copy)]
 #[non_exhaustive]
 pub struct TrackEvent<'a> {
     track: TrackId,
     kind: EventKind,
-    key_bytes: &'a [u8],
-    key: &'a str,
-    new_value: Option<ValueRef<'a>>,
-    old_value: Option<ValueRef<'a>>,
+    /// The key name, then NULs if any: libcmap's zero-padded `cs_name_t` array, or an owned
+    /// event's bytes.
+    key_field: &'a [u8],
+    new_value: NotifyValue<'a>,
+    old_value: NotifyValue<'a>,
+}
+
+/// A value of a [`TrackEvent`]: as libcmap passed it, read when asked for, or an owned
+/// event's.
+#[derive(Clone, Copy)]
+enum NotifyValue<'a> {
+    /// C's type (0: no value) and bytes.
+    Raw {
+        raw_type: sys::cmap_value_types_t,
+        bytes: &'a [u8],
+    },
+    Read(Option<ValueRef<'a>>),
+}
+
+impl<'a> NotifyValue<'a> {
+    /// The value; `None` for no value or one this build cannot read (e.g. of an unknown type).
+    #[inline]
+    fn get(self) -> Option<ValueRef<'a>> {
+        match self {
+            NotifyValue::Raw { raw_type: 0, .. } => None,
+            NotifyValue::Raw { raw_type, bytes } => ValueRef::from_raw(raw_type, bytes).ok(),
+            NotifyValue::Read(value) => value,
+        }
+    }
+}
+
+impl fmt::Debug for TrackEvent<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TrackEvent")
+            .field("track", &self.track)
+            .field("kind", &self.kind)
+            .field("key", &self.key())
+            .field("key_bytes", &self.key_bytes())
+            .field("new_value", &self.new_value())
+            .field("old_value", &self.old_value())
+            .finish()
+    }
+}
+
+impl PartialEq for TrackEvent<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.track == other.track
+            && self.kind == other.kind
+            && self.key_bytes() == other.key_bytes()
+            && self.new_value() == other.new_value()
+            && self.old_value() == other.old_value()
+    }
 }
 
 impl<'a> TrackEvent<'a> {
@@ -138,7 +189,17 @@ impl<'a> TrackEvent<'a> {
     /// # Ok(()) }
     /// ```
     pub fn key(&self) -> &'a str {
-        self.key
+        let (bytes, ascii) = cstr::until_nul_ascii(self.key_field);
+        if ascii {
+            // SAFETY: ASCII is UTF-8. Every name corosync makes is ASCII, found while looking
+            // for the NUL; `from_utf8` would be a second pass, out of line.
+            return unsafe { std::str::from_utf8_unchecked(bytes) };
+        }
+        match std::str::from_utf8(bytes) {
+            Ok(key) => key,
+            // The longest valid UTF-8 beginning (always valid, so never empty by error).
+            Err(err) => std::str::from_utf8(&bytes[..err.valid_up_to()]).unwrap_or_default(),
+        }
     }
 
     /// The key's bytes as the daemon sent them.
@@ -153,7 +214,7 @@ impl<'a> TrackEvent<'a> {
     /// # Ok(()) }
     /// ```
     pub fn key_bytes(&self) -> &'a [u8] {
-        self.key_bytes
+        cstr::until_nul_ascii(self.key_field).0
     }
 
     /// The value after the change: `None` for [`EventKind::Delete`] (and for a value this
@@ -169,7 +230,7 @@ impl<'a> TrackEvent<'a> {
     /// # Ok(()) }
     /// ```
     pub fn new_value(&self) -> Option<ValueRef<'a>> {
-        self.new_value
+        self.new_value.get()
     }
 
     /// The value before the change: `None` for [`EventKind::Add`].
@@ -184,7 +245,7 @@ impl<'a> TrackEvent<'a> {
     /// # Ok(()) }
     /// ```
     pub fn old_value(&self) -> Option<ValueRef<'a>> {
-        self.old_value
+        self.old_value.get()
     }
 
     /// Builds the event from the notify callback's arguments.
@@ -199,27 +260,14 @@ impl<'a> TrackEvent<'a> {
         new_value: &sys::cmap_notify_value,
         old_value: &sys::cmap_notify_value,
     ) -> TrackEvent<'a> {
-        let (key_bytes, ascii): (&'a [u8], bool) = if key.is_null() {
-            (&[], true)
+        let key_field: &'a [u8] = if key.is_null() {
+            &[]
         } else {
             // SAFETY: the key name is the `value` array of the message's cs_name_t, whose
             // CS_MAX_NAME_LENGTH bytes are all readable (the daemon zeroes what the name does
-            // not use).
-            cstr::from_c_array_ascii(unsafe {
-                std::slice::from_raw_parts(key, sys::CS_MAX_NAME_LENGTH as usize)
-            })
-        };
-        let key = if ascii {
-            // SAFETY: ASCII is UTF-8. Every name corosync makes is ASCII, found while looking
-            // for the NUL; `from_utf8` would be a second pass, out of line.
-            unsafe { std::str::from_utf8_unchecked(key_bytes) }
-        } else {
-            match std::str::from_utf8(key_bytes) {
-                Ok(key) => key,
-                // The longest valid UTF-8 beginning (always valid, so never empty by error).
-                Err(err) => {
-                    std::str::from_utf8(&key_bytes[..err.valid_up_to()]).unwrap_or_default()
-                }
+            // not use); c_char and u8 have the same layout.
+            unsafe {
+                std::slice::from_raw_parts(key.cast::<u8>(), sys::CS_MAX_NAME_LENGTH as usize)
             }
         };
         // SAFETY: the caller guarantees the values' data.
@@ -227,25 +275,24 @@ impl<'a> TrackEvent<'a> {
         TrackEvent {
             track: TrackId(track),
             kind: EventKind::from(event),
-            key_bytes,
-            key,
+            key_field,
             new_value,
             old_value,
         }
     }
 }
 
-/// Reads one notify value; a missing one has type 0 and no data.
+/// One notify value, to be read when asked for; a missing one has type 0 and no data.
 ///
 /// # Safety
 /// `value.data` is null or points to `value.len` bytes readable for `'a`.
-unsafe fn value<'a>(value: &sys::cmap_notify_value) -> Option<ValueRef<'a>> {
-    if value.type_ == 0 {
-        return None;
+#[inline]
+unsafe fn value<'a>(value: &sys::cmap_notify_value) -> NotifyValue<'a> {
+    NotifyValue::Raw {
+        raw_type: value.type_,
+        // SAFETY: the caller guarantees `len` readable bytes at `data` (or a null `data`).
+        bytes: unsafe { c_bytes(value.data, value.len) },
     }
-    // SAFETY: the caller guarantees `len` readable bytes at `data` (or a null `data`).
-    let bytes = unsafe { c_bytes(value.data, value.len) };
-    ValueRef::from_raw(value.type_, bytes).ok()
 }
 
 /// The heap slot that owns a track's closure. Its address is the `user_data` given to
@@ -722,10 +769,10 @@ impl TrackEvent<'_> {
         OwnedTrackEvent {
             track: self.track,
             kind: self.kind,
-            key_bytes: self.key_bytes.to_vec(),
-            key_len: self.key.len(),
-            new_value: self.new_value.map(KeptValue::keep),
-            old_value: self.old_value.map(KeptValue::keep),
+            key_bytes: self.key_bytes().to_vec(),
+            key_len: self.key().len(),
+            new_value: self.new_value().map(KeptValue::keep),
+            old_value: self.old_value().map(KeptValue::keep),
         }
     }
 }
@@ -825,10 +872,10 @@ impl OwnedTrackEvent {
         TrackEvent {
             track: self.track,
             kind: self.kind,
-            key_bytes: &self.key_bytes,
-            key: self.key(),
-            new_value: self.new_value(),
-            old_value: self.old_value(),
+            // The bytes up to the daemon's NUL, so no NUL: read whole.
+            key_field: &self.key_bytes,
+            new_value: NotifyValue::Read(self.new_value()),
+            old_value: NotifyValue::Read(self.old_value()),
         }
     }
 }
@@ -873,11 +920,11 @@ mod tests {
         let view = TrackEvent {
             track: TrackId(7),
             kind: EventKind::Modify,
-            key_bytes: key,
-            key: "a.b",
-            new_value: Some(ValueRef::String(b"new\xfe")),
-            old_value: Some(ValueRef::U32(3)),
+            key_field: key,
+            new_value: NotifyValue::Read(Some(ValueRef::String(b"new\xfe"))),
+            old_value: NotifyValue::Read(Some(ValueRef::U32(3))),
         };
+        assert_eq!((view.key(), view.key_bytes()), ("a.b", &key[..]));
         let owned = OwnedTrackEvent::from(view);
         assert_eq!(owned.track(), view.track());
         assert_eq!(owned.kind(), view.kind());
@@ -886,8 +933,14 @@ mod tests {
         assert_eq!(owned.new_value(), view.new_value());
         assert_eq!(owned.old_value(), view.old_value());
         let deleted = TrackEvent {
-            new_value: None,
-            old_value: Some(ValueRef::Binary(&[1, 2])),
+            new_value: NotifyValue::Raw {
+                raw_type: 0,
+                bytes: &[],
+            },
+            old_value: NotifyValue::Raw {
+                raw_type: sys::CMAP_VALUETYPE_BINARY,
+                bytes: &[1, 2],
+            },
             ..view
         }
         .into_owned();
