@@ -531,29 +531,16 @@ fn read_value_rest(
     Err(Error::InvalidParam)
 }
 
-/// One `cmap_get` of the key named in `name` into `value`: libcmap's answer, the value's
-/// type and its length.
+/// One `cmap_get` of the key whose name libcmap left in `name` ([`Cmap::get_raw`]).
 #[inline(always)]
 fn get_into(
     cmap: &Cmap,
     name: &[c_char; NAME_BUF_LEN],
     value: &mut [u8],
 ) -> (sys::cs_error_t, sys::cmap_value_types_t, usize) {
-    let mut len = value.len();
-    let mut raw_type: sys::cmap_value_types_t = 0;
-    // SAFETY: the handle is live (borrowed); `name` is the NUL-terminated name libcmap
-    // wrote; `value` has `len` writable bytes (the daemon refuses, CS_ERR_INVALID_PARAM,
-    // rather than sends a longer value); `len` and `raw_type` are writable.
-    let code = unsafe {
-        sys::cmap_get(
-            cmap.raw(),
-            name.as_ptr(),
-            value.as_mut_ptr().cast(),
-            &mut len,
-            &mut raw_type,
-        )
-    };
-    (code, raw_type, len)
+    // SAFETY: libcmap wrote a NUL-terminated name into `name` (at most CS_MAX_NAME_LENGTH
+    // bytes and the NUL, which the buffer holds).
+    unsafe { cmap.get_raw(name.as_ptr(), value) }
 }
 
 impl Iterator for Iter<'_> {

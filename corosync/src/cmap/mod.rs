@@ -436,22 +436,8 @@ impl Cmap {
         key: &KeyBuf,
         buf: &'b mut [u8],
     ) -> Result<Option<(ValueRef<'b>, usize)>> {
-        let mut len = buf.len();
-        let mut raw_type: sys::cmap_value_types_t = 0;
-        // The daemon copies at most `len` bytes: the icmap refuses a longer value with
-        // CS_ERR_INVALID_PARAM, and the stats map (which does not check) has no value longer
-        // than 16 bytes (numbers, and process names of at most TASK_COMM_LEN bytes), below
-        // every buffer this is called with.
-        // SAFETY: the handle is live, the key is NUL-terminated, `buf` has `len` writable bytes.
-        let code = unsafe {
-            sys::cmap_get(
-                self.raw(),
-                key.as_ptr(),
-                buf.as_mut_ptr().cast(),
-                &mut len,
-                &mut raw_type,
-            )
-        };
+        // SAFETY: a KeyBuf is NUL-terminated.
+        let (code, raw_type, len) = unsafe { self.get_raw(key.as_ptr(), buf) };
         match cs_result(code) {
             Ok(()) => {
                 let bytes = buf.get(..len).ok_or(Error::UnexpectedValue {
@@ -463,6 +449,38 @@ impl Cmap {
             Err(Error::InvalidParam) => Ok(None),
             Err(err) => Err(err),
         }
+    }
+
+    /// One `cmap_get` of the key `name` into `value`: libcmap's answer, the value's type and
+    /// its length. The one place that calls `cmap_get` with a buffer.
+    ///
+    /// The daemon copies at most `value.len()` bytes: the icmap refuses a longer value with
+    /// `CS_ERR_INVALID_PARAM`, and the stats map (which does not check) has no value longer
+    /// than 16 bytes (numbers, and process names of at most `TASK_COMM_LEN` bytes), below
+    /// every buffer this is called with.
+    ///
+    /// # Safety
+    /// `name` is a NUL-terminated string, valid for the call.
+    #[inline(always)]
+    pub(crate) unsafe fn get_raw(
+        &self,
+        name: *const std::ffi::c_char,
+        value: &mut [u8],
+    ) -> (sys::cs_error_t, sys::cmap_value_types_t, usize) {
+        let mut len = value.len();
+        let mut raw_type: sys::cmap_value_types_t = 0;
+        // SAFETY: the handle is live (borrowed), `name` is NUL-terminated (the caller's
+        // promise), `value` has `len` writable bytes, `len` and `raw_type` are writable.
+        let code = unsafe {
+            sys::cmap_get(
+                self.raw(),
+                name,
+                value.as_mut_ptr().cast(),
+                &mut len,
+                &mut raw_type,
+            )
+        };
+        (code, raw_type, len)
     }
 
     pub(crate) fn with_value_raw<R>(

@@ -378,10 +378,11 @@ extern "C" fn notify<F>(
     // valid during this call.
     let event = unsafe { TrackEvent::from_c(track, event, key, &new_value, &old_value) };
     let deliver = |cmap: &Cmap, _: &mut ()| {
-        // SAFETY: libcmap passes the `user_data` of a registered track, an
-        // `Arc<TrackSlot<F>>` from `Arc::into_raw` that the handle's ledger holds a count of
-        // (`Handle::lend`); that count is freed at the earliest when this dispatch ends
-        // (`Handle::reclaim` waits for it), even if the closure drops its own guard.
+        // libcmap passes the `user_data` of a registered track, an `Arc<TrackSlot<F>>` from
+        // `Arc::into_raw` that the handle's ledger holds a count of (`Handle::lend`), freed at
+        // the earliest when this dispatch ends (`Handle::reclaim` waits for it), even if the
+        // closure drops its own guard.
+        // SAFETY: so the slot lives for this call.
         let slot = unsafe { &*ptr };
         run_track_closure(cmap, slot, &event);
     };
