@@ -113,7 +113,9 @@ impl RawCmap {
     }
 
     /// Reads every key's value and looks at nothing else: the counterpart of `next_value`,
-    /// which lends the name and value.
+    /// which lends the name and value. Never inlined, as the safe [`read_all`] is not, so
+    /// that callgrind counts each apart.
+    #[inline(never)]
     fn read_all(&self) -> usize {
         self.visit_all(|_, value_type, value| {
             black_box((value_type, value));
@@ -123,7 +125,7 @@ impl RawCmap {
     /// Reads every key's value and keeps a copy of its name and value, as `iter_values` does
     /// and as a C program that collects the keys would: the name measured (`strlen`) and
     /// copied into a fixed array, a string or binary value into a heap copy. Never inlined,
-    /// as `read_all` is not, so that callgrind counts each apart.
+    /// as the safe [`read_all_owned`] is not.
     #[inline(never)]
     fn read_all_owned(&self) -> usize {
         self.visit_all(|name, value_type, value| {
@@ -140,6 +142,31 @@ impl RawCmap {
             black_box((key, len, value_type, value, heap));
         })
     }
+}
+
+/// Reads every key's value with [`Iter::next_value`](corosync::cmap::Iter::next_value),
+/// borrowed; returns the number of keys. Never inlined, so that callgrind counts it apart.
+#[inline(never)]
+fn read_all(cmap: &Cmap) -> usize {
+    let mut keys = 0;
+    let mut iter = cmap.iter("").expect("cmap_iter_init");
+    while let Some(entry) = iter.next_value() {
+        black_box(entry.expect("next_value"));
+        keys += 1;
+    }
+    keys
+}
+
+/// Reads every key's value with [`Cmap::iter_values`], as owned copies, and drops them;
+/// returns the number of keys. Never inlined, so that callgrind counts it apart.
+#[inline(never)]
+fn read_all_owned(cmap: &Cmap) -> usize {
+    let mut keys = 0;
+    for entry in cmap.iter_values("").expect("cmap_iter_init") {
+        black_box(entry.expect("iter_values"));
+        keys += 1;
+    }
+    keys
 }
 
 /// The raw track callback: counts the event and reads its new value, as the safe closure
@@ -203,13 +230,20 @@ impl Drop for RawCmap {
 
 /// What [`compare`] measured, batch by batch: wall time and thread CPU time per operation
 /// of each side, in µs.
-#[derive(Default)]
 struct Measured {
     wall: Paired,
     cpu: Paired,
 }
 
 impl Measured {
+    /// For batches that alternate which side goes first.
+    fn alternating() -> Self {
+        Measured {
+            wall: Paired::in_turns(2),
+            cpu: Paired::in_turns(2),
+        }
+    }
+
     /// Records one pair of batches of `operations` operations each: (wall, CPU) of each side.
     fn push(&mut self, safe: (Duration, Duration), raw: (Duration, Duration), operations: usize) {
         let us = |d: Duration| d.as_secs_f64() * 1e6 / operations as f64;
@@ -234,7 +268,7 @@ fn compare(
     mut safe: impl FnMut(usize),
     mut raw: impl FnMut(usize),
 ) -> Measured {
-    let mut measured = Measured::default();
+    let mut measured = Measured::alternating();
     for batch in 0..batches {
         let run = |f: &mut dyn FnMut(usize)| {
             timed(|| {
@@ -293,7 +327,7 @@ fn track_events(
     let (track, safe_seen) = counting_track(cmap, key)?;
     let raw_seen = AtomicUsize::new(0);
     let raw_track = raw.track(c_key, &raw_seen);
-    let mut measured = Measured::default();
+    let mut measured = Measured::alternating();
     let base = writer.get_u32(c_key);
     for batch in 0..batches {
         for i in 0..TRACK_BATCH {
@@ -346,8 +380,9 @@ fn allocations_per_call(calls: usize, mut f: impl FnMut(usize)) -> f64 {
     (alloc_counter::allocations() - before) as f64 / calls as f64
 }
 
-/// Prints one row of the table (medians over batches; the difference is the median of the
-/// per-batch differences) and returns its CPU safe − raw in µs.
+/// Prints one row of the table (medians over batches; the difference is the median over
+/// pairs of batches, one with each side first, of their mean difference) and returns its
+/// CPU safe − raw in µs.
 fn row(name: &str, m: Measured) -> f64 {
     let (safe, raw) = (m.wall.safe(), m.wall.raw());
     println!(
@@ -375,8 +410,9 @@ fn run(iterations: usize, full: usize) -> corosync::Result<()> {
     let batches = (iterations / BATCH).max(1);
     println!(
         "cmapbench: get/set: {batches} batches of {BATCH} per side; full iteration: {full} \
-         per side; sides alternating batch by batch; per operation, the median over batches, \
-         and for CPU safe − raw the median of the per-batch differences"
+         per side; sides alternating batch by batch, taking turns at going first; per \
+         operation, the median over batches, and for CPU safe − raw the median over pairs of \
+         batches (one with each side first) of their mean difference"
     );
     println!(
         "(corosync {}, {keys} keys in the map)\n",
@@ -416,14 +452,7 @@ fn run(iterations: usize, full: usize) -> corosync::Result<()> {
         compare(
             full,
             1,
-            |_| {
-                let mut n = 0;
-                for entry in cmap.iter_values("").unwrap() {
-                    black_box(entry.unwrap());
-                    n += 1;
-                }
-                assert_eq!(n, keys);
-            },
+            |_| assert_eq!(read_all_owned(&cmap), keys),
             |_| assert_eq!(raw.read_all_owned(), keys),
         ),
     );
@@ -432,20 +461,12 @@ fn run(iterations: usize, full: usize) -> corosync::Result<()> {
         compare(
             full,
             1,
-            |_| {
-                let mut n = 0;
-                let mut iter = cmap.iter("").unwrap();
-                while let Some(entry) = iter.next_value() {
-                    black_box(entry.unwrap());
-                    n += 1;
-                }
-                assert_eq!(n, keys);
-            },
+            |_| assert_eq!(read_all(&cmap), keys),
             |_| assert_eq!(raw.read_all(), keys),
         ),
     );
 
-    let track_row = track_events(&cmap, &raw, c_key, key, if full < 100 { 3 } else { 100 })?;
+    let track_row = track_events(&cmap, &raw, c_key, key, if full < 100 { 4 } else { 200 })?;
     row(
         "track event, dispatching queued ones (safe: dispatch(All) + closure; raw: CS_DISPATCH_ALL + callback)",
         track_row,

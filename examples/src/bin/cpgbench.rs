@@ -577,10 +577,11 @@ fn paced_batch(
 
 /// The dispatch-only measurement: CPU per delivered event of the safe `dispatch(All)`, of
 /// raw `CS_DISPATCH_ALL` and of a raw loop of `CS_DISPATCH_ONE_NONBLOCKING`, batches
-/// interleaved; each way's figure is the median over batches, and its difference from raw
-/// `CS_DISPATCH_ALL` the median of the per-batch differences.
+/// interleaved (each first in turn); each way's figure is the median over batches, and its
+/// difference from raw `CS_DISPATCH_ALL` the median over cycles of three batches (each way
+/// at each place once) of their mean difference.
 fn dispatch_cost(cpg: &Cpg, delivered: &AtomicUsize, raw_cpg: &RawCpg, quick: bool) {
-    let (batches, count) = if quick { (3, 200) } else { (20, 1000) };
+    let (batches, count) = if quick { (3, 200) } else { (21, 1000) };
     let order = [
         Dispatcher::Safe,
         Dispatcher::RawAll,
@@ -588,7 +589,7 @@ fn dispatch_cost(cpg: &Cpg, delivered: &AtomicUsize, raw_cpg: &RawCpg, quick: bo
     ];
     let data = [0x44u8; 64];
     // Against raw CS_DISPATCH_ALL: the safe way, and the one-by-one loop.
-    let (mut safe, mut one_by_one) = (Paired::default(), Paired::default());
+    let (mut safe, mut one_by_one) = (Paired::in_turns(3), Paired::in_turns(3));
     let mut events = [0usize; 3];
     for batch in 0..batches {
         let mut ns = [0.0; 3];
@@ -605,7 +606,8 @@ fn dispatch_cost(cpg: &Cpg, delivered: &AtomicUsize, raw_cpg: &RawCpg, quick: bo
     println!(
         "\nDispatch alone, 64-byte messages already queued ({batches} batches of {count} per \
          way, interleaved), thread CPU per delivered event (median over batches; the \
-         difference: median of the per-batch differences):\n"
+         difference: median over cycles of three batches, each way first once, of their mean \
+         difference):\n"
     );
     println!("| dispatch | events | ns/event | − raw CS_DISPATCH_ALL (ns) |");
     println!("|---|---:|---:|---:|");
@@ -645,8 +647,8 @@ fn paced_cost(cpg: &Cpg, delivered: &AtomicUsize, raw_cpg: &RawCpg, quick: bool)
     println!(
         "\nSend + deliver, paced ({batches} batches per size and side, in turns; no \
          TRY_AGAIN): thread CPU per message, the sends and one dispatch of their deliveries \
-         (median over batches; the differences: median of the per-batch differences; the \
-         noise floor is a second raw connection against the raw one):\n"
+         (median over batches; the differences: median over cycles of three batches, each \
+         side first once, of their mean difference; the noise floor is a second raw connection against the raw one):\n"
     );
     println!(
         "| size | messages per batch | safe CPU µs/msg | raw CPU µs/msg | CPU safe − raw µs/msg \
@@ -655,7 +657,7 @@ fn paced_cost(cpg: &Cpg, delivered: &AtomicUsize, raw_cpg: &RawCpg, quick: bool)
     println!("|---:|---:|---:|---:|---:|---:|---:|");
     for (size, count) in PACED {
         let data = vec![0x66u8; size];
-        let (mut cpu, mut floor) = (Paired::default(), Paired::default());
+        let (mut cpu, mut floor) = (Paired::in_turns(3), Paired::in_turns(3));
         let mut try_again = 0;
         for batch in 0..batches {
             let mut run = |how, raw: &RawCpg| {
