@@ -405,7 +405,29 @@ impl Iter<'_> {
     #[doc(alias = "cmap_get")]
     #[inline(always)]
     pub fn next_value(&mut self) -> Option<Result<KeyValueRef<'_>>> {
-        let (name_len, raw_type, room, len) = loop {
+        let read = match self.read_next()? {
+            Ok(read) => read,
+            Err(err) => return Some(Err(err)),
+        };
+        match ValueRef::from_raw(read.raw_type, self.value.filled(read.room, read.len)) {
+            Ok(value) => Some(Ok(KeyValueRef {
+                name: self.read_name(&read),
+                value,
+            })),
+            Err(err) => {
+                self.done = true;
+                Some(Err(err))
+            }
+        }
+    }
+
+    /// Advances to the next key and reads its value into `self.value`, its name left
+    /// checked in `self.name`: what [`Iter::next_value`] and [`IterValues`] share, each then
+    /// making its own kind of value from the bytes. A key deleted between being listed and
+    /// being read is skipped. `None` at the end or after an error.
+    #[inline(always)]
+    fn read_next(&mut self) -> Option<Result<Read>> {
+        loop {
             let (name_len, ascii, _, listed_len) = match self.advance()? {
                 Ok(entry) => entry,
                 Err(err) => return Some(Err(err)),
@@ -415,7 +437,14 @@ impl Iter<'_> {
                 return Some(Err(err));
             }
             match read_value(self.cmap, &self.name, &mut self.value, listed_len) {
-                Ok((raw_type, room, len)) => break (name_len, raw_type, room, len),
+                Ok((raw_type, room, len)) => {
+                    return Some(Ok(Read {
+                        name_len,
+                        raw_type,
+                        room,
+                        len,
+                    }))
+                }
                 // Deleted since it was listed.
                 Err(Error::NotExist) => continue,
                 Err(err) => {
@@ -423,18 +452,25 @@ impl Iter<'_> {
                     return Some(Err(err));
                 }
             }
-        };
-        // SAFETY: `name_str` checked these bytes as UTF-8 above, and nothing wrote to the buffer
-        // since (only `value` was written).
-        let name = unsafe { std::str::from_utf8_unchecked(name_bytes(&self.name, name_len)) };
-        match ValueRef::from_raw(raw_type, self.value.filled(room, len)) {
-            Ok(value) => Some(Ok(KeyValueRef { name, value })),
-            Err(err) => {
-                self.done = true;
-                Some(Err(err))
-            }
         }
     }
+
+    /// The name of the key `read` read.
+    #[inline(always)]
+    fn read_name(&self, read: &Read) -> &str {
+        // SAFETY: `read_next` checked these bytes as UTF-8 (`name_str`), and only `value` was
+        // written since.
+        unsafe { std::str::from_utf8_unchecked(name_bytes(&self.name, read.name_len)) }
+    }
+}
+
+/// What [`Iter::read_next`] read: the name's length in `Iter::name`, and the value's type,
+/// the room it asked `Iter::value` for and its length (for [`ValueBuf::filled`]).
+struct Read {
+    name_len: usize,
+    raw_type: sys::cmap_value_types_t,
+    room: usize,
+    len: usize,
 }
 
 /// The first `len` bytes of a name libcmap wrote (which hold no NUL; `ascii` if they are
@@ -448,13 +484,7 @@ fn name_str(name: &[c_char; NAME_BUF_LEN], len: usize, ascii: bool) -> Result<&s
             max: super::KEY_NAME_MAX_LEN,
         });
     }
-    let bytes = name_bytes(name, len);
-    if ascii {
-        // SAFETY: ASCII is UTF-8. Every name corosync itself makes is ASCII, found while
-        // looking for the NUL; the general check would be a call into cold code.
-        return Ok(unsafe { std::str::from_utf8_unchecked(bytes) });
-    }
-    std::str::from_utf8(bytes).map_err(|_| Error::InvalidUtf8 {
+    cstr::utf8(name_bytes(name, len), ascii).map_err(|_| Error::InvalidUtf8 {
         what: "cmap key name",
     })
 }
@@ -598,20 +628,22 @@ pub struct IterValues<'a> {
 impl Iterator for IterValues<'_> {
     type Item = Result<KeyValue>;
 
+    // Inlined into the caller's loop: the `KeyValue` (about 300 bytes) is then built where
+    // it is used rather than in a return slot and copied out.
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        // Built in the return value (no `Result` to move it through): a `KeyValue` is about
-        // 300 bytes, each move a `memcpy` call.
-        let entry = match self.keys.next_value()? {
-            Ok(entry) => entry,
+        let keys = &mut self.keys;
+        let read = match keys.read_next()? {
+            Ok(read) => read,
             Err(err) => return Some(Err(err)),
         };
-        match entry.value.to_value() {
+        match Value::from_raw(read.raw_type, keys.value.filled(read.room, read.len)) {
             Ok(value) => Some(Ok(KeyValue {
-                name: KeyName::from_listed(entry.name),
+                name: KeyName::from_listed(keys.read_name(&read)),
                 value,
             })),
             Err(err) => {
-                self.keys.done = true;
+                keys.done = true;
                 Some(Err(err))
             }
         }
