@@ -709,6 +709,8 @@ impl<L: Library> Drop for Handle<L> {
 ///
 /// # Safety
 /// Called only from a trampoline that the C library `L` calls during its dispatch.
+// Inlined into the trampoline: it runs once per event.
+#[inline]
 pub(crate) unsafe fn run_callback<L: Library>(
     raw: u64,
     f: impl FnOnce(&L::Public, &mut L::Callbacks),
@@ -734,11 +736,20 @@ pub(crate) unsafe fn run_callback<L: Library>(
 ///
 /// # Safety
 /// As [`run_callback`].
+// Inlined into the trampoline: it runs once per event, and only its checks are hot.
+#[inline]
 pub(crate) unsafe fn run_callback_or_defer<L: Library>(
     raw: u64,
     f: impl FnOnce(&L::Public, &mut L::Callbacks),
     defer: impl FnOnce() -> Deferred<L>,
 ) {
+    /// Keeps a copy of the event for the next dispatch. Only crate code runs here, never the
+    /// user's closures.
+    #[cold]
+    #[inline(never)]
+    fn keep<L: Library>(shared: &State<L>, defer: impl FnOnce() -> Deferred<L>) {
+        shared.deferred.borrow_mut().push_back(defer());
+    }
     let Some(state) = dispatching_state::<L>(raw) else {
         return;
     };
@@ -748,8 +759,7 @@ pub(crate) unsafe fn run_callback_or_defer<L: Library>(
         return;
     }
     if shared.has_panic() {
-        // Only crate code runs here (a copy of the event), never the user's closures.
-        shared.deferred.borrow_mut().push_back(defer());
+        keep(shared, defer);
         return;
     }
     // SAFETY: inside the handle's dispatch on this thread (checked above), from a trampoline.
@@ -762,6 +772,7 @@ pub(crate) unsafe fn run_callback_or_defer<L: Library>(
 /// # Safety
 /// Called during that handle's `dispatch`, on its thread (from a trampoline or the replay
 /// of kept events), so the state lives and nothing else references the callbacks.
+#[inline]
 unsafe fn call_closures<L: Library>(
     state: NonNull<State<L>>,
     raw: u64,

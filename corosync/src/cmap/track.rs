@@ -85,7 +85,8 @@ c_enum! {
 #[non_exhaustive]
 pub struct TrackEvent<'a> {
     track: TrackId,
-    kind: EventKind,
+    /// C's event value, converted to an [`EventKind`] when asked for.
+    kind: i32,
     /// The key name, then NULs if any: libcmap's zero-padded `cs_name_t` array, or an owned
     /// event's bytes.
     key_field: &'a [u8],
@@ -97,11 +98,10 @@ pub struct TrackEvent<'a> {
 /// event's.
 #[derive(Clone, Copy)]
 enum NotifyValue<'a> {
-    /// C's type (0: no value) and bytes.
-    Raw {
-        raw_type: sys::cmap_value_types_t,
-        bytes: &'a [u8],
-    },
+    /// libcmap's argument: C's type (0: no value), length and data. Made only by
+    /// [`TrackEvent::from_c`], whose contract is that `data` is null or points to `len`
+    /// bytes readable for `'a`.
+    Raw(&'a sys::cmap_notify_value),
     Read(Option<ValueRef<'a>>),
 }
 
@@ -110,8 +110,13 @@ impl<'a> NotifyValue<'a> {
     #[inline]
     fn get(self) -> Option<ValueRef<'a>> {
         match self {
-            NotifyValue::Raw { raw_type: 0, .. } => None,
-            NotifyValue::Raw { raw_type, bytes } => ValueRef::from_raw(raw_type, bytes).ok(),
+            NotifyValue::Raw(value) if value.type_ == 0 => None,
+            NotifyValue::Raw(value) => {
+                // SAFETY: `data` is null or points to `len` bytes readable for 'a (the
+                // variant is made only under `from_c`'s contract).
+                let bytes = unsafe { c_bytes(value.data, value.len) };
+                ValueRef::from_raw(value.type_, bytes).ok()
+            }
             NotifyValue::Read(value) => value,
         }
     }
@@ -121,7 +126,7 @@ impl fmt::Debug for TrackEvent<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TrackEvent")
             .field("track", &self.track)
-            .field("kind", &self.kind)
+            .field("kind", &self.kind())
             .field("key", &self.key())
             .field("key_bytes", &self.key_bytes())
             .field("new_value", &self.new_value())
@@ -133,7 +138,7 @@ impl fmt::Debug for TrackEvent<'_> {
 impl PartialEq for TrackEvent<'_> {
     fn eq(&self, other: &Self) -> bool {
         self.track == other.track
-            && self.kind == other.kind
+            && self.kind() == other.kind()
             && self.key_bytes() == other.key_bytes()
             && self.new_value() == other.new_value()
             && self.old_value() == other.old_value()
@@ -154,6 +159,7 @@ impl<'a> TrackEvent<'a> {
     /// println!("this is track {:?}", t.id());
     /// # Ok(()) }
     /// ```
+    #[inline]
     pub fn track(&self) -> TrackId {
         self.track
     }
@@ -169,8 +175,9 @@ impl<'a> TrackEvent<'a> {
     /// })?;
     /// # Ok(()) }
     /// ```
+    #[inline]
     pub fn kind(&self) -> EventKind {
-        self.kind
+        EventKind::from(self.kind)
     }
 
     /// The key that changed (for prefix tracking, the full key name).
@@ -188,14 +195,10 @@ impl<'a> TrackEvent<'a> {
     /// })?;
     /// # Ok(()) }
     /// ```
+    #[inline]
     pub fn key(&self) -> &'a str {
         let (bytes, ascii) = cstr::until_nul_ascii(self.key_field);
-        if ascii {
-            // SAFETY: ASCII is UTF-8. Every name corosync makes is ASCII, found while looking
-            // for the NUL; `from_utf8` would be a second pass, out of line.
-            return unsafe { std::str::from_utf8_unchecked(bytes) };
-        }
-        match std::str::from_utf8(bytes) {
+        match cstr::utf8(bytes, ascii) {
             Ok(key) => key,
             // The longest valid UTF-8 beginning (always valid, so never empty by error).
             Err(err) => std::str::from_utf8(&bytes[..err.valid_up_to()]).unwrap_or_default(),
@@ -213,6 +216,7 @@ impl<'a> TrackEvent<'a> {
     /// })?;
     /// # Ok(()) }
     /// ```
+    #[inline]
     pub fn key_bytes(&self) -> &'a [u8] {
         cstr::until_nul_ascii(self.key_field).0
     }
@@ -229,6 +233,8 @@ impl<'a> TrackEvent<'a> {
     /// })?;
     /// # Ok(()) }
     /// ```
+    // Inlined into the closure, where the match on the C type folds into the closure's own.
+    #[inline]
     pub fn new_value(&self) -> Option<ValueRef<'a>> {
         self.new_value.get()
     }
@@ -244,6 +250,7 @@ impl<'a> TrackEvent<'a> {
     /// })?;
     /// # Ok(()) }
     /// ```
+    #[inline]
     pub fn old_value(&self) -> Option<ValueRef<'a>> {
         self.old_value.get()
     }
@@ -257,8 +264,8 @@ impl<'a> TrackEvent<'a> {
         track: sys::cmap_track_handle_t,
         event: i32,
         key: *const c_char,
-        new_value: &sys::cmap_notify_value,
-        old_value: &sys::cmap_notify_value,
+        new_value: &'a sys::cmap_notify_value,
+        old_value: &'a sys::cmap_notify_value,
     ) -> TrackEvent<'a> {
         let key_field: &'a [u8] = if key.is_null() {
             &[]
@@ -270,28 +277,14 @@ impl<'a> TrackEvent<'a> {
                 std::slice::from_raw_parts(key.cast::<u8>(), sys::CS_MAX_NAME_LENGTH as usize)
             }
         };
-        // SAFETY: the caller guarantees the values' data.
-        let (new_value, old_value) = unsafe { (value(new_value), value(old_value)) };
         TrackEvent {
             track: TrackId(track),
-            kind: EventKind::from(event),
+            kind: event,
             key_field,
-            new_value,
-            old_value,
+            // Read when asked for; the caller guarantees their data for 'a.
+            new_value: NotifyValue::Raw(new_value),
+            old_value: NotifyValue::Raw(old_value),
         }
-    }
-}
-
-/// One notify value, to be read when asked for; a missing one has type 0 and no data.
-///
-/// # Safety
-/// `value.data` is null or points to `value.len` bytes readable for `'a`.
-#[inline]
-unsafe fn value<'a>(value: &sys::cmap_notify_value) -> NotifyValue<'a> {
-    NotifyValue::Raw {
-        raw_type: value.type_,
-        // SAFETY: the caller guarantees `len` readable bytes at `data` (or a null `data`).
-        bytes: unsafe { c_bytes(value.data, value.len) },
     }
 }
 
@@ -351,6 +344,7 @@ unsafe fn slot_of<F>(ptr: *const TrackSlot<F>) -> Arc<TrackSlot<F>> {
 }
 
 /// Runs the track's closure for `event`.
+#[inline]
 fn run_track_closure<F>(cmap: &Cmap, slot: &TrackSlot<F>, event: &TrackEvent<'_>)
 where
     F: FnMut(&Cmap, &TrackEvent<'_>) + Send + 'static,
@@ -769,7 +763,7 @@ impl TrackEvent<'_> {
     pub fn into_owned(self) -> OwnedTrackEvent {
         OwnedTrackEvent {
             track: self.track,
-            kind: self.kind,
+            kind: self.kind(),
             key_bytes: self.key_bytes().to_vec(),
             key_len: self.key().len(),
             new_value: self.new_value().map(KeptValue::keep),
@@ -872,7 +866,7 @@ impl OwnedTrackEvent {
     pub(crate) fn view(&self) -> TrackEvent<'_> {
         TrackEvent {
             track: self.track,
-            kind: self.kind,
+            kind: self.kind.raw(),
             // The bytes up to the daemon's NUL, so no NUL: read whole.
             key_field: &self.key_bytes,
             new_value: NotifyValue::Read(self.new_value()),
@@ -920,7 +914,7 @@ mod tests {
         let key = b"a.b\xffc";
         let view = TrackEvent {
             track: TrackId(7),
-            kind: EventKind::Modify,
+            kind: EventKind::Modify.raw(),
             key_field: key,
             new_value: NotifyValue::Read(Some(ValueRef::String(b"new\xfe"))),
             old_value: NotifyValue::Read(Some(ValueRef::U32(3))),
@@ -933,15 +927,21 @@ mod tests {
         assert_eq!(owned.key_bytes(), view.key_bytes());
         assert_eq!(owned.new_value(), view.new_value());
         assert_eq!(owned.old_value(), view.old_value());
+        let none = sys::cmap_notify_value {
+            type_: 0,
+            len: 0,
+            data: std::ptr::null(),
+        };
+        let bytes = [1u8, 2];
+        let binary = sys::cmap_notify_value {
+            type_: sys::CMAP_VALUETYPE_BINARY,
+            len: bytes.len(),
+            data: bytes.as_ptr().cast(),
+        };
+        // As libcmap passes them: no data, and `len` bytes at `data`, alive for the event.
         let deleted = TrackEvent {
-            new_value: NotifyValue::Raw {
-                raw_type: 0,
-                bytes: &[],
-            },
-            old_value: NotifyValue::Raw {
-                raw_type: sys::CMAP_VALUETYPE_BINARY,
-                bytes: &[1, 2],
-            },
+            new_value: NotifyValue::Raw(&none),
+            old_value: NotifyValue::Raw(&binary),
             ..view
         }
         .into_owned();
