@@ -139,7 +139,8 @@ fn scan_sse2(bytes: &[u8]) -> Scan {
         Scan {
             len: start + before as usize,
             terminated: true,
-            ascii: high_before == 0 && high & ((1u32 << before) - 1) == 0,
+            // No high bit before the NUL (`trailing_zeros` of 0 is 32).
+            ascii: high_before == 0 && high.trailing_zeros() >= before,
         }
     };
     let mut high_bits = 0u32;
