@@ -462,8 +462,9 @@ impl Iter<'_> {
     /// The name of the key `read` read.
     #[inline(always)]
     fn read_name(&self, read: &Read) -> &str {
-        // SAFETY: `read_next` checked these bytes as UTF-8 (`name_str`), and only `value` was
-        // written since.
+        // SAFETY: a `Read` is the default (an empty name) or was filled by the last
+        // `read_next` of this iterator, which checked these bytes as UTF-8 (`name_str`);
+        // only `value` was written since (both callers call this right after it).
         unsafe { std::str::from_utf8_unchecked(name_bytes(&self.name, read.name_len)) }
     }
 }
@@ -633,8 +634,9 @@ pub struct IterValues<'a> {
 impl Iterator for IterValues<'_> {
     type Item = Result<KeyValue>;
 
-    // Inlined into the caller's loop: the `KeyValue` (about 300 bytes) is then built where
-    // it is used rather than in a return slot and copied out.
+    // Inlined into the caller's loop, as std's iterators are: no call per key, and the
+    // ~300-byte `KeyValue` is built in the loop's frame (still moved once into the
+    // `Option`, a `memcpy` call; see BENCHMARKS.md).
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         let keys = &mut self.keys;

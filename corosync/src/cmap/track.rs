@@ -98,9 +98,9 @@ pub struct TrackEvent<'a> {
 /// event's.
 #[derive(Clone, Copy)]
 enum NotifyValue<'a> {
-    /// libcmap's argument: C's type (0: no value), length and data. Made only by
-    /// [`TrackEvent::from_c`], whose contract is that `data` is null or points to `len`
-    /// bytes readable for `'a`.
+    /// libcmap's argument: C's type (0: no value), length and data. Made only under the
+    /// contract of [`TrackEvent::from_c`] (there, and by this module's tests): `data` is
+    /// null or points to `len` bytes readable for `'a`.
     Raw(&'a sys::cmap_notify_value),
     Read(Option<ValueRef<'a>>),
 }
