@@ -99,17 +99,78 @@ impl Paired {
     /// assert!((p.difference() - 0.03).abs() < 1e-9);
     /// ```
     pub fn difference(&self) -> f64 {
+        median(self.cycle_differences())
+    }
+
+    /// [`difference`](Self::difference) and the half-width of its approximate 95 %
+    /// confidence interval ([`median_interval`] over the cycles' mean differences).
+    ///
+    /// ```
+    /// use corosync_examples::bench::Paired;
+    /// let mut p = Paired::in_turns(1);
+    /// for d in [0.1, 0.3, 0.2, 0.4, 0.2] {
+    ///     p.push(1.0 + d, 1.0);
+    /// }
+    /// let (difference, half_width) = p.difference_interval();
+    /// assert!((difference - 0.2).abs() < 1e-9);
+    /// assert!(half_width > 0.0 && half_width < 0.2);
+    /// ```
+    pub fn difference_interval(&self) -> (f64, f64) {
+        median_interval(self.cycle_differences())
+    }
+
+    /// [`difference_interval`](Self::difference_interval) as text, `+difference ± half-width`,
+    /// with `decimals` decimals.
+    ///
+    /// ```
+    /// use corosync_examples::bench::Paired;
+    /// let mut p = Paired::in_turns(1);
+    /// for d in [0.1, 0.3, 0.2, 0.4, 0.2] {
+    ///     p.push(1.0 + d, 1.0);
+    /// }
+    /// assert_eq!(p.difference_text(1), "+0.2 ± 0.1");
+    /// ```
+    pub fn difference_text(&self, decimals: usize) -> String {
+        let (difference, half_width) = self.difference_interval();
+        format!("{difference:+.decimals$} ± {half_width:.decimals$}")
+    }
+
+    /// The mean difference safe − raw of each whole cycle of turns.
+    fn cycle_differences(&self) -> Vec<f64> {
         let differences: Vec<f64> = self
             .safe
             .iter()
             .zip(&self.raw)
             .map(|(s, r)| s - r)
             .collect();
-        median(
-            differences
-                .chunks_exact(self.turns)
-                .map(|cycle| cycle.iter().sum::<f64>() / self.turns as f64)
-                .collect(),
-        )
+        differences
+            .chunks_exact(self.turns)
+            .map(|cycle| cycle.iter().sum::<f64>() / self.turns as f64)
+            .collect()
     }
+}
+
+/// The median of `values` and the half-width of an approximate 95 % confidence interval for
+/// it, 1.58 × the interquartile range / √n (the notches of a box plot: McGill, Tukey and
+/// Larsen, "Variations of Box Plots", 1978), which needs no assumption about the shape of the
+/// distribution beyond a roughly symmetric middle. NaN for no values.
+///
+/// ```
+/// use corosync_examples::bench::median_interval;
+/// let (median, half_width) = median_interval((1..=100).map(f64::from).collect());
+/// assert_eq!(median, 51.0);
+/// // Quartiles 26 and 75: 1.58 × 49 / 10.
+/// assert!((half_width - 7.742).abs() < 1e-9);
+/// ```
+pub fn median_interval(mut values: Vec<f64>) -> (f64, f64) {
+    if values.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    values.sort_by(f64::total_cmp);
+    let quantile = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
+    let iqr = quantile(0.75) - quantile(0.25);
+    (
+        values[values.len() / 2],
+        1.58 * iqr / (values.len() as f64).sqrt(),
+    )
 }
