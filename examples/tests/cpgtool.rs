@@ -1,6 +1,7 @@
 //! `cpgtool` prints exactly what `corosync-cpgtool` prints, for every option, on a cluster
 //! with groups joined from several nodes (names with NUL bytes, bytes >= 0x80, backslashes,
-//! spaces and 128 bytes). The same cluster then runs the `cpgchat` demo: two nodes talking.
+//! spaces and 128 bytes). The same cluster then runs the `cpgchat` demo (two nodes talking)
+//! and a smoke run of `cpgbench`'s paced table.
 
 use std::io::Write;
 use std::process::{Output, Stdio};
@@ -156,5 +157,27 @@ fn output_matches_corosync_cpgtool() {
                 .unwrap_or_else(|| panic!("node {id} did not show {line:?}: {text}"));
             assert!(shown.starts_with(&format!("[node {from} pid ")), "{shown}");
         }
+    }
+
+    // --- cpgbench's paced table: a smoke run (no timing checked) on new connections per
+    // cycle; every batch's deliveries are queued before its dispatch and no send is refused.
+    let bench = run(
+        cluster.node(1),
+        env!("CARGO_BIN_EXE_cpgbench"),
+        &["--quick", "--paced-only"],
+    );
+    let report = String::from_utf8_lossy(&bench.stdout);
+    assert!(
+        bench.status.success(),
+        "{report}{}",
+        String::from_utf8_lossy(&bench.stderr)
+    );
+    for size in ["64 B", "1024 B", "8192 B", "65536 B"] {
+        let row = report
+            .lines()
+            .find(|l| l.starts_with(&format!("| {size} |")))
+            .unwrap_or_else(|| panic!("no row for {size}: {report}"));
+        assert_eq!(row.matches(" ± ").count(), 4, "{row}");
+        assert!(row.ends_with("| 0 |"), "TRY_AGAIN in {row}");
     }
 }

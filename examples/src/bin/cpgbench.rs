@@ -7,6 +7,9 @@
 //!   --rounds R          rounds per message size (default 7, 1 with --quick)
 //!   --max-messages M    at most M messages per round and side (default 100000, 2000
 //!                       with --quick): a shorter run on a loaded machine
+//!   --paced-cycles C    cycles of the paced send + deliver table per size (default 60,
+//!                       2 with --quick)
+//!   --paced-only        only the paced send + deliver table
 //! ```
 //!
 //! For each message size from 64 B to 64 KiB it sends a batch of messages to a group the
@@ -29,9 +32,12 @@
 //!   cost per call, which the safe `dispatch(All)` does not pay (it is one C call too);
 //! - the CPU time of send + deliver per message at a pace the daemon keeps up with (64 B to
 //!   64 KiB): per batch, a few sends, a pause, then one dispatch of their deliveries, safe
-//!   against raw, batches alternating. The throughput table's CPU columns include how often
-//!   each loop happened to wait and dispatch, which varies between runs by far more than the
-//!   layer costs; this table times only the calls, which both sides make alike;
+//!   against raw and raw against a second raw connection (the noise floor), in turns, on new
+//!   connections every cycle of twelve batches per side; the difference in all, of the sends
+//!   and of the dispatch, each with its 95 % interval. The throughput table's CPU columns
+//!   include how often each loop happened to wait and dispatch, which varies between runs by
+//!   far more than the layer costs; this table times only the calls, which both sides make
+//!   alike;
 //! - heap allocations made by Rust code per delivered message through the safe API (counted
 //!   with a counting global allocator over the whole timed send + deliver loop; libcpg's own
 //!   `malloc`s are C's and not counted);
@@ -253,7 +259,8 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-const USAGE: &str = "usage: cpgbench [-q|--quick] [--rounds R] [--max-messages M]";
+const USAGE: &str = "usage: cpgbench [-q|--quick] [--rounds R] [--max-messages M] \
+                     [--paced-cycles C] [--paced-only]";
 
 /// The command line.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -261,6 +268,8 @@ struct Options {
     quick: bool,
     rounds: Option<usize>,
     max_messages: Option<usize>,
+    paced_cycles: Option<usize>,
+    paced_only: bool,
 }
 
 /// The options, or `None` for `--help`.
@@ -275,6 +284,8 @@ fn parse_args(
             Short('q') | Long("quick") => options.quick = true,
             Long("rounds") => options.rounds = Some(parser.value()?.parse()?),
             Long("max-messages") => options.max_messages = Some(parser.value()?.parse()?),
+            Long("paced-cycles") => options.paced_cycles = Some(parser.value()?.parse()?),
+            Long("paced-only") => options.paced_only = true,
             Short('h') | Long("help") => return Ok(None),
             _ => return Err(arg.unexpected()),
         }
@@ -301,20 +312,22 @@ fn main() -> ExitCode {
 /// Runs every measurement and prints the tables (`quick`: a short smoke run).
 fn bench(options: &Options) {
     let quick = options.quick;
+    let paced_cycles = options
+        .paced_cycles
+        .unwrap_or(if quick { 2 } else { 60 })
+        .max(1);
+    if options.paced_only {
+        println!("corosync {} (headers)", corosync::COROSYNC_VERSION);
+        paced_cost(paced_cycles);
+        return;
+    }
     let budget_bytes: usize = if quick { 4 << 20 } else { 64 << 20 };
     let (min_count, max_count) = if quick { (200, 2000) } else { (2000, 100_000) };
     let max_count = options.max_messages.unwrap_or(max_count).max(1);
     let min_count = min_count.min(max_count);
     let rounds = options.rounds.unwrap_or(if quick { 1 } else { 7 }).max(1);
 
-    let delivered = Arc::new(AtomicUsize::new(0));
-    let counter = delivered.clone();
-    let cpg = Cpg::builder()
-        .on_deliver(move |_, _msg| {
-            counter.fetch_add(1, Ordering::Relaxed);
-        })
-        .build()
-        .expect("connect to corosync (is a daemon running in this namespace?)");
+    let (cpg, delivered) = counting_cpg();
     cpg.join(&GroupName::new("cpgbench-safe").unwrap())
         .expect("join");
     let raw_cpg = RawCpg::open(b"cpgbench-raw").expect("raw libcpg");
@@ -428,7 +441,7 @@ fn bench(options: &Options) {
     );
 
     dispatch_cost(&cpg, &delivered, &raw_cpg, quick);
-    paced_cost(&cpg, &delivered, &raw_cpg, quick);
+    paced_cost(paced_cycles);
 
     // Allocations per delivered message, measured on deliveries alone.
     let n = if quick { 500 } else { 5000 };
@@ -607,15 +620,15 @@ fn dispatch_cost(cpg: &Cpg, delivered: &AtomicUsize, raw_cpg: &RawCpg, quick: bo
         "\nDispatch alone, 64-byte messages already queued ({batches} batches of {count} per \
          way, interleaved), thread CPU per delivered event (median over batches; the \
          difference: median over cycles of three batches, each way first once, of their mean \
-         difference):\n"
+         difference, ± the half-width of its 95 % interval):\n"
     );
     println!("| dispatch | events | ns/event | − raw CS_DISPATCH_ALL (ns) |");
     println!("|---|---:|---:|---:|");
     println!(
-        "| safe `dispatch(All)` | {} | {:.0} | {:+.0} |",
+        "| safe `dispatch(All)` | {} | {:.0} | {} |",
         events[0],
         safe.safe(),
-        safe.difference()
+        safe.difference_text(0)
     );
     println!(
         "| raw `CS_DISPATCH_ALL` | {} | {:.0} | 0 |",
@@ -623,10 +636,10 @@ fn dispatch_cost(cpg: &Cpg, delivered: &AtomicUsize, raw_cpg: &RawCpg, quick: bo
         safe.raw()
     );
     println!(
-        "| raw `CS_DISPATCH_ONE_NONBLOCKING` loop | {} | {:.0} | {:+.0} |",
+        "| raw `CS_DISPATCH_ONE_NONBLOCKING` loop | {} | {:.0} | {} |",
         events[2],
         one_by_one.safe(),
-        one_by_one.difference()
+        one_by_one.difference_text(0)
     );
 }
 
@@ -634,81 +647,160 @@ fn dispatch_cost(cpg: &Cpg, delivered: &AtomicUsize, raw_cpg: &RawCpg, quick: bo
 /// never answers `TRY_AGAIN` and the connection's event ring holds every delivery.
 const PACED: [(usize, usize); 4] = [(64, 100), (1024, 100), (8192, 32), (65536, 8)];
 
+/// Batches per side in one cycle of [`paced_cost`] (four turns: each of the three sides goes
+/// first, second and third four times).
+const PACED_BATCHES_PER_CYCLE: usize = 12;
+
+/// A safe handle whose deliver closure counts deliveries, in the counter returned with it.
+fn counting_cpg() -> (Cpg, Arc<AtomicUsize>) {
+    let delivered = Arc::new(AtomicUsize::new(0));
+    let counter = delivered.clone();
+    let cpg = Cpg::builder()
+        .on_deliver(move |_, _msg| {
+            counter.fetch_add(1, Ordering::Relaxed);
+        })
+        .build()
+        .expect("connect to corosync (is a daemon running in this namespace?)");
+    (cpg, delivered)
+}
+
+/// The three sides of one cycle of [`paced_cost`], each on a connection of its own, opened for
+/// the cycle: the safe API, raw calls, and raw calls again (the noise floor).
+struct PacedSides {
+    safe: Cpg,
+    delivered: Arc<AtomicUsize>,
+    raw: RawCpg,
+    floor: RawCpg,
+}
+
+impl PacedSides {
+    /// Opens the three connections (in an order that turns with `cycle`), each in a group of
+    /// its own named after `tag` (a process that left a group may not join it again until the
+    /// daemon has processed the leave), and sends 1 MiB on each, untimed: the first pass
+    /// through a connection's request and event rings (1 MiB each) takes a page fault per
+    /// page.
+    fn open(cycle: usize, tag: &str) -> PacedSides {
+        let (mut safe, mut raw, mut floor) = (None, None, None);
+        for k in 0..3 {
+            match (k + cycle) % 3 {
+                0 => {
+                    let (cpg, delivered) = counting_cpg();
+                    cpg.join(&GroupName::new(format!("cpgbench-paced-safe-{tag}")).unwrap())
+                        .expect("join");
+                    safe = Some((cpg, delivered));
+                }
+                1 => raw = Some(RawCpg::open(format!("cpgbench-paced-raw-{tag}").as_bytes())),
+                _ => {
+                    floor = Some(RawCpg::open(
+                        format!("cpgbench-paced-floor-{tag}").as_bytes(),
+                    ))
+                }
+            }
+        }
+        let (safe, delivered) = safe.expect("opened");
+        let sides = PacedSides {
+            safe,
+            delivered,
+            raw: raw.expect("opened").expect("raw libcpg"),
+            floor: floor.expect("opened").expect("raw libcpg"),
+        };
+        let warm_up = vec![0x55u8; 65536];
+        for _ in 0..2 {
+            for side in 0..3 {
+                sides.batch(side, &warm_up, 8, Duration::from_millis(5));
+            }
+        }
+        sides
+    }
+
+    /// A [`paced_batch`] of side 0 (safe), 1 (raw) or 2 (the floor).
+    fn batch(&self, side: usize, data: &[u8], count: usize, pause: Duration) -> Batch {
+        let (how, raw) = match side {
+            0 => (Dispatcher::Safe, &self.raw),
+            1 => (Dispatcher::RawAll, &self.raw),
+            _ => (Dispatcher::RawAll, &self.floor),
+        };
+        paced_batch(&self.safe, &self.delivered, raw, how, data, count, pause)
+    }
+}
+
 /// Send + deliver at a pace the daemon keeps up with: per batch, the sends, then (after a
 /// pause) one dispatch of every delivery; thread CPU per message of both, safe against raw
-/// (each side's `mcast_retrying`, then `dispatch(All)` / `CS_DISPATCH_ALL`), batches
-/// alternating. Unlike the throughput table, no side waits or retries inside the timed
-/// calls, so the difference is the safe layer's cost per message.
-fn paced_cost(cpg: &Cpg, delivered: &AtomicUsize, raw_cpg: &RawCpg, quick: bool) {
-    // A second raw connection in its own group, in place of the safe side: how far apart two
-    // identical sides land (each connection has its own rings), the floor under the figures.
-    let raw_floor = RawCpg::open(b"cpgbench-raw-floor").expect("raw libcpg");
-    // Each connection has its own shared-memory rings (1 MiB each way), and the first pass
-    // through them takes a page fault per page. The floor's connection is new here, the
-    // others have carried the throughput loops, so every side first sends 16 MiB, untimed,
-    // and none of them pays for its first pass inside the figures. (The floor's +0.2 to
-    // +0.3 µs per 64-byte message on the 2 December host stayed with this warm-up.)
-    let warm_up = vec![0x55u8; 65536];
-    for _ in 0..if quick { 1 } else { 32 } {
-        for (how, raw) in [
-            (Dispatcher::Safe, raw_cpg),
-            (Dispatcher::RawAll, raw_cpg),
-            (Dispatcher::RawAll, &raw_floor),
-        ] {
-            paced_batch(
-                cpg,
-                delivered,
-                raw,
-                how,
-                &warm_up,
-                8,
-                Duration::from_millis(10),
-            );
-        }
-    }
-    let batches = if quick { 3 } else { 300 };
+/// (each side's `mcast_retrying`, then `dispatch(All)` / `CS_DISPATCH_ALL`), batches in
+/// turns. Unlike the throughput table, no side waits or retries inside the timed calls, so
+/// the difference is the safe layer's cost per message.
+///
+/// Each cycle opens new connections: two connections that run the same code differ by up to
+/// ±0.3 µs per 64-byte message for as long as they live (where their rings and the kernel's
+/// objects landed), which on connections kept for the whole table became a bias of the
+/// result; over fresh connections it is noise, which the median averages out. Each
+/// difference is the median, over turns of three batches (each side first once), of the
+/// turn's mean difference, with the half-width of its 95 % interval ([`Paired`]).
+fn paced_cost(cycles: usize) {
     println!(
-        "\nSend + deliver, paced ({batches} batches per size and side, in turns; no \
-         TRY_AGAIN): thread CPU per message, the sends and one dispatch of their deliveries \
-         (median over batches; the differences: median over cycles of three batches, each \
-         side first once, of their mean difference; the noise floor is a second raw connection against the raw one):\n"
+        "\nSend + deliver, paced ({cycles} cycles per size, each on new connections, of \
+         {PACED_BATCHES_PER_CYCLE} batches per side in turns; no TRY_AGAIN): thread CPU per \
+         message, the sends and one dispatch of their deliveries (median over batches; the \
+         differences: median over turns of three batches, each side first once, of the \
+         turn's mean difference, ± the half-width of its 95 % interval; the noise floor is a \
+         second raw connection against the raw one):\n"
     );
     println!(
         "| size | messages per batch | safe CPU µs/msg | raw CPU µs/msg | CPU safe − raw µs/msg \
-         | noise floor: raw − raw µs/msg | TRY_AGAIN (all sides) |"
+         | of which sends | of which the dispatch | noise floor: raw − raw µs/msg | batches \
+         repeated | TRY_AGAIN (all sides) |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (size, count) in PACED {
         let data = vec![0x66u8; size];
-        let (mut cpu, mut floor) = (Paired::in_turns(3), Paired::in_turns(3));
+        // Both parts together, the sends, the dispatch; and the floor (both parts).
+        let mut cpu: [Paired; 4] = std::array::from_fn(|_| Paired::in_turns(3));
         let mut try_again = 0;
-        for batch in 0..batches {
-            let mut run = |how, raw: &RawCpg| {
-                let pause = Duration::from_millis(10);
-                let b = paced_batch(cpg, delivered, raw, how, &data, count, pause);
-                assert_eq!(b.events, count, "deliveries queued before the dispatch");
-                try_again += b.try_again;
-                (b.send_cpu + b.dispatch_cpu) * 1e6 / count as f64
-            };
-            // Three sides, each first in turn.
-            let mut times = [0.0; 3];
-            for k in 0..3 {
-                let which = (k + batch) % 3;
-                times[which] = match which {
-                    0 => run(Dispatcher::Safe, raw_cpg),
-                    1 => run(Dispatcher::RawAll, raw_cpg),
-                    _ => run(Dispatcher::RawAll, &raw_floor),
-                };
+        let mut repeated = 0;
+        let mut pause = Duration::from_millis(10);
+        for cycle in 0..cycles {
+            let sides = PacedSides::open(cycle, &format!("{size}-{cycle}"));
+            for batch in 0..PACED_BATCHES_PER_CYCLE {
+                let mut times = [[0.0; 3]; 3];
+                for k in 0..3 {
+                    let side = (k + batch) % 3;
+                    // A batch whose deliveries had not all arrived when its dispatch ran
+                    // (a loaded machine, a cluster of several nodes) is run again, and the
+                    // pause is doubled for the rest of the size.
+                    let b = loop {
+                        let b = sides.batch(side, &data, count, pause);
+                        try_again += b.try_again;
+                        if b.events == count {
+                            break b;
+                        }
+                        repeated += 1;
+                        assert!(
+                            pause < Duration::from_secs(2),
+                            "the deliveries of {count} messages did not arrive within {pause:?}"
+                        );
+                        pause *= 2;
+                    };
+                    let per_message = |cpu: f64| cpu * 1e6 / count as f64;
+                    times[side] = [
+                        per_message(b.send_cpu + b.dispatch_cpu),
+                        per_message(b.send_cpu),
+                        per_message(b.dispatch_cpu),
+                    ];
+                }
+                for part in 0..3 {
+                    cpu[part].push(times[0][part], times[1][part]);
+                }
+                cpu[3].push(times[2][0], times[1][0]);
             }
-            cpu.push(times[0], times[1]);
-            floor.push(times[2], times[1]);
         }
         println!(
-            "| {size} B | {count} | {:.3} | {:.3} | {:+.3} | {:+.3} | {try_again} |",
-            cpu.safe(),
-            cpu.raw(),
-            cpu.difference(),
-            floor.difference(),
+            "| {size} B | {count} | {:.3} | {:.3} | {} | {} | {} | {} | {repeated} | {try_again} |",
+            cpu[0].safe(),
+            cpu[0].raw(),
+            cpu[0].difference_text(3),
+            cpu[1].difference_text(3),
+            cpu[2].difference_text(3),
+            cpu[3].difference_text(3),
         );
     }
 }
@@ -736,6 +828,15 @@ mod tests {
                 quick: false,
                 rounds: Some(3),
                 max_messages: Some(5000),
+                ..Options::default()
+            })
+        );
+        assert_eq!(
+            parse(&["--paced-cycles", "40", "--paced-only"]).unwrap(),
+            Some(Options {
+                paced_cycles: Some(40),
+                paced_only: true,
+                ..Options::default()
             })
         );
         assert!(parse(&["--rounds", "x"]).is_err());
