@@ -675,8 +675,8 @@ struct PacedSides {
 
 impl PacedSides {
     /// Opens the three connections (in an order that turns with `cycle`), each in a group of
-    /// its own named after `tag` (a process that left a group may not join it again until the
-    /// daemon has processed the leave), and sends 1 MiB on each, untimed: the first pass
+    /// its own named after `tag` (so that no cycle's deliveries or leaves reach another's
+    /// connections), and sends 1 MiB on each, untimed: the first pass
     /// through a connection's request and event rings (1 MiB each) takes a page fault per
     /// page.
     fn open(cycle: usize, tag: &str) -> PacedSides {
@@ -753,8 +753,9 @@ fn paced_cost(cycles: usize) {
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (size, count) in PACED {
         let data = vec![0x66u8; size];
-        // Both parts together, the sends, the dispatch; and the floor (both parts).
-        let mut cpu: [Paired; 4] = std::array::from_fn(|_| Paired::in_turns(3));
+        // Safe against raw: sends and dispatch together, each apart; raw against raw.
+        let [mut total, mut sends, mut dispatch, mut floor] =
+            std::array::from_fn(|_| Paired::in_turns(3));
         let mut try_again = 0;
         let mut repeated = 0;
         let mut pause = Duration::from_millis(10);
@@ -787,20 +788,21 @@ fn paced_cost(cycles: usize) {
                         per_message(b.dispatch_cpu),
                     ];
                 }
-                for part in 0..3 {
-                    cpu[part].push(times[0][part], times[1][part]);
-                }
-                cpu[3].push(times[2][0], times[1][0]);
+                let [safe, raw, floor_side] = times;
+                total.push(safe[0], raw[0]);
+                sends.push(safe[1], raw[1]);
+                dispatch.push(safe[2], raw[2]);
+                floor.push(floor_side[0], raw[0]);
             }
         }
         println!(
             "| {size} B | {count} | {:.3} | {:.3} | {} | {} | {} | {} | {repeated} | {try_again} |",
-            cpu[0].safe(),
-            cpu[0].raw(),
-            cpu[0].difference_text(3),
-            cpu[1].difference_text(3),
-            cpu[2].difference_text(3),
-            cpu[3].difference_text(3),
+            total.safe(),
+            total.raw(),
+            total.difference_text(3),
+            sends.difference_text(3),
+            dispatch.difference_text(3),
+            floor.difference_text(3),
         );
     }
 }
