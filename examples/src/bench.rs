@@ -167,10 +167,26 @@ pub fn median_interval(mut values: Vec<f64>) -> (f64, f64) {
         return (f64::NAN, f64::NAN);
     }
     values.sort_by(f64::total_cmp);
-    let quantile = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
-    let iqr = quantile(0.75) - quantile(0.25);
+    let iqr = percentile(&values, 0.75) - percentile(&values, 0.25);
     (
         values[values.len() / 2],
         1.58 * iqr / (values.len() as f64).sqrt(),
     )
+}
+
+/// The value at fraction `p` (0 to 1) of `sorted`, which is sorted ascending: the nearest
+/// rank, `sorted[round((len − 1) × p)]`.
+///
+/// # Panics
+/// If `sorted` is empty.
+///
+/// ```
+/// use corosync_examples::bench::percentile;
+/// let sorted = [1.0, 2.0, 3.0, 4.0, 5.0];
+/// assert_eq!(percentile(&sorted, 0.5), 3.0);
+/// assert_eq!(percentile(&sorted, 0.9), 5.0);
+/// assert_eq!(percentile(&sorted, 0.0), 1.0);
+/// ```
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }

@@ -160,7 +160,8 @@ fn output_matches_corosync_cpgtool() {
     }
 
     // --- cpgbench's paced table: a smoke run (no timing checked) on new connections per
-    // cycle; every batch's deliveries are queued before its dispatch and no send is refused.
+    // cycle; it completes, prints the four differences with their intervals for every size,
+    // and no send is refused.
     let bench = run(
         cluster.node(1),
         env!("CARGO_BIN_EXE_cpgbench"),

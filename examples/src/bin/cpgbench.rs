@@ -59,7 +59,7 @@ mod alloc_counter;
 use alloc_counter::allocations;
 use corosync::cpg::{Cpg, GroupName, Guarantee};
 use corosync::{DispatchMode, Error};
-use corosync_examples::bench::{median, thread_cpu, Paired};
+use corosync_examples::bench::{median, percentile, thread_cpu, Paired};
 use corosync_examples::main_skeleton::run_main;
 
 // ---------------------------------------------------------------- raw libcpg
@@ -253,10 +253,6 @@ fn naive_run(cpg: &Cpg, delivered: &AtomicUsize, data: &[u8], count: usize) -> R
         try_again,
         allocations: 0,
     }
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
 const USAGE: &str = "usage: cpgbench [-q|--quick] [--rounds R] [--max-messages M] \
