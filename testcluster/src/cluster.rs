@@ -200,9 +200,10 @@ impl ClusterBuilder {
 
     /// Sets (or replaces) `key: value` in link 0's `interface` subsection of `totem`, e.g.
     /// `("knet_link_priority", 2)`. The default subsection has `linknumber: 0` and, unless
-    /// either is set here, `knet_ping_timeout` (token/2, corosync's default) and
-    /// `knet_ping_interval` (100 ms at most, a quarter of the timeout: knet's own default of
-    /// token/4 made new links come up 1.3 s late).
+    /// either is set here, `knet_ping_timeout` (corosync's default: half the token timeout,
+    /// which corosync raises by `token_coefficient` for each node beyond two) and
+    /// `knet_ping_interval` (100 ms at most, a quarter of the timeout: corosync's own default
+    /// of a quarter of the token timeout made new links come up 1.3 s late).
     ///
     /// ```no_run
     /// let cluster = corosync_testcluster::Cluster::builder(2)

@@ -333,6 +333,20 @@ fn builder_options_and_stopped_nodes() {
     assert!(!config.contains("token: 1000"), "{config}");
     assert_eq!(cluster.cluster_name(), "custom");
     assert_eq!(cluster.node(2).cmap_get("totem.token").unwrap(), "1500");
+    // The link timeout is corosync's default: half the token timeout the daemon computed
+    // (token plus 650 ms for the third node).
+    let runtime_token = cluster
+        .node(2)
+        .cmap_get("runtime.config.totem.token")
+        .unwrap();
+    assert_eq!(runtime_token, "2150");
+    assert_eq!(
+        cluster
+            .node(2)
+            .cmap_get("runtime.config.totem.interface.0.knet_ping_timeout")
+            .unwrap(),
+        "1075"
+    );
     assert!(!cluster.node(3).is_running());
     assert_eq!(cluster.running_ids(), vec![1, 2]);
     assert!(cluster.node(1).is_quorate().unwrap());
