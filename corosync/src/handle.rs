@@ -219,8 +219,22 @@ pub(crate) type Deferred<L> =
     Box<dyn FnOnce(&<L as Library>::Public, &mut <L as Library>::Callbacks) + Send>;
 
 /// The Rust side of one connection, boxed so that its address never moves.
+///
+/// `repr(C)` with the fields every dispatch reads first, and aligned to a cache line: they
+/// then take two lines. A dispatch usually starts with cold caches (the daemon has just run
+/// on the same CPU), so each line it touches costs a miss.
+#[repr(C, align(64))]
 pub(crate) struct State<L: Library> {
     raw: u64,
+    dispatching: Cell<bool>,
+    panic: Cell<Option<Box<dyn Any + Send>>>,
+    /// Events read after a panic, in order, for the next dispatch ([`Library::DEFERS`]).
+    deferred: RefCell<VecDeque<Deferred<L>>>,
+    /// Lent memory that C gave back during a dispatch: freed when that dispatch ends, as
+    /// the callback running may be the one it owns (a track closure dropping its own
+    /// guard), so trampolines use lent memory without taking a count per event.
+    reclaimed: Cell<Vec<Lent>>,
+    callbacks: UnsafeCell<L::Callbacks>,
     fd: RawFd,
     /// How to open the C connection again (see [`Handle::reconnect`]).
     connect: Connect,
@@ -231,21 +245,12 @@ pub(crate) struct State<L: Library> {
     /// One word a library module learns when connecting and reads later through `&self`
     /// (libquorum's quorum type); 0 unless set.
     info: Cell<u64>,
-    dispatching: Cell<bool>,
-    panic: Cell<Option<Box<dyn Any + Send>>>,
-    /// Events read after a panic, in order, for the next dispatch ([`Library::DEFERS`]).
-    deferred: RefCell<VecDeque<Deferred<L>>>,
-    callbacks: UnsafeCell<L::Callbacks>,
     /// See [`Library::Session`] and [`Handle::session`].
     session: RefCell<L::Session>,
     /// Rust memory that C holds a pointer to (a cmap track's closure):
     /// freed when C gives it back ([`Handle::reclaim`]) or, at the latest, right after
     /// finalize, when the C library holds nothing of ours any more.
     lent: Cell<Vec<Lent>>,
-    /// Lent memory that C gave back during a dispatch: freed when that dispatch ends, as
-    /// the callback running may be the one it owns (a track closure dropping its own
-    /// guard), so trampolines use lent memory without taking a count per event.
-    reclaimed: Cell<Vec<Lent>>,
 }
 
 /// One allocation lent to C: `free(ptr)` releases it.
@@ -1210,3 +1215,37 @@ macro_rules! callbacks_builder {
     };
 }
 pub(crate) use callbacks_builder;
+
+#[cfg(test)]
+mod layout {
+    use std::mem::{align_of, offset_of};
+
+    use super::{Library, State};
+
+    /// The fields a dispatch reads, up to the first closure, lie in the state's first two
+    /// cache lines, which start on a line boundary.
+    fn dispatch_fields_in_two_lines<L: Library>() {
+        assert_eq!(align_of::<State<L>>(), 64);
+        let callbacks = offset_of!(State<L>, callbacks);
+        for offset in [
+            offset_of!(State<L>, raw),
+            offset_of!(State<L>, dispatching),
+            offset_of!(State<L>, panic),
+            offset_of!(State<L>, deferred),
+            offset_of!(State<L>, reclaimed),
+        ] {
+            assert!(offset < callbacks, "{offset} before {callbacks}");
+        }
+        // At least one closure (16 bytes) fits in the second line.
+        assert!(callbacks + 16 <= 128, "callbacks at {callbacks}");
+    }
+
+    #[test]
+    fn dispatch_fields_share_two_cache_lines() {
+        dispatch_fields_in_two_lines::<crate::cmap::CmapLib>();
+        dispatch_fields_in_two_lines::<crate::cpg::CpgLib>();
+        dispatch_fields_in_two_lines::<crate::quorum::QuorumLib>();
+        dispatch_fields_in_two_lines::<crate::votequorum::VotequorumLib>();
+        dispatch_fields_in_two_lines::<crate::cfg::CfgLib>();
+    }
+}
