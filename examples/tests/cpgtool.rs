@@ -159,9 +159,9 @@ fn output_matches_corosync_cpgtool() {
         }
     }
 
-    // --- cpgbench's paced table: a smoke run (no timing checked) on new connections per
+    // --- cpgbench's paced tables: a smoke run (no timing checked) on new connections per
     // cycle; it completes, prints the four differences with their intervals for every size,
-    // and no send is refused.
+    // no send is refused, and the cold dispatch table has its two rows.
     let bench = run(
         cluster.node(1),
         env!("CARGO_BIN_EXE_cpgbench"),
@@ -180,5 +180,16 @@ fn output_matches_corosync_cpgtool() {
             .unwrap_or_else(|| panic!("no row for {size}: {report}"));
         assert_eq!(row.matches(" ± ").count(), 4, "{row}");
         assert!(row.ends_with("| 0 |"), "TRY_AGAIN in {row}");
+    }
+    // The cold dispatch table: a row per size, safe − raw and the floor with intervals.
+    let (_, cold) = report
+        .split_once("One dispatch call on cold caches")
+        .unwrap_or_else(|| panic!("no cold dispatch table: {report}"));
+    for row_start in ["| 64 B | 1 |", "| 65536 B | 8 |"] {
+        let row = cold
+            .lines()
+            .find(|l| l.starts_with(row_start))
+            .unwrap_or_else(|| panic!("no cold dispatch row {row_start}: {report}"));
+        assert_eq!(row.matches(" ± ").count(), 2, "{row}");
     }
 }

@@ -9,7 +9,9 @@
 //!                       with --quick): a shorter run on a loaded machine
 //!   --paced-cycles C    cycles of the paced send + deliver table per size (default 60,
 //!                       2 with --quick)
-//!   --paced-only        only the paced send + deliver table
+//!   --cold-cycles C     cycles of the cold dispatch table (default 20, 1 with --quick)
+//!   --paced-only        only the paced tables: send + deliver, and cold dispatch
+//!                       (a cycle count of 0 leaves its table out)
 //! ```
 //!
 //! For each message size from 64 B to 64 KiB it sends a batch of messages to a group the
@@ -38,6 +40,11 @@
 //!   include how often each loop happened to wait and dispatch, which varies between runs by
 //!   far more than the layer costs; this table times only the calls, which both sides make
 //!   alike;
+//! - the CPU time of one dispatch call that starts on cold caches, as a service's dispatch
+//!   does when events come now and then: per sample, one 64-byte message (or eight of
+//!   64 KiB) is sent, and after a pause and 8 MiB of writes to other memory one dispatch
+//!   delivers it; safe against raw and raw against raw, per call. The layer's extra code and
+//!   data miss the caches there once per call, which the paced table spreads over a batch;
 //! - heap allocations made by Rust code per delivered message through the safe API (counted
 //!   with a counting global allocator over the whole timed send + deliver loop; libcpg's own
 //!   `malloc`s are C's and not counted);
@@ -256,7 +263,7 @@ fn naive_run(cpg: &Cpg, delivered: &AtomicUsize, data: &[u8], count: usize) -> R
 }
 
 const USAGE: &str = "usage: cpgbench [-q|--quick] [--rounds R] [--max-messages M] \
-                     [--paced-cycles C] [--paced-only]";
+                     [--paced-cycles C] [--cold-cycles C] [--paced-only]";
 
 /// The command line.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -265,6 +272,7 @@ struct Options {
     rounds: Option<usize>,
     max_messages: Option<usize>,
     paced_cycles: Option<usize>,
+    cold_cycles: Option<usize>,
     paced_only: bool,
 }
 
@@ -281,6 +289,7 @@ fn parse_args(
             Long("rounds") => options.rounds = Some(parser.value()?.parse()?),
             Long("max-messages") => options.max_messages = Some(parser.value()?.parse()?),
             Long("paced-cycles") => options.paced_cycles = Some(parser.value()?.parse()?),
+            Long("cold-cycles") => options.cold_cycles = Some(parser.value()?.parse()?),
             Long("paced-only") => options.paced_only = true,
             Short('h') | Long("help") => return Ok(None),
             _ => return Err(arg.unexpected()),
@@ -308,13 +317,12 @@ fn main() -> ExitCode {
 /// Runs every measurement and prints the tables (`quick`: a short smoke run).
 fn bench(options: &Options) {
     let quick = options.quick;
-    let paced_cycles = options
-        .paced_cycles
-        .unwrap_or(if quick { 2 } else { 60 })
-        .max(1);
+    let paced_cycles = options.paced_cycles.unwrap_or(if quick { 2 } else { 60 });
+    let cold_cycles = options.cold_cycles.unwrap_or(if quick { 1 } else { 20 });
     if options.paced_only {
         println!("corosync {} (headers)", corosync::COROSYNC_VERSION);
         paced_cost(paced_cycles);
+        cold_dispatch_cost(cold_cycles);
         return;
     }
     let budget_bytes: usize = if quick { 4 << 20 } else { 64 << 20 };
@@ -438,6 +446,7 @@ fn bench(options: &Options) {
 
     dispatch_cost(&cpg, &delivered, &raw_cpg, quick);
     paced_cost(paced_cycles);
+    cold_dispatch_cost(cold_cycles);
 
     // Allocations per delivered message, measured on deliveries alone.
     let n = if quick { 500 } else { 5000 };
@@ -522,9 +531,11 @@ struct Batch {
 }
 
 /// Sends `count` messages of `data` (timed), pauses for `pause` so that they arrive
-/// (untimed: the thread sleeps), then times one dispatch of everything queued. Whatever has
-/// not arrived by then is delivered untimed afterwards, so the next batch starts from an
-/// empty queue.
+/// (untimed: the thread sleeps), writes to every cache line of `other_memory` (untimed; to
+/// start the dispatch on cold caches), then times one dispatch of everything queued.
+/// Whatever has not arrived by then is delivered untimed afterwards, so the next batch
+/// starts from an empty queue.
+#[allow(clippy::too_many_arguments)]
 fn paced_batch(
     cpg: &Cpg,
     delivered: &AtomicUsize,
@@ -533,6 +544,7 @@ fn paced_batch(
     data: &[u8],
     count: usize,
     pause: Duration,
+    other_memory: &mut [u8],
 ) -> Batch {
     let counter = || match how {
         Dispatcher::Safe => delivered.load(Ordering::Relaxed),
@@ -551,6 +563,10 @@ fn paced_batch(
     }
     let send_cpu = (thread_cpu() - cpu).as_secs_f64();
     std::thread::sleep(pause);
+    for line in other_memory.chunks_mut(64) {
+        line[0] = line[0].wrapping_add(1);
+    }
+    std::hint::black_box(&other_memory);
     let before = counter();
     let cpu = thread_cpu();
     match how {
@@ -605,7 +621,16 @@ fn dispatch_cost(cpg: &Cpg, delivered: &AtomicUsize, raw_cpg: &RawCpg, quick: bo
         for k in 0..order.len() {
             let which = (k + batch) % order.len();
             let pause = Duration::from_millis(200);
-            let b = paced_batch(cpg, delivered, raw_cpg, order[which], &data, count, pause);
+            let b = paced_batch(
+                cpg,
+                delivered,
+                raw_cpg,
+                order[which],
+                &data,
+                count,
+                pause,
+                &mut [],
+            );
             ns[which] = b.dispatch_cpu * 1e9 / b.events.max(1) as f64;
             events[which] += b.events;
         }
@@ -703,20 +728,28 @@ impl PacedSides {
         let warm_up = vec![0x55u8; 65536];
         for _ in 0..2 {
             for side in 0..3 {
-                sides.batch(side, &warm_up, 8, Duration::from_millis(5));
+                sides.batch(side, &warm_up, 8, Duration::from_millis(5), &mut []);
             }
         }
         sides
     }
 
     /// A [`paced_batch`] of side 0 (safe), 1 (raw) or 2 (the floor).
-    fn batch(&self, side: usize, data: &[u8], count: usize, pause: Duration) -> Batch {
+    fn batch(
+        &self,
+        side: usize,
+        data: &[u8],
+        count: usize,
+        pause: Duration,
+        other_memory: &mut [u8],
+    ) -> Batch {
         let (how, raw) = match side {
             0 => (Dispatcher::Safe, &self.raw),
             1 => (Dispatcher::RawAll, &self.raw),
             _ => (Dispatcher::RawAll, &self.floor),
         };
-        paced_batch(&self.safe, &self.delivered, raw, how, data, count, pause)
+        let (cpg, delivered) = (&self.safe, &self.delivered);
+        paced_batch(cpg, delivered, raw, how, data, count, pause, other_memory)
     }
 }
 
@@ -733,6 +766,9 @@ impl PacedSides {
 /// difference is the median, over turns of three batches (each side first once), of the
 /// turn's mean difference, with the half-width of its 95 % interval ([`Paired`]).
 fn paced_cost(cycles: usize) {
+    if cycles == 0 {
+        return;
+    }
     println!(
         "\nSend + deliver, paced ({cycles} cycles per size, each on new connections, of \
          {PACED_BATCHES_PER_CYCLE} batches per side in turns; no TRY_AGAIN): thread CPU per \
@@ -765,7 +801,7 @@ fn paced_cost(cycles: usize) {
                     // (a loaded machine, a cluster of several nodes) is run again, and the
                     // pause is doubled for the rest of the size.
                     let b = loop {
-                        let b = sides.batch(side, &data, count, pause);
+                        let b = sides.batch(side, &data, count, pause, &mut []);
                         try_again += b.try_again;
                         if b.events == count {
                             break b;
@@ -803,6 +839,82 @@ fn paced_cost(cycles: usize) {
     }
 }
 
+/// Rows of the cold dispatch table: message size and messages per dispatch call.
+const COLD: [(usize, usize); 2] = [(64, 1), (65536, 8)];
+
+/// Samples per side in one cycle of [`cold_dispatch_cost`] (each cycle on new connections).
+const COLD_SAMPLES_PER_CYCLE: usize = 30;
+
+/// Memory written before each timed cold dispatch: more than this host's caches hold.
+const COLD_OTHER_MEMORY: usize = 8 << 20;
+
+/// One dispatch call on cold caches: per sample and side, the messages of a row are sent,
+/// and after a short pause and writes to [`COLD_OTHER_MEMORY`] of other memory one dispatch
+/// delivers them (a sample whose deliveries had not all arrived is taken again, and the
+/// pause doubled). Thread CPU
+/// per call, safe against raw and raw against raw, samples in turns, new connections every
+/// cycle (see [`paced_cost`] for why).
+fn cold_dispatch_cost(cycles: usize) {
+    if cycles == 0 {
+        return;
+    }
+    let samples = cycles * COLD_SAMPLES_PER_CYCLE;
+    println!(
+        "\nOne dispatch call on cold caches ({samples} samples per side, in turns, on new \
+         connections every {COLD_SAMPLES_PER_CYCLE}; before each timed dispatch, a pause of \
+         2 ms, doubled for the rest of the size when a sample's deliveries had not all \
+         arrived, and {} MiB of writes to other memory): thread CPU per call (median over samples; \
+         the differences as in the paced table):\n",
+        COLD_OTHER_MEMORY >> 20
+    );
+    println!(
+        "| size | messages per call | safe CPU µs/call | raw CPU µs/call | CPU safe − raw \
+         µs/call | noise floor: raw − raw µs/call | samples repeated |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    let mut other_memory = vec![0u8; COLD_OTHER_MEMORY];
+    for (size, count) in COLD {
+        // Short: after a longer sleep this virtual CPU's caches and TLBs are cold in ways
+        // that vary far more (µs per call) than the layer's cost; the writes to other
+        // memory make them cold the same way every time.
+        let mut pause = Duration::from_millis(2);
+        let data = vec![0x77u8; size];
+        let [mut safe, mut floor] = std::array::from_fn(|_| Paired::in_turns(3));
+        let mut repeated = 0;
+        for cycle in 0..cycles {
+            let sides = PacedSides::open(cycle, &format!("cold-{size}-{cycle}"));
+            for sample in 0..COLD_SAMPLES_PER_CYCLE {
+                let mut us = [0.0; 3];
+                for k in 0..3 {
+                    let side = (k + sample) % 3;
+                    let b = loop {
+                        let b = sides.batch(side, &data, count, pause, &mut other_memory);
+                        if b.events == count {
+                            break b;
+                        }
+                        repeated += 1;
+                        assert!(
+                            pause < Duration::from_secs(2),
+                            "the deliveries of {count} messages did not arrive within {pause:?}"
+                        );
+                        pause *= 2;
+                    };
+                    us[side] = b.dispatch_cpu * 1e6;
+                }
+                safe.push(us[0], us[1]);
+                floor.push(us[2], us[1]);
+            }
+        }
+        println!(
+            "| {size} B | {count} | {:.2} | {:.2} | {} | {} | {repeated} |",
+            safe.safe(),
+            safe.raw(),
+            safe.difference_text(2),
+            floor.difference_text(2),
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -834,6 +946,13 @@ mod tests {
             Some(Options {
                 paced_cycles: Some(40),
                 paced_only: true,
+                ..Options::default()
+            })
+        );
+        assert_eq!(
+            parse(&["--cold-cycles", "0"]).unwrap(),
+            Some(Options {
+                cold_cycles: Some(0),
                 ..Options::default()
             })
         );
