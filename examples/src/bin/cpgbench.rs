@@ -751,6 +751,54 @@ impl PacedSides {
         let (cpg, delivered) = (&self.safe, &self.delivered);
         paced_batch(cpg, delivered, raw, how, data, count, pause, other_memory)
     }
+
+    /// A batch of `side` whose one timed dispatch delivered all `count` messages. A batch
+    /// whose deliveries had not all arrived when its dispatch ran (a loaded machine, a
+    /// cluster of several nodes) is run again, and the pause is doubled for the rest of the
+    /// size.
+    fn complete_batch(
+        &self,
+        side: usize,
+        data: &[u8],
+        count: usize,
+        pace: &mut Pace,
+        other_memory: &mut [u8],
+    ) -> Batch {
+        loop {
+            let b = self.batch(side, data, count, pace.pause, other_memory);
+            pace.try_again += b.try_again;
+            if b.events == count {
+                return b;
+            }
+            pace.repeated += 1;
+            assert!(
+                pace.pause < Duration::from_secs(2),
+                "the deliveries of {count} messages did not arrive within {:?}",
+                pace.pause
+            );
+            pace.pause *= 2;
+        }
+    }
+}
+
+/// The pause of one size's batches before their dispatch, and what getting complete batches
+/// took ([`PacedSides::complete_batch`]).
+struct Pace {
+    pause: Duration,
+    /// Batches run again because some of their deliveries had not arrived.
+    repeated: usize,
+    /// `TRY_AGAIN` answers to the sends of all sides.
+    try_again: u64,
+}
+
+impl Pace {
+    fn new(pause: Duration) -> Pace {
+        Pace {
+            pause,
+            repeated: 0,
+            try_again: 0,
+        }
+    }
 }
 
 /// Send + deliver at a pace the daemon keeps up with: per batch, the sends, then (after a
@@ -788,31 +836,14 @@ fn paced_cost(cycles: usize) {
         // Safe against raw: sends and dispatch together, each apart; raw against raw.
         let [mut total, mut sends, mut dispatch, mut floor] =
             std::array::from_fn(|_| Paired::in_turns(3));
-        let mut try_again = 0;
-        let mut repeated = 0;
-        let mut pause = Duration::from_millis(10);
+        let mut pace = Pace::new(Duration::from_millis(10));
         for cycle in 0..cycles {
             let sides = PacedSides::open(cycle, &format!("{size}-{cycle}"));
             for batch in 0..PACED_BATCHES_PER_CYCLE {
                 let mut times = [[0.0; 3]; 3];
                 for k in 0..3 {
                     let side = (k + batch) % 3;
-                    // A batch whose deliveries had not all arrived when its dispatch ran
-                    // (a loaded machine, a cluster of several nodes) is run again, and the
-                    // pause is doubled for the rest of the size.
-                    let b = loop {
-                        let b = sides.batch(side, &data, count, pause, &mut []);
-                        try_again += b.try_again;
-                        if b.events == count {
-                            break b;
-                        }
-                        repeated += 1;
-                        assert!(
-                            pause < Duration::from_secs(2),
-                            "the deliveries of {count} messages did not arrive within {pause:?}"
-                        );
-                        pause *= 2;
-                    };
+                    let b = sides.complete_batch(side, &data, count, &mut pace, &mut []);
                     let per_message = |cpu: f64| cpu * 1e6 / count as f64;
                     times[side] = [
                         per_message(b.send_cpu + b.dispatch_cpu),
@@ -828,13 +859,15 @@ fn paced_cost(cycles: usize) {
             }
         }
         println!(
-            "| {size} B | {count} | {:.3} | {:.3} | {} | {} | {} | {} | {repeated} | {try_again} |",
+            "| {size} B | {count} | {:.3} | {:.3} | {} | {} | {} | {} | {} | {} |",
             total.safe(),
             total.raw(),
             total.difference_text(3),
             sends.difference_text(3),
             dispatch.difference_text(3),
             floor.difference_text(3),
+            pace.repeated,
+            pace.try_again,
         );
     }
 }
@@ -877,28 +910,16 @@ fn cold_dispatch_cost(cycles: usize) {
         // Short: after a longer sleep this virtual CPU's caches and TLBs are cold in ways
         // that vary far more (µs per call) than the layer's cost; the writes to other
         // memory make them cold the same way every time.
-        let mut pause = Duration::from_millis(2);
+        let mut pace = Pace::new(Duration::from_millis(2));
         let data = vec![0x77u8; size];
         let [mut safe, mut floor] = std::array::from_fn(|_| Paired::in_turns(3));
-        let mut repeated = 0;
         for cycle in 0..cycles {
             let sides = PacedSides::open(cycle, &format!("cold-{size}-{cycle}"));
             for sample in 0..COLD_SAMPLES_PER_CYCLE {
                 let mut us = [0.0; 3];
                 for k in 0..3 {
                     let side = (k + sample) % 3;
-                    let b = loop {
-                        let b = sides.batch(side, &data, count, pause, &mut other_memory);
-                        if b.events == count {
-                            break b;
-                        }
-                        repeated += 1;
-                        assert!(
-                            pause < Duration::from_secs(2),
-                            "the deliveries of {count} messages did not arrive within {pause:?}"
-                        );
-                        pause *= 2;
-                    };
+                    let b = sides.complete_batch(side, &data, count, &mut pace, &mut other_memory);
                     us[side] = b.dispatch_cpu * 1e6;
                 }
                 safe.push(us[0], us[1]);
@@ -906,11 +927,12 @@ fn cold_dispatch_cost(cycles: usize) {
             }
         }
         println!(
-            "| {size} B | {count} | {:.2} | {:.2} | {} | {} | {repeated} |",
+            "| {size} B | {count} | {:.2} | {:.2} | {} | {} | {} |",
             safe.safe(),
             safe.raw(),
             safe.difference_text(2),
             floor.difference_text(2),
+            pace.repeated,
         );
     }
 }
